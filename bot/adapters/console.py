@@ -1,0 +1,95 @@
+"""The console adapter: the same bot in a terminal, one message per line of standard input.
+
+Replies are printed as plain text; buttons as numbered lines (``[1] …``), and a line holding
+just a number presses that button of the last reply. It needs no token and no network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.core.context import ChatRef, Incoming, UserRef
+from bot.core.domain import ChatKind, Platform
+from bot.core.reply import Button, Reply, Style
+from handlers.dispatch import Dispatcher
+
+CONSOLE_CHAT = ChatRef(id="console", kind=ChatKind.PRIVATE, title="console")
+CONSOLE_USER = UserRef(id="console", name="console")
+
+
+def render_plain(reply: Reply) -> str:
+    """A reply as plain text: links show their address, buttons are numbered lines."""
+    parts: list[str] = []
+    if reply.title:
+        parts.append(reply.title + "\n")
+    for span in reply.spans:
+        if span.style is Style.LINK and span.url and span.url != span.text:
+            parts.append(f"{span.text} <{span.url}>")
+        else:
+            parts.append(span.text)
+    text = "".join(parts)
+    lines = [text] if text else []
+    if reply.venue is not None:
+        venue = reply.venue
+        where = f"{venue.point.lat:.5f}, {venue.point.lon:.5f}"
+        lines.append(f"📍 {venue.title} ({where})")
+    for number, button in enumerate(flat_buttons(reply), start=1):
+        target = f" <{button.url}>" if button.url else ""
+        lines.append(f"[{number}] {button.label}{target}")
+    return "\n".join(lines)
+
+
+def flat_buttons(reply: Reply) -> list[Button]:
+    """The reply's buttons, row by row, as the console numbers them."""
+    return [button for row in reply.buttons for button in row]
+
+
+class ConsoleAdapter:
+    """Reads requests from a text stream and writes replies to another."""
+
+    def __init__(self, dispatcher: Dispatcher, stdin: TextIO = sys.stdin,
+                 stdout: TextIO = sys.stdout) -> None:
+        self.dispatcher = dispatcher
+        self.stdin = stdin
+        self.stdout = stdout
+        self._last: Reply | None = None
+
+    async def handle_line(self, line: str) -> str | None:
+        """Answer one line of input; None when there is nothing to print."""
+        text = line.strip()
+        if not text:
+            return None
+        if text.isdigit() and self._last is not None:
+            buttons = flat_buttons(self._last)
+            index = int(text) - 1
+            if not 0 <= index < len(buttons):
+                return f"[no button {text}]"
+            button = buttons[index]
+            if button.url:
+                return button.url
+            incoming = Incoming("console", CONSOLE_CHAT, CONSOLE_USER, action=button.action)
+        else:
+            incoming = Incoming("console", CONSOLE_CHAT, CONSOLE_USER, text=text)
+        reply = await self.dispatcher.handle(incoming)
+        if reply is None:
+            return None
+        self._last = reply
+        return render_plain(reply)
+
+    async def run(self) -> None:
+        """Answer every line until end of input."""
+        interactive = self.stdin.isatty()
+        if interactive:
+            print("Type /help for the commands, Ctrl-D to quit.", file=sys.stderr)
+        while True:
+            if interactive:
+                print("> ", end="", file=sys.stderr, flush=True)
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line:
+                break
+            output = await self.handle_line(line)
+            if output is not None:
+                self.stdout.write(output + "\n\n")
+                self.stdout.flush()

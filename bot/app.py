@@ -1,0 +1,100 @@
+"""The composition root: builds the database, repositories and core from ``Settings``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+
+
+from bot.config import ConfigError, Settings
+from bot.core.ports import Clock
+from bot.core.services import Core
+from bot.core.timeutil import SystemClock
+from db.dataset import load_curated
+from db.engine import (
+    AsyncEngine,
+    DatabaseUnavailable,
+    DatabaseUrlError,
+    DatabaseUrls,
+    create_engine_for,
+    parse_database_url,
+    sessionmaker_for,
+    upgrade,
+)
+from db.repositories import (
+    SqlAnniversaryRepository,
+    SqlChatRepository,
+    SqlDatasetStore,
+    SqlEventRepository,
+    SqlMemorialRepository,
+    Sessions,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class App:
+    """Everything wired together: close it when done."""
+
+    settings: Settings
+    urls: DatabaseUrls
+    engine: AsyncEngine
+    sessions: Sessions
+    core: Core
+    store: SqlDatasetStore
+    chats: SqlChatRepository
+    anniversaries: SqlAnniversaryRepository
+    events: SqlEventRepository
+
+    async def close(self) -> None:
+        """Release the database connections."""
+        await self.engine.dispose()
+
+
+def database_urls(settings: Settings) -> DatabaseUrls:
+    """The database URLs of the settings; raise ConfigError when malformed."""
+    try:
+        return parse_database_url(settings.database_url)
+    except DatabaseUrlError as error:
+        raise ConfigError(str(error)) from None
+
+
+async def migrate(settings: Settings) -> DatabaseUrls:
+    """Migrate the database to the latest schema; raise ConfigError when it is unreachable."""
+    urls = database_urls(settings)
+    try:
+        await asyncio.to_thread(upgrade, urls)
+    except DatabaseUnavailable as error:
+        raise ConfigError(str(error)) from None
+    return urls
+
+
+async def open_app(
+    settings: Settings, *, clock: Clock | None = None, seed: bool = True
+) -> App:
+    """Migrate the database, wire the core, and load the curated dataset into an empty one."""
+    urls = await migrate(settings)
+    engine = create_engine_for(urls)
+    sessions = sessionmaker_for(engine)
+    memorials = SqlMemorialRepository(sessions)
+    anniversaries = SqlAnniversaryRepository(sessions)
+    events = SqlEventRepository(sessions)
+    chats = SqlChatRepository(sessions)
+    store = SqlDatasetStore(sessions)
+    core = Core(
+        memorials=memorials,
+        anniversaries=anniversaries,
+        events=events,
+        chats=chats,
+        clock=clock or SystemClock(),
+        settings=settings.core_settings(),
+    )
+    app = App(settings, urls, engine, sessions, core, store, chats, anniversaries, events)
+    if seed and await store.is_empty():
+        dataset = load_curated()
+        await store.upsert(dataset)
+        log.info("loaded the curated dataset: %d records", len(dataset))
+    return app

@@ -1,0 +1,290 @@
+"""The operator interface (``../shared/interface.md``): ``commemoration-bot COMMAND``.
+
+Exit status: 0 on success, 1 on bad input or a failed operation (one line on stderr), 2 on a
+usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NoReturn
+
+from bot import __version__
+from bot.app import App, migrate, open_app
+from bot.config import ConfigError, RedactingFilter, Settings, load_environment, settings_from
+from bot.core.domain import LANGUAGES, Event, ScoredMemorial, pick
+from bot.core.geo import parse_point
+from bot.core.i18n import CatalogError, check_catalogs
+from bot.core.timeutil import parse_day, zone
+
+log = logging.getLogger("bot")
+
+
+class CliError(Exception):
+    """A failed operation: printed as one line, exit status 1."""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError("must be from 1 to 1000")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog="commemoration-bot",
+        description="A Telegram and Discord bot that keeps the memory of the Second World War.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the bot and its scheduler")
+    run.add_argument("--platform", choices=("telegram", "discord", "console", "all"),
+                     help="which adapters to run (default: those whose token is set, "
+                          "else the console)")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="migrate the database to the latest schema")
+
+    today = commands.add_parser("today", help='the "on this day" digest')
+    today.add_argument("--date", help="MM-DD or YYYY-MM-DD (default: today in DEFAULT_TIMEZONE)")
+    today.add_argument("--lang", choices=LANGUAGES, help="language (default: DEFAULT_LANGUAGE)")
+    today.add_argument("--json", action="store_true", help="print JSON")
+
+    memorial = commands.add_parser("memorial", help="search memorials, best match first")
+    memorial.add_argument("query", nargs="+", help="a name, place or person, in any script")
+    memorial.add_argument("--lang", choices=LANGUAGES)
+    memorial.add_argument("--limit", type=_positive, default=5)
+    memorial.add_argument("--json", action="store_true")
+
+    near = commands.add_parser("near", help="nearest memorials")
+    near.add_argument("lat", help="latitude in decimal degrees")
+    near.add_argument("lon", help="longitude in decimal degrees")
+    near.add_argument("--lang", choices=LANGUAGES)
+    near.add_argument("--limit", type=_positive, default=5)
+    near.add_argument("--json", action="store_true")
+
+    events = commands.add_parser("events", help="upcoming ceremonies and actions")
+    events.add_argument("--lang", choices=LANGUAGES)
+    events.add_argument("--json", action="store_true")
+
+    importer = commands.add_parser("import", help="import records from CSV, JSON or YAML")
+    importer.add_argument("path")
+
+    exporter = commands.add_parser("export", help="export records")
+    exporter.add_argument("--format", choices=("json", "csv", "yaml"), default="json")
+    exporter.add_argument("path", nargs="?")
+
+    tick = commands.add_parser("tick", help="one scheduler pass at an instant")
+    tick.add_argument("--at", help="ISO-8601 instant (default: now)")
+    return parser
+
+
+# -- output ---------------------------------------------------------------------------------
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def memorial_json(hit: ScoredMemorial, language: str) -> dict[str, Any]:
+    """A search or nearest hit in the JSON shape of the interface."""
+    memorial = hit.memorial
+    result: dict[str, Any] = {
+        "id": memorial.id,
+        "slug": memorial.slug,
+        "name": pick(memorial.names, language),
+        "names": {code: pick(memorial.names, code) for code in LANGUAGES},
+        "city": pick(memorial.city, language),
+        "country": memorial.country,
+        "lat": memorial.lat,
+        "lon": memorial.lon,
+        "score": hit.score,
+    }
+    if hit.distance_km is not None:
+        result["distance_km"] = hit.distance_km
+    return result
+
+
+def event_json(event: Event, language: str) -> dict[str, Any]:
+    """An event in the JSON shape of the interface."""
+    return {
+        "id": event.id,
+        "slug": event.slug,
+        "title": pick(event.title, language),
+        "starts_at": event.starts_at.astimezone(zone(event.timezone)).isoformat(),
+        "timezone": event.timezone,
+        "place": pick(event.place, language) or None,
+        "memorial_slug": event.memorial,
+        "status": event.status.value,
+    }
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+async def cmd_today(app: App, args: argparse.Namespace) -> None:
+    language = args.lang or app.settings.default_language
+    local_today = app.core.local_today()
+    try:
+        day = parse_day(args.date, local_today) if args.date else local_today
+    except ValueError:
+        raise CliError(f"--date {args.date!r}: expected MM-DD or YYYY-MM-DD") from None
+    items = await app.core.on_this_day(day)
+    if args.json:
+        _print_json({
+            "date": day.strftime("%m-%d"),
+            "language": language,
+            "items": [
+                {
+                    "id": item.id,
+                    "slug": item.slug,
+                    "kind": item.kind.value,
+                    "year": item.year,
+                    "years_ago": item.years_ago(day),
+                    "title": pick(item.title, language),
+                    "text": pick(item.text, language),
+                }
+                for item in items
+            ],
+        })
+        return
+    from bot.core.i18n import translator
+    from handlers.today import digest
+    from bot.adapters.console import render_plain
+
+    print(render_plain(digest(translator(language), day, items)))
+
+
+async def cmd_memorial(app: App, args: argparse.Namespace) -> None:
+    language = args.lang or app.settings.default_language
+    query = " ".join(args.query).strip()
+    if not query:
+        raise CliError("memorial: the query is empty")
+    hits = await app.core.search_memorials(query, args.limit)
+    if args.json:
+        _print_json({"query": query, "results": [memorial_json(h, language) for h in hits]})
+        return
+    if not hits:
+        print(f"no memorial matches {query!r}")
+    for hit in hits:
+        m = hit.memorial
+        print(f"{hit.score:5.1f}  {pick(m.names, language)} — {pick(m.city, language)}, "
+              f"{m.country}  [{m.slug}]")
+
+
+async def cmd_near(app: App, args: argparse.Namespace) -> None:
+    language = args.lang or app.settings.default_language
+    try:
+        point = parse_point(args.lat, args.lon)
+    except ValueError as error:
+        raise CliError(f"near: {error}") from None
+    hits = await app.core.nearest_memorials(point, args.limit)
+    if args.json:
+        _print_json({"query": {"lat": point.lat, "lon": point.lon},
+                     "results": [memorial_json(h, language) for h in hits]})
+        return
+    for hit in hits:
+        m = hit.memorial
+        print(f"{hit.distance_km:8.1f} km  {pick(m.names, language)} — "
+              f"{pick(m.city, language)}, {m.country}  [{m.slug}]")
+
+
+async def cmd_events(app: App, args: argparse.Namespace) -> None:
+    language = args.lang or app.settings.default_language
+    events = await app.core.upcoming_events(limit=100)
+    if args.json:
+        _print_json({"events": [event_json(e, language) for e in events]})
+        return
+    if not events:
+        print("no upcoming events")
+    for event in events:
+        when = event.starts_at.astimezone(zone(event.timezone)).isoformat(timespec="minutes")
+        print(f"{when}  {pick(event.title, language)}  [{event.status.value}]")
+
+
+async def cmd_not_yet(app: App, args: argparse.Namespace) -> None:
+    raise CliError(f"{args.command}: not implemented yet in this version")
+
+
+COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[None]]] = {
+    "today": cmd_today,
+    "memorial": cmd_memorial,
+    "near": cmd_near,
+    "events": cmd_events,
+    "import": cmd_not_yet,
+    "export": cmd_not_yet,
+    "tick": cmd_not_yet,
+}
+
+
+async def _with_app(settings: Settings, args: argparse.Namespace) -> None:
+    app = await open_app(settings)
+    try:
+        await COMMANDS[args.command](app, args)
+    finally:
+        await app.close()
+
+
+async def _db_upgrade(settings: Settings) -> None:
+    urls = await migrate(settings)
+    print(f"database {urls.safe()} is at the latest schema")
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log to stderr at ``LOG_LEVEL``, with tokens removed from every record."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(settings))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    for noisy in ("httpx", "aiosqlite", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def fail(message: str) -> NoReturn:
+    """Print one line on stderr and exit 1."""
+    print(f"commemoration-bot: error: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(load_environment())
+    except ConfigError as error:
+        fail(str(error))
+    configure_logging(settings)
+    try:
+        if args.command == "db":
+            asyncio.run(_db_upgrade(settings))
+        elif args.command == "run":
+            check_catalogs()
+            from bot.runner import run_bot
+
+            asyncio.run(run_bot(settings, args.platform))
+        else:
+            check_catalogs()
+            asyncio.run(_with_app(settings, args))
+    except (ConfigError, CliError, CatalogError) as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

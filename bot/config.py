@@ -1,0 +1,187 @@
+"""Configuration from the environment and ``.env``; every variable is listed in ``.env.example``.
+
+Bad configuration raises ``ConfigError`` with one clear line naming the variable; tokens are
+never part of any message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from bot.core.domain import LANGUAGES
+from bot.core.services import CoreSettings
+from bot.core.timeutil import parse_hhmm, zone
+
+DEFAULT_DATABASE_URL = "sqlite:///data/commemoration.sqlite3"
+SECRET_VARIABLES = ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message is one line for the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the bot reads from its environment."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_mode: str = "polling"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str = "0.0.0.0:8443"
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    discord_token: str | None = field(default=None, repr=False)
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str | None = None
+    default_language: str = "en"
+    default_timezone: str = "Europe/Brussels"
+    default_delivery_time: dt.time = dt.time(9, 0)
+    organizer_ids: frozenset[str] = frozenset()
+    telegram_rate_limit: float = 25.0
+    discord_rate_limit: float = 40.0
+    log_level: str = "INFO"
+
+    def core_settings(self) -> CoreSettings:
+        """The part of the settings the core needs."""
+        return CoreSettings(
+            default_language=self.default_language,
+            default_timezone=self.default_timezone,
+            default_delivery_time=self.default_delivery_time,
+            organizer_ids=self.organizer_ids,
+        )
+
+
+def load_environment(env_file: Path | None = None) -> dict[str, str]:
+    """The process environment over the values of ``.env`` (the environment wins)."""
+    path = env_file if env_file is not None else Path.cwd() / ".env"
+    values: dict[str, str] = {}
+    if path.is_file():
+        values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+def _get(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number of messages per second") from None
+    if not 0 < value <= 1000:
+        raise ConfigError(f"{name}={raw!r} must be above 0 and at most 1000")
+    return value
+
+
+def _organizers(raw: str | None) -> frozenset[str]:
+    if not raw:
+        return frozenset()
+    result = set()
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        platform, _, user_id = item.partition(":")
+        if platform not in ("telegram", "discord", "console") or not user_id.strip():
+            raise ConfigError(
+                f"ORGANIZER_IDS: {item!r} is not platform:user_id "
+                "(e.g. telegram:123456,discord:987654)"
+            )
+        result.add(f"{platform}:{user_id.strip()}")
+    return frozenset(result)
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """Validate the environment into ``Settings``; raise ConfigError naming the variable."""
+    language = (_get(env, "DEFAULT_LANGUAGE", "en") or "en").lower()
+    if language not in LANGUAGES:
+        raise ConfigError(
+            f"DEFAULT_LANGUAGE={language!r} is not one of {', '.join(LANGUAGES)}"
+        )
+    timezone = _get(env, "DEFAULT_TIMEZONE", "Europe/Brussels") or "Europe/Brussels"
+    try:
+        zone(timezone)
+    except ValueError:
+        raise ConfigError(
+            f"DEFAULT_TIMEZONE={timezone!r} is not an IANA time zone (e.g. Europe/Brussels)"
+        ) from None
+    raw_time = _get(env, "DEFAULT_DELIVERY_TIME", "09:00") or "09:00"
+    try:
+        delivery = parse_hhmm(raw_time)
+    except ValueError:
+        raise ConfigError(f"DEFAULT_DELIVERY_TIME={raw_time!r} is not a time HH:MM") from None
+    mode = (_get(env, "TELEGRAM_MODE", "polling") or "polling").lower()
+    if mode not in ("polling", "webhook"):
+        raise ConfigError(f"TELEGRAM_MODE={mode!r} must be polling or webhook")
+    if mode == "webhook" and _get(env, "TELEGRAM_BOT_TOKEN") and not _get(
+        env, "TELEGRAM_WEBHOOK_URL"
+    ):
+        raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
+    level = (_get(env, "LOG_LEVEL", "INFO") or "INFO").upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise ConfigError(f"LOG_LEVEL={level!r} is not a logging level (DEBUG, INFO, WARNING…)")
+    return Settings(
+        database_url=_get(env, "DATABASE_URL", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL,
+        telegram_token=_get(env, "TELEGRAM_BOT_TOKEN"),
+        telegram_api_base_url=_get(env, "TELEGRAM_API_BASE_URL", Settings.telegram_api_base_url)
+        or Settings.telegram_api_base_url,
+        telegram_mode=mode,
+        telegram_webhook_url=_get(env, "TELEGRAM_WEBHOOK_URL"),
+        telegram_webhook_listen=_get(env, "TELEGRAM_WEBHOOK_LISTEN", "0.0.0.0:8443")
+        or "0.0.0.0:8443",
+        telegram_webhook_secret=_get(env, "TELEGRAM_WEBHOOK_SECRET"),
+        discord_token=_get(env, "DISCORD_BOT_TOKEN"),
+        discord_api_base_url=_get(env, "DISCORD_API_BASE_URL", Settings.discord_api_base_url)
+        or Settings.discord_api_base_url,
+        discord_gateway_url=_get(env, "DISCORD_GATEWAY_URL"),
+        default_language=language,
+        default_timezone=timezone,
+        default_delivery_time=delivery,
+        organizer_ids=_organizers(_get(env, "ORGANIZER_IDS")),
+        telegram_rate_limit=_rate(env, "TELEGRAM_RATE_LIMIT", 25.0),
+        discord_rate_limit=_rate(env, "DISCORD_RATE_LIMIT", 40.0),
+        log_level=level,
+    )
+
+
+def redact(text: str, settings: Settings) -> str:
+    """Remove every secret of ``settings`` from ``text``."""
+    for secret in (settings.telegram_token, settings.discord_token,
+                   settings.telegram_webhook_secret):
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that removes tokens from every record, tracebacks included."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Render the record's message and exception text with secrets removed."""
+        record.msg = redact(record.getMessage(), self.settings)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.settings)
+        return True

@@ -1,0 +1,238 @@
+"""Domain types shared by every part of the bot.
+
+Content is data: names, titles and texts are ``Localized`` mappings from a language code to
+text, resolved with a fallback chain (requested language, then English, then any).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+LANGUAGES: tuple[str, ...] = ("en", "ru", "fr", "nl", "de")
+"""The five languages the bot speaks, English first (the fallback)."""
+
+Localized = Mapping[str, str]
+
+
+def pick(text: Localized | None, language: str) -> str:
+    """Return ``text`` in ``language``, else English, else any non-empty translation, else ""."""
+    if not text:
+        return ""
+    for code in (language, "en"):
+        value = text.get(code)
+        if value:
+            return value
+    for value in text.values():
+        if value:
+            return value
+    return ""
+
+
+class MemorialKind(enum.StrEnum):
+    """What kind of place a memorial is."""
+
+    GRAVE = "grave"
+    MASS_GRAVE = "mass_grave"
+    MONUMENT = "monument"
+    PLAQUE = "plaque"
+    CEMETERY = "cemetery"
+    MUSEUM = "museum"
+    MEMORIAL = "memorial"
+
+
+class Precision(enum.StrEnum):
+    """How exact a memorial's coordinates are."""
+
+    SITE = "site"
+    TOWN = "town"
+
+
+class AnniversaryKind(enum.StrEnum):
+    """What an anniversary commemorates."""
+
+    BATTLE = "battle"
+    LIBERATION = "liberation"
+    COMMEMORATION_DAY = "commemoration_day"
+    UNVEILING = "unveiling"
+    CEREMONY = "ceremony"
+    FOUNDING = "founding"
+    TRAGEDY = "tragedy"
+    OTHER = "other"
+
+
+class EventStatus(enum.StrEnum):
+    """The state of an announced event."""
+
+    SCHEDULED = "scheduled"
+    MOVED = "moved"
+    CANCELLED = "cancelled"
+
+
+class Platform(enum.StrEnum):
+    """Chat platforms the bot speaks on."""
+
+    TELEGRAM = "telegram"
+    DISCORD = "discord"
+    CONSOLE = "console"
+
+
+class ChatKind(enum.StrEnum):
+    """The kind of conversation a request comes from."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+    CHANNEL = "channel"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where a delivery ledger row stands; every row ends as sent, failed or skipped."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a fact comes from: a seed file of the project, or a public reference."""
+
+    seed: str | None = None
+    ref: str | None = None
+    url: str | None = None
+
+    def label(self) -> str:
+        """A short human-readable label for the source."""
+        return self.ref or self.seed or self.url or ""
+
+
+@dataclass(frozen=True, slots=True)
+class GeoPoint:
+    """A WGS84 position in decimal degrees."""
+
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRef:
+    """A person as shown on a memorial: slug and names."""
+
+    slug: str
+    names: Localized
+
+
+@dataclass(frozen=True, slots=True)
+class Memorial:
+    """A grave, monument, plaque, cemetery or museum that keeps the memory of the war."""
+
+    slug: str
+    kind: MemorialKind
+    names: Localized
+    city: Localized
+    country: str
+    lat: float
+    lon: float
+    precision: Precision
+    sources: tuple[Source, ...]
+    aliases: tuple[str, ...] = ()
+    description: Localized = field(default_factory=dict)
+    address: str | None = None
+    region: Localized = field(default_factory=dict)
+    inscription: Localized = field(default_factory=dict)
+    year: int | None = None
+    people: tuple[PersonRef, ...] = ()
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone commemorated: names and their spellings, life, fate."""
+
+    slug: str
+    names: Localized
+    sources: tuple[Source, ...]
+    aliases: tuple[str, ...] = ()
+    born: int | None = None
+    died: int | None = None
+    rank: Localized = field(default_factory=dict)
+    unit: Localized = field(default_factory=dict)
+    fate: Localized = field(default_factory=dict)
+    burial_memorial: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Anniversary:
+    """A dated fact remembered every year on its month and day."""
+
+    slug: str
+    month: int
+    day: int
+    kind: AnniversaryKind
+    title: Localized
+    text: Localized
+    sources: tuple[Source, ...]
+    year: int | None = None
+    memorial: str | None = None
+    observed_in: tuple[str, ...] = ()
+    id: int | None = None
+
+    def years_ago(self, on: dt.date) -> int | None:
+        """How many years before ``on`` it happened, when the year is known."""
+        return None if self.year is None else on.year - self.year
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A ceremony or action announced for a moment in a place's time zone."""
+
+    slug: str
+    starts_at: dt.datetime
+    timezone: str
+    title: Localized
+    status: EventStatus = EventStatus.SCHEDULED
+    description: Localized = field(default_factory=dict)
+    place: Localized = field(default_factory=dict)
+    memorial: str | None = None
+    organizer: str | None = None
+    sources: tuple[Source, ...] = ()
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """A chat's stored choices; ``None`` means "use the default"."""
+
+    platform: str
+    chat_id: str
+    language: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A chat (or forum topic) that receives the daily post at a local time."""
+
+    platform: str
+    chat_id: str
+    language: str
+    timezone: str
+    delivery_time: dt.time
+    thread_id: str = ""
+    topics: tuple[str, ...] = ("today", "events")
+    active: bool = True
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredMemorial:
+    """A search hit: the memorial, its score (0-100) and, for nearest queries, the distance."""
+
+    memorial: Memorial
+    score: float
+    distance_km: float | None = None

@@ -1,0 +1,150 @@
+"""Neutral replies: what a handler returns and every adapter renders.
+
+Text is a sequence of spans with simple emphasis; each adapter escapes and renders it for its
+platform (Telegram HTML, Discord markdown, plain text on the console). Buttons carry a URL or an
+action id of at most 64 bytes (Telegram's ``callback_data`` limit).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from bot.core.domain import GeoPoint
+
+MAX_ACTION_BYTES = 64
+
+
+class Style(enum.StrEnum):
+    """Emphasis of a span of text."""
+
+    PLAIN = "plain"
+    BOLD = "bold"
+    ITALIC = "italic"
+    CODE = "code"
+    LINK = "link"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A run of text with one style; ``url`` is set for links."""
+
+    text: str
+    style: Style = Style.PLAIN
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button: opens ``url``, or sends ``action`` back to the bot when pressed."""
+
+    label: str
+    action: str | None = None
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.action is None) == (self.url is None):
+            raise ValueError("a button needs exactly one of action or url")
+        if self.action is not None and len(self.action.encode()) > MAX_ACTION_BYTES:
+            raise ValueError(f"action id over {MAX_ACTION_BYTES} bytes: {self.action!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Venue:
+    """A place to show on a map: a position with a title and an address."""
+
+    point: GeoPoint
+    title: str
+    address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message from the bot, platform-neutral."""
+
+    spans: tuple[Span, ...] = ()
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    venue: Venue | None = None
+    image_url: str | None = None
+    ephemeral: bool = False
+    title: str | None = None
+    """A heading; Discord renders it as the embed title, others as a bold first line."""
+
+    def plain_text(self) -> str:
+        """The text without any markup."""
+        head = f"{self.title}\n" if self.title else ""
+        return head + "".join(span.text for span in self.spans)
+
+
+@dataclass(slots=True)
+class ReplyBuilder:
+    """Builds a ``Reply`` one span at a time."""
+
+    spans: list[Span] = field(default_factory=list)
+    buttons: list[tuple[Button, ...]] = field(default_factory=list)
+
+    def text(self, text: str) -> ReplyBuilder:
+        """Append plain text."""
+        if text:
+            self.spans.append(Span(text))
+        return self
+
+    def bold(self, text: str) -> ReplyBuilder:
+        """Append bold text."""
+        if text:
+            self.spans.append(Span(text, Style.BOLD))
+        return self
+
+    def italic(self, text: str) -> ReplyBuilder:
+        """Append italic text."""
+        if text:
+            self.spans.append(Span(text, Style.ITALIC))
+        return self
+
+    def code(self, text: str) -> ReplyBuilder:
+        """Append monospaced text."""
+        if text:
+            self.spans.append(Span(text, Style.CODE))
+        return self
+
+    def link(self, text: str, url: str) -> ReplyBuilder:
+        """Append a link."""
+        self.spans.append(Span(text, Style.LINK, url))
+        return self
+
+    def line(self, text: str = "") -> ReplyBuilder:
+        """Append plain text and a line break."""
+        return self.text(text + "\n")
+
+    def row(self, *buttons: Button) -> ReplyBuilder:
+        """Append a row of buttons."""
+        if buttons:
+            self.buttons.append(tuple(buttons))
+        return self
+
+    def build(
+        self,
+        *,
+        venue: Venue | None = None,
+        image_url: str | None = None,
+        ephemeral: bool = False,
+        title: str | None = None,
+    ) -> Reply:
+        """Freeze into a ``Reply``; trailing line breaks are dropped."""
+        spans = list(self.spans)
+        while spans and spans[-1].style is Style.PLAIN and spans[-1].text.endswith("\n"):
+            stripped = spans[-1].text.rstrip("\n")
+            spans[-1:] = [Span(stripped)] if stripped else []
+        return Reply(
+            spans=tuple(spans),
+            buttons=tuple(self.buttons),
+            venue=venue,
+            image_url=image_url,
+            ephemeral=ephemeral,
+            title=title,
+        )
+
+
+def text_reply(text: str, *, ephemeral: bool = False) -> Reply:
+    """A reply of plain text."""
+    return Reply(spans=(Span(text),), ephemeral=ephemeral)

@@ -1,0 +1,206 @@
+"""The core's use cases, shared by every adapter, the CLI and the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from bot.core.domain import (
+    LANGUAGES,
+    Anniversary,
+    ChatSettings,
+    Event,
+    EventStatus,
+    GeoPoint,
+    Memorial,
+    ScoredMemorial,
+    Subscription,
+)
+from bot.core.geo import distance_km
+from bot.core.ports import AnniversaryRepository, ChatRepository, Clock, EventRepository
+from bot.core.ports import MemorialRepository
+from bot.core.search import MemorialIndex
+from bot.core.timeutil import zone
+
+
+@dataclass(frozen=True, slots=True)
+class CoreSettings:
+    """Bot-wide defaults and permissions."""
+
+    default_language: str = "en"
+    default_timezone: str = "Europe/Brussels"
+    default_delivery_time: dt.time = dt.time(9, 0)
+    organizer_ids: frozenset[str] = field(default_factory=frozenset)
+    """Bot-wide organizers as ``platform:user_id``."""
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveSettings:
+    """A chat's settings with the defaults filled in."""
+
+    language: str
+    timezone: str
+    subscription: Subscription | None
+
+
+class Core:
+    """The bot's use cases over its repositories."""
+
+    def __init__(
+        self,
+        *,
+        memorials: MemorialRepository,
+        anniversaries: AnniversaryRepository,
+        events: EventRepository,
+        chats: ChatRepository,
+        clock: Clock,
+        settings: CoreSettings,
+    ) -> None:
+        self.memorials = memorials
+        self.anniversaries = anniversaries
+        self.events = events
+        self.chats = chats
+        self.clock = clock
+        self.settings = settings
+        self._index: MemorialIndex | None = None
+        self._index_lock = asyncio.Lock()
+
+    # -- anniversaries -------------------------------------------------------------------
+
+    async def on_this_day(self, day: dt.date) -> list[Anniversary]:
+        """Anniversaries of ``day``'s month and day; those with a year before ``day`` first."""
+        items = await self.anniversaries.on_day(day.month, day.day)
+        return [item for item in items if item.year is None or item.year <= day.year]
+
+    def local_today(self, timezone: str | None = None) -> dt.date:
+        """Today's date in a zone (default: the bot's default zone)."""
+        return self.clock.now().astimezone(zone(timezone or self.settings.default_timezone)).date()
+
+    # -- memorials -----------------------------------------------------------------------
+
+    async def index(self) -> MemorialIndex:
+        """The memorial search index, built on first use."""
+        async with self._index_lock:
+            if self._index is None:
+                memorials = await self.memorials.all_memorials()
+                extra: dict[str, list[str]] = {}
+                for person in await self.memorials.all_people():
+                    for memorial in memorials:
+                        if any(ref.slug == person.slug for ref in memorial.people):
+                            extra.setdefault(memorial.slug, []).extend(person.aliases)
+                self._index = MemorialIndex(memorials, extra)
+            return self._index
+
+    def invalidate_index(self) -> None:
+        """Forget the search index after the data changed."""
+        self._index = None
+
+    async def search_memorials(self, query: str, limit: int = 5) -> list[ScoredMemorial]:
+        """Memorials matching a query in any language, script or spelling, best first."""
+        return (await self.index()).search(query, limit)
+
+    async def nearest_memorials(self, point: GeoPoint, limit: int = 5) -> list[ScoredMemorial]:
+        """Memorials by great-circle distance from ``point``, nearest first."""
+        memorials = await self.memorials.all_memorials()
+        ranked = sorted(
+            (distance_km(point, GeoPoint(m.lat, m.lon)), m.slug, m) for m in memorials
+        )
+        return [
+            ScoredMemorial(memorial, score=0.0, distance_km=round(km, 3))
+            for km, _, memorial in ranked[:limit]
+        ]
+
+    async def memorial(self, slug: str) -> Memorial | None:
+        """One memorial by slug."""
+        return await self.memorials.get_memorial(slug)
+
+    # -- events --------------------------------------------------------------------------
+
+    async def upcoming_events(self, limit: int = 10) -> list[Event]:
+        """Announced events that have not started yet, soonest first, cancelled ones included."""
+        return list(await self.events.upcoming(self.clock.now(), limit))
+
+    @staticmethod
+    def is_active(event: Event) -> bool:
+        """Whether an event still takes place."""
+        return event.status is not EventStatus.CANCELLED
+
+    # -- chats ---------------------------------------------------------------------------
+
+    async def effective_settings(self, platform: str, chat_id: str, thread_id: str = "") -> (
+        EffectiveSettings
+    ):
+        """The chat's language, zone and subscription, defaults filled in."""
+        stored = await self.chats.get_settings(platform, chat_id)
+        subscription = await self.chats.get_subscription(platform, chat_id, thread_id)
+        return EffectiveSettings(
+            language=(stored.language if stored else None) or self.settings.default_language,
+            timezone=(stored.timezone if stored else None) or self.settings.default_timezone,
+            subscription=subscription,
+        )
+
+    async def stored_language(self, platform: str, chat_id: str) -> str | None:
+        """The language the chat chose, if it chose one."""
+        stored = await self.chats.get_settings(platform, chat_id)
+        return stored.language if stored else None
+
+    async def set_language(self, platform: str, chat_id: str, language: str) -> None:
+        """Store the chat's language (and apply it to its subscriptions)."""
+        if language not in LANGUAGES:
+            raise ValueError(f"unknown language {language!r}")
+        stored = await self.chats.get_settings(platform, chat_id)
+        base = stored or ChatSettings(platform, chat_id)
+        await self.chats.save_settings(replace(base, language=language))
+
+    async def set_timezone(self, platform: str, chat_id: str, timezone: str) -> None:
+        """Store the chat's time zone (and apply it to its subscriptions)."""
+        zone(timezone)
+        stored = await self.chats.get_settings(platform, chat_id)
+        base = stored or ChatSettings(platform, chat_id)
+        await self.chats.save_settings(replace(base, timezone=timezone))
+
+    async def subscribe(
+        self,
+        platform: str,
+        chat_id: str,
+        *,
+        language: str,
+        timezone: str,
+        delivery_time: dt.time | None = None,
+        thread_id: str = "",
+    ) -> Subscription:
+        """Subscribe a chat (or topic) to the daily post; re-subscribing updates the time."""
+        zone(timezone)
+        current = await self.chats.get_subscription(platform, chat_id, thread_id)
+        subscription = Subscription(
+            platform=platform,
+            chat_id=chat_id,
+            thread_id=thread_id,
+            language=language,
+            timezone=timezone,
+            delivery_time=delivery_time
+            or (current.delivery_time if current else self.settings.default_delivery_time),
+            topics=current.topics if current else ("today", "events"),
+            active=True,
+            id=current.id if current else None,
+        )
+        return await self.chats.save_subscription(subscription)
+
+    async def unsubscribe(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
+        """Stop the daily post; False when the chat was not subscribed."""
+        current = await self.chats.get_subscription(platform, chat_id, thread_id)
+        if current is None or not current.active:
+            return False
+        await self.chats.save_subscription(replace(current, active=False))
+        return True
+
+    def is_organizer(self, platform: str, user_id: str) -> bool:
+        """Whether a user is a bot-wide organizer (``ORGANIZER_IDS``)."""
+        return f"{platform}:{user_id}" in self.settings.organizer_ids
+
+
+def sort_by_year(items: Sequence[Anniversary]) -> list[Anniversary]:
+    """Anniversaries with a known year first, oldest first, then the undated ones."""
+    return sorted(items, key=lambda a: (a.year is None, a.year or 0, a.slug))

@@ -1,0 +1,112 @@
+"""Time zones, dates typed by users, and local delivery times."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+_MONTH_DAY = re.compile(r"^(?:(\d{4})-)?(\d{1,2})-(\d{1,2})$")
+_DAY_MONTH = re.compile(r"^(\d{1,2})[./](\d{1,2})(?:[./](\d{4}))?$")
+_HH_MM = re.compile(r"^(\d{1,2})[:.h](\d{2})$")
+
+LEAP_YEAR = 2000
+"""Month-day values are validated against a leap year, so 02-29 is a valid day."""
+
+
+def utc_now() -> dt.datetime:
+    """The current instant, aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> dt.datetime:
+        """The current instant, aware, in UTC."""
+        return utc_now()
+
+
+class FixedClock:
+    """A clock stopped at one instant (for ``tick --at`` and tests)."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("a fixed clock needs an aware instant")
+        self.at = at.astimezone(dt.UTC)
+
+    def now(self) -> dt.datetime:
+        """The fixed instant."""
+        return self.at
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``; raise ValueError for an unknown one."""
+    if not name or name != name.strip() or ".." in name or name.startswith("/"):
+        raise ValueError(f"unknown time zone {name!r}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def find_zone(text: str) -> str | None:
+    """Match user input to an IANA zone name, ignoring case ("europe/brussels" works)."""
+    candidate = text.strip().replace(" ", "_")
+    if not candidate:
+        return None
+    try:
+        zone(candidate)
+    except ValueError:
+        pass
+    else:
+        return candidate
+    lowered = candidate.lower()
+    for name in _zone_names():
+        if name.lower() == lowered:
+            return name
+    return None
+
+
+_ZONES: list[str] = []
+
+
+def _zone_names() -> list[str]:
+    if not _ZONES:
+        _ZONES.extend(sorted(available_timezones()))
+    return _ZONES
+
+
+def parse_day(text: str, today: dt.date) -> dt.date:
+    """Parse ``MM-DD``, ``YYYY-MM-DD``, ``DD.MM`` or ``DD.MM.YYYY``; raise ValueError.
+
+    Without a year the date falls in ``today``'s year (29 February in a leap year).
+    """
+    text = text.strip()
+    year: int | None
+    if match := _MONTH_DAY.match(text):
+        year_text, month_text, day_text = match.groups()
+    elif match := _DAY_MONTH.match(text):
+        day_text, month_text, year_text = match.groups()
+    else:
+        raise ValueError(f"not a date: {text!r}")
+    year = int(year_text) if year_text else None
+    month, day = int(month_text), int(day_text)
+    dt.date(year or LEAP_YEAR, month, day)  # raises ValueError for an impossible day
+    if year is None:
+        year = today.year
+        if month == 2 and day == 29 and not _is_leap(year):
+            year = LEAP_YEAR
+    return dt.date(year, month, day)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def parse_hhmm(text: str) -> dt.time:
+    """Parse a wall-clock time ``HH:MM`` (also ``HH.MM`` and ``HHhMM``); raise ValueError."""
+    match = _HH_MM.match(text.strip())
+    if not match:
+        raise ValueError(f"not a time of day: {text!r}")
+    return dt.time(int(match.group(1)), int(match.group(2)))

@@ -1,0 +1,38 @@
+"""The curated dataset: reading its YAML files into core types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from bot.core.records import Dataset, RecordError, check_references, parse_rows
+
+DATASET_DIR = Path(__file__).resolve().parent
+KINDS = ("memorials", "people", "anniversaries", "events")
+
+
+class DatasetError(ValueError):
+    """The dataset files do not validate; ``errors`` lists every problem."""
+
+    def __init__(self, errors: list[RecordError]) -> None:
+        super().__init__(f"{len(errors)} error(s) in the dataset, first: {errors[0]}")
+        self.errors = errors
+
+
+def load_curated(directory: Path = DATASET_DIR) -> Dataset:
+    """Read and validate the curated dataset; raise DatasetError listing every problem."""
+    dataset = Dataset()
+    errors: list[RecordError] = []
+    for kind in KINDS:
+        path = directory / f"{kind}.yaml"
+        if not path.exists():
+            continue
+        rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        records, row_errors = parse_rows(kind, rows, path.name)
+        errors.extend(row_errors)
+        getattr(dataset, kind).extend(records)
+    errors.extend(check_references(dataset))
+    if errors:
+        raise DatasetError(errors)
+    return dataset

@@ -1,0 +1,149 @@
+"""Database URLs, engines and migrations.
+
+``DATABASE_URL`` may name ``sqlite:///…``, ``postgresql+psycopg://…`` or
+``postgresql+asyncpg://…``. The bot talks to the database through SQLAlchemy's asyncio
+extension (aiosqlite, psycopg or asyncpg); Alembic migrates through the matching synchronous
+driver (sqlite3 or psycopg).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import event, make_url
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseUrlError(ValueError):
+    """``DATABASE_URL`` is malformed or names a database the bot does not support."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or opened; the message is one line for the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseUrls:
+    """The async URL the bot uses and the sync URL Alembic uses, for one database."""
+
+    async_url: URL
+    sync_url: URL
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is SQLite."""
+        return self.async_url.get_backend_name() == "sqlite"
+
+    def safe(self) -> str:
+        """The URL with its password hidden, for messages."""
+        return self.sync_url.render_as_string(hide_password=True)
+
+
+def parse_database_url(text: str) -> DatabaseUrls:
+    """Check a ``DATABASE_URL`` and derive the async and sync URLs; raise DatabaseUrlError."""
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise DatabaseUrlError(
+            "DATABASE_URL is not a database URL (expected sqlite:///path or "
+            "postgresql+psycopg://user@host/db)"
+        ) from None
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    if backend == "sqlite":
+        if driver not in ("pysqlite", "aiosqlite"):
+            raise DatabaseUrlError(f"DATABASE_URL: unsupported SQLite driver {driver!r}")
+        database = url.database or ""
+        if database in ("", ":memory:"):
+            raise DatabaseUrlError("DATABASE_URL: SQLite needs a file path, e.g. sqlite:///bot.db")
+        return DatabaseUrls(url.set(drivername="sqlite+aiosqlite"), url.set(drivername="sqlite"))
+    if backend == "postgresql":
+        if driver not in ("psycopg", "asyncpg", "psycopg2"):
+            raise DatabaseUrlError(
+                f"DATABASE_URL: unsupported PostgreSQL driver {driver!r} (use psycopg or asyncpg)"
+            )
+        if not url.database:
+            raise DatabaseUrlError("DATABASE_URL: no database name in the PostgreSQL URL")
+        async_driver = "postgresql+asyncpg" if driver == "asyncpg" else "postgresql+psycopg"
+        return DatabaseUrls(url.set(drivername=async_driver),
+                            url.set(drivername="postgresql+psycopg"))
+    raise DatabaseUrlError(
+        f"DATABASE_URL: unsupported database {backend!r} (use sqlite or postgresql)"
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def prepare_sqlite_file(urls: DatabaseUrls) -> None:
+    """Create the folder of an SQLite file, so the file is created on first use."""
+    if urls.is_sqlite and urls.sync_url.database:
+        Path(urls.sync_url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine_for(urls: DatabaseUrls) -> AsyncEngine:
+    """The async engine of the bot."""
+    prepare_sqlite_file(urls)
+    engine = create_async_engine(urls.async_url, pool_pre_ping=not urls.is_sqlite)
+    if urls.is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def sessionmaker_for(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(urls: DatabaseUrls) -> object:
+    """The Alembic configuration for a database."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option(
+        "sqlalchemy.url", urls.sync_url.render_as_string(hide_password=False).replace("%", "%%")
+    )
+    return config
+
+
+def upgrade(urls: DatabaseUrls, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` (synchronous; run it in a thread from async code)."""
+    from alembic import command
+    from alembic.config import Config
+
+    try:
+        prepare_sqlite_file(urls)
+    except OSError as error:
+        raise DatabaseUnavailable(
+            f"cannot create the SQLite file {urls.sync_url.database}: {error.strerror}"
+        ) from None
+    config = alembic_config(urls)
+    assert isinstance(config, Config)
+    try:
+        command.upgrade(config, revision)
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise DatabaseUnavailable(f"cannot open the database {urls.safe()}: {reason}") from None
+
+
+def current_revision(sync_engine: Engine) -> str | None:
+    """The revision a database is at, or None when it was never migrated."""
+    from alembic.migration import MigrationContext
+
+    with sync_engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+__all__ = ["AsyncEngine", "DatabaseUnavailable", "DatabaseUrlError", "DatabaseUrls"]

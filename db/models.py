@@ -1,0 +1,243 @@
+"""Typed SQLAlchemy 2.0 models. Classes are singular, tables plural; platform ids are strings;
+timestamps are aware UTC (stored as naive UTC on SQLite, ``timestamptz`` on PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC timestamp on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware UTC instant is required")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """The declarative base with a stable constraint naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JsonType, list[Any]: JsonType}
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class MemorialPerson(Base):
+    """Which people a memorial commemorates."""
+
+    __tablename__ = "memorial_people"
+
+    memorial_id: Mapped[int] = mapped_column(
+        ForeignKey("memorials.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Memorial(Base):
+    """A grave, monument, plaque, cemetery or museum."""
+
+    __tablename__ = "memorials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    names: Mapped[dict[str, Any]]
+    aliases: Mapped[list[Any]]
+    description: Mapped[dict[str, Any]]
+    address: Mapped[str | None] = mapped_column(Text)
+    city: Mapped[dict[str, Any]]
+    region: Mapped[dict[str, Any]]
+    country: Mapped[str] = mapped_column(String(2))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    precision: Mapped[str] = mapped_column(String(10))
+    inscription: Mapped[dict[str, Any]]
+    year: Mapped[int | None] = mapped_column(Integer)
+    sources: Mapped[list[Any]]
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    """Every searchable string, folded (see ``bot.core.search.fold``), for SQL prefiltering."""
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+    people: Mapped[list[Person]] = relationship(
+        secondary="memorial_people", order_by="MemorialPerson.position", viewonly=True
+    )
+
+
+class Person(Base):
+    """Someone commemorated."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    names: Mapped[dict[str, Any]]
+    aliases: Mapped[list[Any]]
+    born: Mapped[int | None] = mapped_column(Integer)
+    died: Mapped[int | None] = mapped_column(Integer)
+    rank: Mapped[dict[str, Any]]
+    unit: Mapped[dict[str, Any]]
+    fate: Mapped[dict[str, Any]]
+    burial_memorial_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memorials.id", ondelete="SET NULL")
+    )
+    sources: Mapped[list[Any]]
+
+
+class Anniversary(Base):
+    """A dated fact remembered on its month and day."""
+
+    __tablename__ = "anniversaries"
+    __table_args__ = (Index("ix_anniversaries_month_day", "month", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    month: Mapped[int] = mapped_column(Integer)
+    day: Mapped[int] = mapped_column(Integer)
+    year: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))
+    memorial_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memorials.id", ondelete="SET NULL")
+    )
+    observed_in: Mapped[list[Any]]
+    title: Mapped[dict[str, Any]]
+    text: Mapped[dict[str, Any]]
+    sources: Mapped[list[Any]]
+
+    memorial: Mapped[Memorial | None] = relationship(lazy="joined")
+
+
+class Event(Base):
+    """A ceremony or action announced for an instant in a place's zone."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_starts_at", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(64))
+    memorial_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memorials.id", ondelete="SET NULL")
+    )
+    place: Mapped[dict[str, Any]]
+    organizer: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    title: Mapped[dict[str, Any]]
+    description: Mapped[dict[str, Any]]
+    sources: Mapped[list[Any]]
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+    memorial: Mapped[Memorial | None] = relationship(lazy="joined")
+
+
+class Chat(Base):
+    """A chat's stored language and zone."""
+
+    __tablename__ = "chats"
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Subscription(Base):
+    """A chat (or forum topic) that receives the daily post at a local time."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("platform", "chat_id", "thread_id"),
+        Index("ix_subscriptions_active_next_run_at", "active", "next_run_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str] = mapped_column(String(64), default="")
+    language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+    delivery_time: Mapped[dt.time] = mapped_column(Time)
+    topics: Mapped[list[Any]]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """The next instant the daily post is due, kept by the scheduler."""
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Delivery(Base):
+    """The delivery ledger: one row per subscription, item and occurrence date, ever."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "item_key", "occurrence_date"),
+        Index("ix_deliveries_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE")
+    )
+    item_key: Mapped[str] = mapped_column(String(120))
+    occurrence_date: Mapped[dt.date] = mapped_column(Date)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)

@@ -1,0 +1,158 @@
+"""``/memorial`` and ``/near``: finding memorials by name or by place, and a memorial's card."""
+
+from __future__ import annotations
+
+from bot.core.context import RequestContext
+from bot.core.domain import GeoPoint, Memorial, MemorialKind, Precision, ScoredMemorial, pick
+from bot.core.geo import map_url, parse_point
+from bot.core.i18n import Translator
+from bot.core.reply import Button, Reply, ReplyBuilder, Venue
+from handlers.base import N_, UsageError
+
+SEARCH_LIMIT = 5
+NEAR_LIMIT = 5
+MAX_QUERY_CHARS = 200
+
+KIND_LABELS: dict[MemorialKind, str] = {
+    MemorialKind.GRAVE: N_("Grave"),
+    MemorialKind.MASS_GRAVE: N_("Mass grave"),
+    MemorialKind.MONUMENT: N_("Monument"),
+    MemorialKind.PLAQUE: N_("Memorial plaque"),
+    MemorialKind.CEMETERY: N_("Cemetery"),
+    MemorialKind.MUSEUM: N_("Museum"),
+    MemorialKind.MEMORIAL: N_("Memorial"),
+}
+
+
+def memorial_action(slug: str) -> str:
+    """The action id of a button that opens a memorial's card."""
+    return f"m:{slug}"
+
+
+def country_name(t: Translator, code: str) -> str:
+    """A country's name in the translator's language (the code when Babel does not know it)."""
+    name = t.locale.territories.get(code.upper())
+    return name if isinstance(name, str) else code
+
+
+def place_line(t: Translator, memorial: Memorial) -> str:
+    """"City, Country" in the reader's language."""
+    parts = [pick(memorial.city, t.language), country_name(t, memorial.country)]
+    return ", ".join(part for part in parts if part)
+
+
+def memorial_card(ctx: RequestContext, memorial: Memorial) -> Reply:
+    """Everything known about one memorial, with its place on a map."""
+    t = ctx.t
+    name = pick(memorial.names, ctx.language)
+    out = ReplyBuilder()
+    out.bold(name).line()
+    kind = t.gettext(KIND_LABELS[memorial.kind])
+    year = f" · {memorial.year}" if memorial.year else ""
+    out.italic(f"{kind} · {place_line(t, memorial)}{year}").line()
+    if memorial.address:
+        out.line(t.gettext("Address: {address}", address=memorial.address))
+    description = pick(memorial.description, ctx.language)
+    if description:
+        out.line().line(description)
+    inscription = pick(memorial.inscription, ctx.language)
+    if inscription:
+        out.line().text(t.gettext("Inscription:") + " ").italic(inscription).line()
+    if memorial.people:
+        names = [pick(person.names, ctx.language) for person in memorial.people]
+        out.line().line(t.gettext("Commemorates: {names}", names=t.join(names)))
+    point = GeoPoint(memorial.lat, memorial.lon)
+    where = f"{t.number(memorial.lat, 4)}, {t.number(memorial.lon, 4)}"
+    if memorial.precision is Precision.TOWN:
+        position = t.gettext("Position: {coordinates} (town centre; the exact site is not known)",
+                             coordinates=where)
+    else:
+        position = t.gettext("Position: {coordinates}", coordinates=where)
+    out.line().text(position + " ").link(t.gettext("Map"), map_url(point)).line()
+    sources = [source.label() for source in memorial.sources if source.label()]
+    if sources:
+        out.line(t.gettext("Sources: {sources}", sources="; ".join(sources)))
+    out.row(Button(t.gettext("Open the map"), url=map_url(point)))
+    return out.build(venue=Venue(point, name, place_line(t, memorial)))
+
+
+async def show_memorial(ctx: RequestContext) -> Reply:
+    """``/memorial <query>``: the best match's card, other matches as buttons."""
+    t = ctx.t
+    query = ctx.arg_text.strip()
+    if not query:
+        raise UsageError()
+    if len(query) > MAX_QUERY_CHARS:
+        raise UsageError(t.gettext("The query is too long."))
+    hits = await ctx.core.search_memorials(query, SEARCH_LIMIT)
+    if not hits:
+        return (
+            ReplyBuilder()
+            .line(t.gettext("No memorial matches “{query}”.", query=query))
+            .text(t.gettext("Try another spelling, a town, or a person's name."))
+            .build()
+        )
+    card = memorial_card(ctx, hits[0].memorial)
+    others = [hit for hit in hits[1:]]
+    if not others:
+        return card
+    return Reply(
+        spans=card.spans,
+        buttons=card.buttons + _memorial_buttons(ctx, others),
+        venue=card.venue,
+    )
+
+
+async def open_memorial(ctx: RequestContext) -> Reply:
+    """The action behind a memorial button (``m:<slug>``) and the deep link ``memorial_<slug>``."""
+    slug = ctx.args[0] if ctx.args else ""
+    memorial = await ctx.core.memorial(slug)
+    if memorial is None:
+        return ReplyBuilder().text(ctx.t.gettext("This memorial is no longer listed.")).build()
+    return memorial_card(ctx, memorial)
+
+
+def _memorial_buttons(
+    ctx: RequestContext, hits: list[ScoredMemorial]
+) -> tuple[tuple[Button, ...], ...]:
+    rows = []
+    for hit in hits:
+        label = pick(hit.memorial.names, ctx.language)
+        if hit.distance_km is not None:
+            label = f"{label} · {format_distance(ctx.t, hit.distance_km)}"
+        rows.append((Button(label, action=memorial_action(hit.memorial.slug)),))
+    return tuple(rows)
+
+
+def format_distance(t: Translator, km: float) -> str:
+    """A distance in the reader's number format: metres below 1 km."""
+    if km < 1:
+        return t.gettext("{distance} m", distance=t.number(round(km * 1000)))
+    return t.gettext("{distance} km", distance=t.number(km, 1))
+
+
+async def show_nearest(ctx: RequestContext) -> Reply:
+    """``/near <lat> <lon>`` or a shared location: memorials by great-circle distance."""
+    t = ctx.t
+    if ctx.location is not None:
+        point = ctx.location
+    else:
+        if len(ctx.args) != 2:
+            raise UsageError()
+        try:
+            point = parse_point(ctx.args[0], ctx.args[1])
+        except ValueError:
+            raise UsageError(
+                t.gettext("Latitude goes from -90 to 90 and longitude from -180 to 180.")
+            ) from None
+    hits = await ctx.core.nearest_memorials(point, NEAR_LIMIT)
+    if not hits:
+        return ReplyBuilder().text(t.gettext("No memorials are listed yet.")).build()
+    where = f"{t.number(point.lat, 4)}, {t.number(point.lon, 4)}"
+    out = ReplyBuilder().bold(t.gettext("Memorials nearest to {place}", place=where)).line()
+    for number, hit in enumerate(hits, start=1):
+        memorial = hit.memorial
+        distance = format_distance(t, hit.distance_km or 0.0)
+        out.text(f"{number}. ").bold(pick(memorial.names, ctx.language))
+        out.line(f" — {place_line(t, memorial)} — {distance}")
+    return ReplyBuilder(out.spans, list(_memorial_buttons(ctx, hits))).build()

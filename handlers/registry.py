@@ -1,0 +1,159 @@
+"""The commands the bot understands, in one place.
+
+Adapters read this table to register commands (Telegram's command menus, Discord's slash
+commands with their options) and the dispatcher to route requests. Summaries and usage texts
+are English msgids, translated where they are shown.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+from bot.core.context import RequestContext
+from bot.core.reply import Reply, ReplyBuilder
+from handlers import chat_settings, events, memorials, today
+from handlers.base import N_, Handler
+
+
+class ParamKind(enum.StrEnum):
+    """The type of a command parameter (Discord needs it for slash-command options)."""
+
+    TEXT = "text"
+    NUMBER = "number"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A command parameter, for usage hints and slash-command options."""
+
+    name: str
+    description: str
+    kind: ParamKind = ParamKind.TEXT
+    required: bool = False
+    autocomplete: str | None = None
+    """What to complete: ``memorial``, ``language`` or ``timezone``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A user command: its name, handler, help texts and parameters."""
+
+    name: str
+    handler: Handler
+    summary: str
+    usage: str
+    params: tuple[Param, ...] = ()
+    configures_chat: bool = False
+
+
+async def show_start(ctx: RequestContext) -> Reply:
+    """``/start``: a welcome; ``/start memorial_<slug>`` (a deep link) opens that memorial."""
+    if ctx.args and ctx.args[0].startswith("memorial_"):
+        slug = ctx.args[0].removeprefix("memorial_")
+        return await memorials.open_memorial(replace(ctx, args=(slug,), arg_text=slug))
+    t = ctx.t
+    out = ReplyBuilder()
+    out.bold(t.gettext("Welcome! This bot keeps the memory of the Second World War.")).line()
+    out.line(
+        t.gettext(
+            "It tells what happened on this day, finds memorials by name or by place, "
+            "and announces ceremonies and Immortal Regiment marches."
+        )
+    ).line()
+    out.text(help_text(ctx))
+    return out.build()
+
+
+def help_text(ctx: RequestContext) -> str:
+    """One line per command: usage and summary, translated."""
+    t = ctx.t
+    lines = [f"{t.gettext(command.usage)} — {t.gettext(command.summary)}" for command in COMMANDS]
+    return "\n".join(lines)
+
+
+async def show_help(ctx: RequestContext) -> Reply:
+    """``/help``: every command with its usage."""
+    out = ReplyBuilder().bold(ctx.t.gettext("Commands")).line()
+    return out.text(help_text(ctx)).build()
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", show_start, N_("Start and see what the bot does"), N_("/start")),
+    Command("help", show_help, N_("List the commands"), N_("/help")),
+    Command(
+        "today",
+        today.show_today,
+        N_("What happened on this day, or on another date"),
+        N_("/today [MM-DD or YYYY-MM-DD]"),
+        (Param("date", N_("A date such as 05-09 or 1945-05-09")),),
+    ),
+    Command(
+        "memorial",
+        memorials.show_memorial,
+        N_("Find a memorial by name, place or person"),
+        N_("/memorial <name, place or person>"),
+        (Param("query", N_("A name, a place or a person"), required=True,
+               autocomplete="memorial"),),
+    ),
+    Command(
+        "near",
+        memorials.show_nearest,
+        N_("Memorials nearest to a place"),
+        N_("/near <latitude> <longitude>"),
+        (
+            Param("latitude", N_("Latitude, from -90 to 90"), ParamKind.NUMBER, required=True),
+            Param("longitude", N_("Longitude, from -180 to 180"), ParamKind.NUMBER,
+                  required=True),
+        ),
+    ),
+    Command("events", events.show_events, N_("Upcoming ceremonies and marches"), N_("/events")),
+    Command(
+        "language",
+        chat_settings.choose_language,
+        N_("Choose the language of this chat"),
+        N_("/language [code]"),
+        (Param("language", N_("en, ru, fr, nl or de"), autocomplete="language"),),
+        configures_chat=True,
+    ),
+    Command(
+        "timezone",
+        chat_settings.choose_timezone,
+        N_("Show or set the time zone of this chat"),
+        N_("/timezone [Area/City]"),
+        (Param("zone", N_("A time zone such as Europe/Brussels"), autocomplete="timezone"),),
+        configures_chat=True,
+    ),
+    Command(
+        "subscribe",
+        chat_settings.subscribe,
+        N_("Receive the daily “on this day” post"),
+        N_("/subscribe [HH:MM]"),
+        (Param("time", N_("Local time of the daily post, such as 09:00")),),
+        configures_chat=True,
+    ),
+    Command(
+        "unsubscribe",
+        chat_settings.unsubscribe,
+        N_("Stop the daily post"),
+        N_("/unsubscribe"),
+        configures_chat=True,
+    ),
+    Command("settings", chat_settings.show_settings, N_("Show this chat's settings"),
+            N_("/settings")),
+)
+
+COMMANDS_BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
+
+
+async def show_day(ctx: RequestContext) -> Reply:
+    """The action behind the previous/next day buttons (``today:<YYYY-MM-DD>``)."""
+    return await today.show_today(replace(ctx, args=ctx.args[:1]))
+
+
+ACTIONS: dict[str, Handler] = {
+    "m": memorials.open_memorial,
+    "lang": chat_settings.pick_language,
+    "today": show_day,
+}
+"""Button action ids are ``<prefix>:<argument>``; the prefix chooses the handler."""
