@@ -6,8 +6,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-
-
 from bot.config import ConfigError, Settings
 from bot.core.ports import Clock
 from bot.core.services import Core
@@ -24,12 +22,12 @@ from db.engine import (
     upgrade,
 )
 from db.repositories import (
+    Sessions,
     SqlAnniversaryRepository,
     SqlChatRepository,
     SqlDatasetStore,
     SqlEventRepository,
     SqlMemorialRepository,
-    Sessions,
 )
 
 log = logging.getLogger(__name__)
@@ -72,9 +70,7 @@ async def migrate(settings: Settings) -> DatabaseUrls:
     return urls
 
 
-async def open_app(
-    settings: Settings, *, clock: Clock | None = None, seed: bool = True
-) -> App:
+async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool = True) -> App:
     """Migrate the database, wire the core, and load the curated dataset into an empty one."""
     urls = await migrate(settings)
     engine = create_engine_for(urls)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import logging
 import sys
@@ -50,9 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the bot and its scheduler")
-    run.add_argument("--platform", choices=("telegram", "discord", "console", "all"),
-                     help="which adapters to run (default: those whose token is set, "
-                          "else the console)")
+    run.add_argument(
+        "--platform",
+        choices=("telegram", "discord", "console", "all"),
+        help="which adapters to run (default: those whose token is set, else the console)",
+    )
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -144,26 +145,28 @@ async def cmd_today(app: App, args: argparse.Namespace) -> None:
         raise CliError(f"--date {args.date!r}: expected MM-DD or YYYY-MM-DD") from None
     items = await app.core.on_this_day(day)
     if args.json:
-        _print_json({
-            "date": day.strftime("%m-%d"),
-            "language": language,
-            "items": [
-                {
-                    "id": item.id,
-                    "slug": item.slug,
-                    "kind": item.kind.value,
-                    "year": item.year,
-                    "years_ago": item.years_ago(day),
-                    "title": pick(item.title, language),
-                    "text": pick(item.text, language),
-                }
-                for item in items
-            ],
-        })
+        _print_json(
+            {
+                "date": day.strftime("%m-%d"),
+                "language": language,
+                "items": [
+                    {
+                        "id": item.id,
+                        "slug": item.slug,
+                        "kind": item.kind.value,
+                        "year": item.year,
+                        "years_ago": item.years_ago(day),
+                        "title": pick(item.title, language),
+                        "text": pick(item.text, language),
+                    }
+                    for item in items
+                ],
+            }
+        )
         return
+    from bot.adapters.console import render_plain
     from bot.core.i18n import translator
     from handlers.today import digest
-    from bot.adapters.console import render_plain
 
     print(render_plain(digest(translator(language), day, items)))
 
@@ -181,8 +184,10 @@ async def cmd_memorial(app: App, args: argparse.Namespace) -> None:
         print(f"no memorial matches {query!r}")
     for hit in hits:
         m = hit.memorial
-        print(f"{hit.score:5.1f}  {pick(m.names, language)} — {pick(m.city, language)}, "
-              f"{m.country}  [{m.slug}]")
+        print(
+            f"{hit.score:5.1f}  {pick(m.names, language)} — {pick(m.city, language)}, "
+            f"{m.country}  [{m.slug}]"
+        )
 
 
 async def cmd_near(app: App, args: argparse.Namespace) -> None:
@@ -193,13 +198,19 @@ async def cmd_near(app: App, args: argparse.Namespace) -> None:
         raise CliError(f"near: {error}") from None
     hits = await app.core.nearest_memorials(point, args.limit)
     if args.json:
-        _print_json({"query": {"lat": point.lat, "lon": point.lon},
-                     "results": [memorial_json(h, language) for h in hits]})
+        _print_json(
+            {
+                "query": {"lat": point.lat, "lon": point.lon},
+                "results": [memorial_json(h, language) for h in hits],
+            }
+        )
         return
     for hit in hits:
         m = hit.memorial
-        print(f"{hit.distance_km:8.1f} km  {pick(m.names, language)} — "
-              f"{pick(m.city, language)}, {m.country}  [{m.slug}]")
+        print(
+            f"{hit.distance_km:8.1f} km  {pick(m.names, language)} — "
+            f"{pick(m.city, language)}, {m.country}  [{m.slug}]"
+        )
 
 
 async def cmd_events(app: App, args: argparse.Namespace) -> None:
@@ -243,14 +254,21 @@ async def _db_upgrade(settings: Settings) -> None:
     print(f"database {urls.safe()} is at the latest schema")
 
 
-def configure_logging(settings: Settings) -> None:
-    """Log to stderr at ``LOG_LEVEL``, with tokens removed from every record."""
+def configure_logging(settings: Settings, *, service: bool) -> None:
+    """Log to stderr at ``LOG_LEVEL``, with tokens removed from every record.
+
+    One-shot commands (everything but ``run``) keep stderr for their one error line: they log
+    warnings and errors only, unless ``LOG_LEVEL=DEBUG``.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(settings))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level)
+    level = logging.getLevelName(settings.log_level)
+    if not service and level != logging.DEBUG:
+        level = max(level, logging.WARNING)
+    root.setLevel(level)
     for noisy in ("httpx", "aiosqlite", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
@@ -268,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = settings_from(load_environment())
     except ConfigError as error:
         fail(str(error))
-    configure_logging(settings)
+    configure_logging(settings, service=args.command == "run")
     try:
         if args.command == "db":
             asyncio.run(_db_upgrade(settings))

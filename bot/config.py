@@ -20,6 +20,8 @@ from bot.core.services import CoreSettings
 from bot.core.timeutil import parse_hhmm, zone
 
 DEFAULT_DATABASE_URL = "sqlite:///data/commemoration.sqlite3"
+DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_DISCORD_API_BASE_URL = "https://discord.com/api/v10"
 SECRET_VARIABLES = ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
 
 
@@ -33,13 +35,13 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     telegram_token: str | None = field(default=None, repr=False)
-    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_api_base_url: str = DEFAULT_TELEGRAM_API_BASE_URL
     telegram_mode: str = "polling"
     telegram_webhook_url: str | None = None
     telegram_webhook_listen: str = "0.0.0.0:8443"
     telegram_webhook_secret: str | None = field(default=None, repr=False)
     discord_token: str | None = field(default=None, repr=False)
-    discord_api_base_url: str = "https://discord.com/api/v10"
+    discord_api_base_url: str = DEFAULT_DISCORD_API_BASE_URL
     discord_gateway_url: str | None = None
     default_language: str = "en"
     default_timezone: str = "Europe/Brussels"
@@ -93,8 +95,8 @@ def _organizers(raw: str | None) -> frozenset[str]:
     if not raw:
         return frozenset()
     result = set()
-    for item in raw.split(","):
-        item = item.strip()
+    for entry in raw.split(","):
+        item = entry.strip()
         if not item:
             continue
         platform, _, user_id = item.partition(":")
@@ -111,9 +113,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     """Validate the environment into ``Settings``; raise ConfigError naming the variable."""
     language = (_get(env, "DEFAULT_LANGUAGE", "en") or "en").lower()
     if language not in LANGUAGES:
-        raise ConfigError(
-            f"DEFAULT_LANGUAGE={language!r} is not one of {', '.join(LANGUAGES)}"
-        )
+        raise ConfigError(f"DEFAULT_LANGUAGE={language!r} is not one of {', '.join(LANGUAGES)}")
     timezone = _get(env, "DEFAULT_TIMEZONE", "Europe/Brussels") or "Europe/Brussels"
     try:
         zone(timezone)
@@ -129,8 +129,10 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     mode = (_get(env, "TELEGRAM_MODE", "polling") or "polling").lower()
     if mode not in ("polling", "webhook"):
         raise ConfigError(f"TELEGRAM_MODE={mode!r} must be polling or webhook")
-    if mode == "webhook" and _get(env, "TELEGRAM_BOT_TOKEN") and not _get(
-        env, "TELEGRAM_WEBHOOK_URL"
+    if (
+        mode == "webhook"
+        and _get(env, "TELEGRAM_BOT_TOKEN")
+        and not _get(env, "TELEGRAM_WEBHOOK_URL")
     ):
         raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
     level = (_get(env, "LOG_LEVEL", "INFO") or "INFO").upper()
@@ -139,16 +141,14 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     return Settings(
         database_url=_get(env, "DATABASE_URL", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL,
         telegram_token=_get(env, "TELEGRAM_BOT_TOKEN"),
-        telegram_api_base_url=_get(env, "TELEGRAM_API_BASE_URL", Settings.telegram_api_base_url)
-        or Settings.telegram_api_base_url,
+        telegram_api_base_url=_get(env, "TELEGRAM_API_BASE_URL") or DEFAULT_TELEGRAM_API_BASE_URL,
         telegram_mode=mode,
         telegram_webhook_url=_get(env, "TELEGRAM_WEBHOOK_URL"),
         telegram_webhook_listen=_get(env, "TELEGRAM_WEBHOOK_LISTEN", "0.0.0.0:8443")
         or "0.0.0.0:8443",
         telegram_webhook_secret=_get(env, "TELEGRAM_WEBHOOK_SECRET"),
         discord_token=_get(env, "DISCORD_BOT_TOKEN"),
-        discord_api_base_url=_get(env, "DISCORD_API_BASE_URL", Settings.discord_api_base_url)
-        or Settings.discord_api_base_url,
+        discord_api_base_url=_get(env, "DISCORD_API_BASE_URL") or DEFAULT_DISCORD_API_BASE_URL,
         discord_gateway_url=_get(env, "DISCORD_GATEWAY_URL"),
         default_language=language,
         default_timezone=timezone,
@@ -162,8 +162,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
 
 def redact(text: str, settings: Settings) -> str:
     """Remove every secret of ``settings`` from ``text``."""
-    for secret in (settings.telegram_token, settings.discord_token,
-                   settings.telegram_webhook_secret):
+    for secret in (
+        settings.telegram_token,
+        settings.discord_token,
+        settings.telegram_webhook_secret,
+    ):
         if secret:
             text = text.replace(secret, "[redacted]")
     return text

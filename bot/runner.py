@@ -25,9 +25,14 @@ def choose_platforms(settings: Settings, platform: str | None) -> list[str]:
     elif platform is not None:
         platforms = [platform]
     else:
-        platforms = [name for name, token in
-                     (("telegram", settings.telegram_token), ("discord", settings.discord_token))
-                     if token]
+        platforms = [
+            name
+            for name, token in (
+                ("telegram", settings.telegram_token),
+                ("discord", settings.discord_token),
+            )
+            if token
+        ]
         if not platforms:
             print(TOKEN_HINT, file=sys.stderr)
             return ["console"]

@@ -72,8 +72,9 @@ def parse_database_url(text: str) -> DatabaseUrls:
         if not url.database:
             raise DatabaseUrlError("DATABASE_URL: no database name in the PostgreSQL URL")
         async_driver = "postgresql+asyncpg" if driver == "asyncpg" else "postgresql+psycopg"
-        return DatabaseUrls(url.set(drivername=async_driver),
-                            url.set(drivername="postgresql+psycopg"))
+        return DatabaseUrls(
+            url.set(drivername=async_driver), url.set(drivername="postgresql+psycopg")
+        )
     raise DatabaseUrlError(
         f"DATABASE_URL: unsupported database {backend!r} (use sqlite or postgresql)"
     )
@@ -145,5 +146,6 @@ def current_revision(sync_engine: Engine) -> str | None:
 
     with sync_engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
 
 __all__ = ["AsyncEngine", "DatabaseUnavailable", "DatabaseUrlError", "DatabaseUrls"]

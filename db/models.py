@@ -62,7 +62,7 @@ class Base(DeclarativeBase):
     """The declarative base with a stable constraint naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JsonType, list[Any]: JsonType}
+    type_annotation_map = {dict[str, Any]: JsonType, list[Any]: JsonType}  # noqa: RUF012
 
 
 def _utcnow() -> dt.datetime:
@@ -145,9 +145,7 @@ class Anniversary(Base):
     day: Mapped[int] = mapped_column(Integer)
     year: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(30))
-    memorial_id: Mapped[int | None] = mapped_column(
-        ForeignKey("memorials.id", ondelete="SET NULL")
-    )
+    memorial_id: Mapped[int | None] = mapped_column(ForeignKey("memorials.id", ondelete="SET NULL"))
     observed_in: Mapped[list[Any]]
     title: Mapped[dict[str, Any]]
     text: Mapped[dict[str, Any]]
@@ -166,9 +164,7 @@ class Event(Base):
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     timezone: Mapped[str] = mapped_column(String(64))
-    memorial_id: Mapped[int | None] = mapped_column(
-        ForeignKey("memorials.id", ondelete="SET NULL")
-    )
+    memorial_id: Mapped[int | None] = mapped_column(ForeignKey("memorials.id", ondelete="SET NULL"))
     place: Mapped[dict[str, Any]]
     organizer: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
@@ -228,9 +224,7 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("subscriptions.id", ondelete="CASCADE")
-    )
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     item_key: Mapped[str] = mapped_column(String(120))
     occurrence_date: Mapped[dt.date] = mapped_column(Date)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

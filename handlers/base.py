@@ -10,7 +10,7 @@ from bot.core.reply import Reply
 Handler = Callable[[RequestContext], Awaitable[Reply]]
 
 
-def N_(message: str) -> str:
+def N_(message: str) -> str:  # noqa: N802  (the gettext convention)
     """Mark a string for extraction; it is translated later, where it is shown."""
     return message
 

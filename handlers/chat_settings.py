@@ -36,19 +36,25 @@ async def choose_language(ctx: RequestContext) -> Reply:
     """``/language``: the choices as buttons; ``/language ru``: store the choice."""
     if not ctx.args:
         out = ReplyBuilder().text(
-            ctx.t.gettext("Current language: {language}. Choose another:",
-                          language=LANGUAGE_NAMES[ctx.language])
+            ctx.t.gettext(
+                "Current language: {language}. Choose another:",
+                language=LANGUAGE_NAMES[ctx.language],
+            )
         )
         return ReplyBuilder(out.spans, list(language_buttons())).build()
     code = find_language(ctx.arg_text)
     if code is None:
-        raise UsageError(ctx.t.gettext("“{text}” is not one of the bot's languages.",
-                                       text=ctx.arg_text[:40]))
+        raise UsageError(
+            ctx.t.gettext("“{text}” is not one of the bot's languages.", text=ctx.arg_text[:40])
+        )
     _require_configure(ctx)
     await ctx.core.set_language(ctx.platform, ctx.chat.id, code)
     t = translator(code)
-    return ReplyBuilder().text(t.gettext("Language set to {language}.",
-                                         language=LANGUAGE_NAMES[code])).build()
+    return (
+        ReplyBuilder()
+        .text(t.gettext("Language set to {language}.", language=LANGUAGE_NAMES[code]))
+        .build()
+    )
 
 
 async def choose_timezone(ctx: RequestContext) -> Reply:
@@ -58,8 +64,12 @@ async def choose_timezone(ctx: RequestContext) -> Reply:
         return (
             ReplyBuilder()
             .line(t.gettext("Time zone: {zone}.", zone=ctx.timezone))
-            .text(t.gettext("To change it, send /timezone followed by a zone name, "
-                            "for example /timezone Europe/Moscow."))
+            .text(
+                t.gettext(
+                    "To change it, send /timezone followed by a zone name, "
+                    "for example /timezone Europe/Moscow."
+                )
+            )
             .build()
         )
     name = find_zone(ctx.arg_text)
@@ -80,8 +90,9 @@ async def subscribe(ctx: RequestContext) -> Reply:
         try:
             delivery_time = parse_hhmm(ctx.args[0])
         except ValueError:
-            raise UsageError(t.gettext("“{text}” is not a time of day.", text=ctx.args[0][:20])
-                             ) from None
+            raise UsageError(
+                t.gettext("“{text}” is not a time of day.", text=ctx.args[0][:20])
+            ) from None
     _require_configure(ctx)
     subscription = await ctx.core.subscribe(
         ctx.platform,
@@ -91,15 +102,19 @@ async def subscribe(ctx: RequestContext) -> Reply:
         delivery_time=delivery_time,
         thread_id=ctx.chat.thread_id,
     )
-    return ReplyBuilder().text(
-        t.gettext(
-            "Subscribed. The “on this day” post will arrive every day at {time} ({zone}), "
-            "in {language}. Send /unsubscribe to stop it.",
-            time=t.time(subscription.delivery_time),
-            zone=subscription.timezone,
-            language=LANGUAGE_NAMES[subscription.language],
+    return (
+        ReplyBuilder()
+        .text(
+            t.gettext(
+                "Subscribed. The “on this day” post will arrive every day at {time} ({zone}), "
+                "in {language}. Send /unsubscribe to stop it.",
+                time=t.time(subscription.delivery_time),
+                zone=subscription.timezone,
+                language=LANGUAGE_NAMES[subscription.language],
+            )
         )
-    ).build()
+        .build()
+    )
 
 
 async def unsubscribe(ctx: RequestContext) -> Reply:
@@ -122,8 +137,9 @@ async def show_settings(ctx: RequestContext) -> Reply:
     out.line(t.gettext("Time zone: {zone}", zone=ctx.timezone))
     subscription = settings.subscription
     if subscription is not None and subscription.active:
-        out.text(t.gettext("Daily post: every day at {time}",
-                           time=t.time(subscription.delivery_time)))
+        out.text(
+            t.gettext("Daily post: every day at {time}", time=t.time(subscription.delivery_time))
+        )
     else:
         out.text(t.gettext("Daily post: off"))
     return out.build()

@@ -71,8 +71,10 @@ class Dispatcher:
                 if incoming.chat.kind is ChatKind.PRIVATE:
                     return _text(context.t.gettext("Send /help to see what I can do."))
                 return None
-            if parsed.addressee and self.bot_username and (
-                parsed.addressee.lower() != self.bot_username.lower()
+            if (
+                parsed.addressee
+                and self.bot_username
+                and (parsed.addressee.lower() != self.bot_username.lower())
             ):
                 return None
             command = COMMANDS_BY_NAME.get(parsed.name)
@@ -85,8 +87,9 @@ class Dispatcher:
                 )
             handler, command_name = command.handler, command.name
             if len(parsed.arg_text) > MAX_MESSAGE_CHARS:
-                return self._usage(context, command_name,
-                                   context.t.gettext("The message is too long."))
+                return self._usage(
+                    context, command_name, context.t.gettext("The message is too long.")
+                )
             context = _with_args(context, parsed.arg_text, split=True)
         else:
             return None

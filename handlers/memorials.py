@@ -36,7 +36,7 @@ def country_name(t: Translator, code: str) -> str:
 
 
 def place_line(t: Translator, memorial: Memorial) -> str:
-    """"City, Country" in the reader's language."""
+    """ "City, Country" in the reader's language."""
     parts = [pick(memorial.city, t.language), country_name(t, memorial.country)]
     return ", ".join(part for part in parts if part)
 
@@ -64,8 +64,9 @@ def memorial_card(ctx: RequestContext, memorial: Memorial) -> Reply:
     point = GeoPoint(memorial.lat, memorial.lon)
     where = f"{t.number(memorial.lat, 4)}, {t.number(memorial.lon, 4)}"
     if memorial.precision is Precision.TOWN:
-        position = t.gettext("Position: {coordinates} (town centre; the exact site is not known)",
-                             coordinates=where)
+        position = t.gettext(
+            "Position: {coordinates} (town centre; the exact site is not known)", coordinates=where
+        )
     else:
         position = t.gettext("Position: {coordinates}", coordinates=where)
     out.line().text(position + " ").link(t.gettext("Map"), map_url(point)).line()

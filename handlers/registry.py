@@ -93,8 +93,11 @@ COMMANDS: tuple[Command, ...] = (
         memorials.show_memorial,
         N_("Find a memorial by name, place or person"),
         N_("/memorial <name, place or person>"),
-        (Param("query", N_("A name, a place or a person"), required=True,
-               autocomplete="memorial"),),
+        (
+            Param(
+                "query", N_("A name, a place or a person"), required=True, autocomplete="memorial"
+            ),
+        ),
     ),
     Command(
         "near",
@@ -103,8 +106,7 @@ COMMANDS: tuple[Command, ...] = (
         N_("/near <latitude> <longitude>"),
         (
             Param("latitude", N_("Latitude, from -90 to 90"), ParamKind.NUMBER, required=True),
-            Param("longitude", N_("Longitude, from -180 to 180"), ParamKind.NUMBER,
-                  required=True),
+            Param("longitude", N_("Longitude, from -180 to 180"), ParamKind.NUMBER, required=True),
         ),
     ),
     Command("events", events.show_events, N_("Upcoming ceremonies and marches"), N_("/events")),
@@ -139,8 +141,9 @@ COMMANDS: tuple[Command, ...] = (
         N_("/unsubscribe"),
         configures_chat=True,
     ),
-    Command("settings", chat_settings.show_settings, N_("Show this chat's settings"),
-            N_("/settings")),
+    Command(
+        "settings", chat_settings.show_settings, N_("Show this chat's settings"), N_("/settings")
+    ),
 )
 
 COMMANDS_BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}

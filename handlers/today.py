@@ -13,7 +13,7 @@ from handlers.base import UsageError
 
 
 def years_ago_text(t: Translator, years: int) -> str:
-    """"7 years ago" with the language's plural rules; "this year" for 0."""
+    """ "7 years ago" with the language's plural rules; "this year" for 0."""
     if years == 0:
         return t.gettext("this year")
     return t.ngettext("{count} year ago", "{count} years ago", years)

@@ -11,7 +11,7 @@ import sys
 from typing import TextIO
 
 from bot.core.context import ChatRef, Incoming, UserRef
-from bot.core.domain import ChatKind, Platform
+from bot.core.domain import ChatKind
 from bot.core.reply import Button, Reply, Style
 from handlers.dispatch import Dispatcher
 
@@ -49,8 +49,9 @@ def flat_buttons(reply: Reply) -> list[Button]:
 class ConsoleAdapter:
     """Reads requests from a text stream and writes replies to another."""
 
-    def __init__(self, dispatcher: Dispatcher, stdin: TextIO = sys.stdin,
-                 stdout: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+    ) -> None:
         self.dispatcher = dispatcher
         self.stdin = stdin
         self.stdout = stdout

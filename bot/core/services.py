@@ -19,8 +19,13 @@ from bot.core.domain import (
     Subscription,
 )
 from bot.core.geo import distance_km
-from bot.core.ports import AnniversaryRepository, ChatRepository, Clock, EventRepository
-from bot.core.ports import MemorialRepository
+from bot.core.ports import (
+    AnniversaryRepository,
+    ChatRepository,
+    Clock,
+    EventRepository,
+    MemorialRepository,
+)
 from bot.core.search import MemorialIndex
 from bot.core.timeutil import zone
 
@@ -104,9 +109,7 @@ class Core:
     async def nearest_memorials(self, point: GeoPoint, limit: int = 5) -> list[ScoredMemorial]:
         """Memorials by great-circle distance from ``point``, nearest first."""
         memorials = await self.memorials.all_memorials()
-        ranked = sorted(
-            (distance_km(point, GeoPoint(m.lat, m.lon)), m.slug, m) for m in memorials
-        )
+        ranked = sorted((distance_km(point, GeoPoint(m.lat, m.lon)), m.slug, m) for m in memorials)
         return [
             ScoredMemorial(memorial, score=0.0, distance_km=round(km, 3))
             for km, _, memorial in ranked[:limit]
@@ -129,9 +132,9 @@ class Core:
 
     # -- chats ---------------------------------------------------------------------------
 
-    async def effective_settings(self, platform: str, chat_id: str, thread_id: str = "") -> (
-        EffectiveSettings
-    ):
+    async def effective_settings(
+        self, platform: str, chat_id: str, thread_id: str = ""
+    ) -> EffectiveSettings:
         """The chat's language, zone and subscription, defaults filled in."""
         stored = await self.chats.get_settings(platform, chat_id)
         subscription = await self.chats.get_subscription(platform, chat_id, thread_id)

@@ -1,0 +1,118 @@
+"""In-memory implementations of the core's ports, for fast handler tests (no database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from bot.core.domain import (
+    Anniversary,
+    ChatSettings,
+    Event,
+    Memorial,
+    Person,
+    Subscription,
+)
+from bot.core.records import Dataset
+from bot.core.services import Core, CoreSettings
+from bot.core.timeutil import FixedClock
+
+
+class FakeMemorialRepository:
+    """Memorials and people in lists."""
+
+    def __init__(self, memorials: list[Memorial], people: list[Person]) -> None:
+        self.memorials = sorted(memorials, key=lambda m: m.slug)
+        self.people = people
+
+    async def all_memorials(self) -> list[Memorial]:
+        return list(self.memorials)
+
+    async def get_memorial(self, slug: str) -> Memorial | None:
+        return next((m for m in self.memorials if m.slug == slug), None)
+
+    async def all_people(self) -> list[Person]:
+        return list(self.people)
+
+
+class FakeAnniversaryRepository:
+    """Anniversaries in a list."""
+
+    def __init__(self, anniversaries: list[Anniversary]) -> None:
+        self.anniversaries = anniversaries
+
+    async def on_day(self, month: int, day: int) -> list[Anniversary]:
+        found = [a for a in self.anniversaries if (a.month, a.day) == (month, day)]
+        return sorted(found, key=lambda a: (a.year is None, a.year or 0, a.slug))
+
+
+class FakeEventRepository:
+    """Events in a list."""
+
+    def __init__(self, events: list[Event]) -> None:
+        self.events = events
+
+    async def upcoming(self, after: dt.datetime, limit: int) -> list[Event]:
+        found = sorted(
+            (e for e in self.events if e.starts_at >= after), key=lambda e: (e.starts_at, e.slug)
+        )
+        return found[:limit]
+
+
+class FakeChatRepository:
+    """Chat settings and subscriptions in dictionaries."""
+
+    def __init__(self) -> None:
+        self.settings: dict[tuple[str, str], ChatSettings] = {}
+        self.subscriptions: dict[tuple[str, str, str], Subscription] = {}
+
+    async def get_settings(self, platform: str, chat_id: str) -> ChatSettings | None:
+        return self.settings.get((platform, chat_id))
+
+    async def save_settings(self, settings: ChatSettings) -> None:
+        self.settings[(settings.platform, settings.chat_id)] = settings
+        for key, subscription in list(self.subscriptions.items()):
+            if key[:2] == (settings.platform, settings.chat_id):
+                self.subscriptions[key] = replace(
+                    subscription,
+                    language=settings.language or subscription.language,
+                    timezone=settings.timezone or subscription.timezone,
+                )
+
+    async def get_subscription(
+        self, platform: str, chat_id: str, thread_id: str = ""
+    ) -> Subscription | None:
+        return self.subscriptions.get((platform, chat_id, thread_id))
+
+    async def save_subscription(self, subscription: Subscription) -> Subscription:
+        key = (subscription.platform, subscription.chat_id, subscription.thread_id)
+        stored = replace(subscription, id=subscription.id or len(self.subscriptions) + 1)
+        self.subscriptions[key] = stored
+        return stored
+
+
+def fake_core(
+    dataset: Dataset,
+    *,
+    now: dt.datetime,
+    settings: CoreSettings | None = None,
+) -> Core:
+    """A core over in-memory repositories holding ``dataset``."""
+    people = {p.slug: p for p in dataset.people}
+    memorials = [
+        replace(
+            m,
+            people=tuple(
+                replace(ref, names=people[ref.slug].names) for ref in m.people if ref.slug in people
+            ),
+        )
+        for m in dataset.memorials
+    ]
+    return Core(
+        memorials=FakeMemorialRepository(memorials, dataset.people),
+        anniversaries=FakeAnniversaryRepository(dataset.anniversaries),
+        events=FakeEventRepository(dataset.events),
+        chats=FakeChatRepository(),
+        clock=FixedClock(now),
+        settings=settings or CoreSettings(),
+    )
