@@ -302,6 +302,61 @@ class SqlChatRepository:
             await session.flush()
             return to_subscription(row)
 
+    async def migrate_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        """Move settings and subscriptions to the new id; the new id's own rows give way."""
+        async with self.sessions.begin() as session:
+            old_chat = await session.scalar(
+                select(models.Chat).where(
+                    models.Chat.platform == platform, models.Chat.chat_id == old_chat_id
+                )
+            )
+            if old_chat is not None:
+                await session.execute(
+                    delete(models.Chat).where(
+                        models.Chat.platform == platform, models.Chat.chat_id == new_chat_id
+                    )
+                )
+                await session.flush()
+                old_chat.chat_id = new_chat_id
+            moving = list(
+                await session.scalars(
+                    select(models.Subscription).where(
+                        models.Subscription.platform == platform,
+                        models.Subscription.chat_id == old_chat_id,
+                    )
+                )
+            )
+            if moving:
+                threads = [row.thread_id for row in moving]
+                await session.execute(
+                    delete(models.Subscription).where(
+                        models.Subscription.platform == platform,
+                        models.Subscription.chat_id == new_chat_id,
+                        models.Subscription.thread_id.in_(threads),
+                    )
+                )
+                await session.flush()
+                for row in moving:
+                    row.chat_id = new_chat_id
+                    row.updated_at = dt.datetime.now(dt.UTC)
+
+    async def deactivate_chat(self, platform: str, chat_id: str) -> int:
+        """Deactivate every active subscription of a chat; returns how many."""
+        async with self.sessions.begin() as session:
+            rows = list(
+                await session.scalars(
+                    select(models.Subscription).where(
+                        models.Subscription.platform == platform,
+                        models.Subscription.chat_id == chat_id,
+                        models.Subscription.active.is_(True),
+                    )
+                )
+            )
+            for row in rows:
+                row.active = False
+                row.updated_at = dt.datetime.now(dt.UTC)
+            return len(rows)
+
     async def active_subscriptions(self) -> list[domain.Subscription]:
         """Every active subscription."""
         async with self.sessions() as session:
@@ -371,7 +426,7 @@ async def upsert_dataset(session: AsyncSession, dataset: Dataset) -> int:
             person = people_by_slug.get(ref.slug)
             if person is not None:
                 search_terms.extend([*person.names.values(), *person.aliases])
-        values = {
+        values: dict[str, Any] = {
             "kind": memorial.kind.value,
             "names": dict(memorial.names),
             "aliases": list(memorial.aliases),

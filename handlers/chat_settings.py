@@ -13,8 +13,8 @@ from bot.core.timeutil import find_zone, parse_hhmm
 from handlers.base import NotAllowed, UsageError
 
 
-def _require_configure(ctx: RequestContext) -> None:
-    if not ctx.may_configure:
+async def _require_configure(ctx: RequestContext) -> None:
+    if not await ctx.can_configure():
         raise NotAllowed()
 
 
@@ -47,7 +47,7 @@ async def choose_language(ctx: RequestContext) -> Reply:
         raise UsageError(
             ctx.t.gettext("“{text}” is not one of the bot's languages.", text=ctx.arg_text[:40])
         )
-    _require_configure(ctx)
+    await _require_configure(ctx)
     await ctx.core.set_language(ctx.platform, ctx.chat.id, code)
     t = translator(code)
     return (
@@ -75,7 +75,7 @@ async def choose_timezone(ctx: RequestContext) -> Reply:
     name = find_zone(ctx.arg_text)
     if name is None:
         raise UsageError(t.gettext("“{text}” is not a known time zone.", text=ctx.arg_text[:60]))
-    _require_configure(ctx)
+    await _require_configure(ctx)
     await ctx.core.set_timezone(ctx.platform, ctx.chat.id, name)
     return ReplyBuilder().text(t.gettext("Time zone set to {zone}.", zone=name)).build()
 
@@ -93,7 +93,7 @@ async def subscribe(ctx: RequestContext) -> Reply:
             raise UsageError(
                 t.gettext("“{text}” is not a time of day.", text=ctx.args[0][:20])
             ) from None
-    _require_configure(ctx)
+    await _require_configure(ctx)
     subscription = await ctx.core.subscribe(
         ctx.platform,
         ctx.chat.id,
@@ -119,7 +119,7 @@ async def subscribe(ctx: RequestContext) -> Reply:
 
 async def unsubscribe(ctx: RequestContext) -> Reply:
     """``/unsubscribe``: stop the daily post."""
-    _require_configure(ctx)
+    await _require_configure(ctx)
     stopped = await ctx.core.unsubscribe(ctx.platform, ctx.chat.id, ctx.chat.thread_id)
     if stopped:
         text = ctx.t.gettext("Unsubscribed. Send /subscribe to start again.")

@@ -144,6 +144,7 @@ class Dispatcher:
             now=core.clock.now(),
             location=incoming.location,
             extras=extras,
+            check_admin=incoming.check_admin,
         )
 
 

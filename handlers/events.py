@@ -5,11 +5,12 @@ from __future__ import annotations
 from bot.core.context import RequestContext
 from bot.core.domain import Event, EventStatus, pick
 from bot.core.i18n import Translator
-from bot.core.reply import Reply, ReplyBuilder
+from bot.core.reply import Button, Reply, ReplyBuilder
 from bot.core.timeutil import zone
 from handlers.base import N_
 
-EVENTS_LIMIT = 10
+EVENTS_PAGE = 5
+EVENTS_MAX = 100
 
 STATUS_LABELS: dict[EventStatus, str] = {
     EventStatus.SCHEDULED: N_("scheduled"),
@@ -28,9 +29,13 @@ def event_when(t: Translator, event: Event, viewer_zone: str) -> str:
 
 
 async def show_events(ctx: RequestContext) -> Reply:
-    """The next announced events, times shown in the chat's zone."""
+    """The next announced events, times shown in the chat's zone, a page at a time."""
     t = ctx.t
-    events = await ctx.core.upcoming_events(EVENTS_LIMIT)
+    offset = 0
+    if ctx.command == "" and ctx.args and ctx.args[0].isdigit():  # the ``ev:<offset>`` action
+        offset = min(int(ctx.args[0]), EVENTS_MAX)
+    fetched = await ctx.core.upcoming_events(offset + EVENTS_PAGE + 1)
+    events = fetched[offset : offset + EVENTS_PAGE]
     out = ReplyBuilder().bold(t.gettext("Upcoming events")).line()
     if not events:
         return out.line().text(t.gettext("No events are announced yet.")).build()
@@ -46,4 +51,9 @@ async def show_events(ctx: RequestContext) -> Reply:
         description = pick(event.description, ctx.language)
         if description:
             out.line(description)
-    return out.build()
+    navigation = []
+    if offset > 0:
+        navigation.append(Button("◀", action=f"ev:{max(0, offset - EVENTS_PAGE)}"))
+    if len(fetched) > offset + EVENTS_PAGE:
+        navigation.append(Button("▶", action=f"ev:{offset + EVENTS_PAGE}"))
+    return out.row(*navigation).build()

@@ -6,10 +6,12 @@ from bot.core.context import RequestContext
 from bot.core.domain import GeoPoint, Memorial, MemorialKind, Precision, ScoredMemorial, pick
 from bot.core.geo import map_url, parse_point
 from bot.core.i18n import Translator
-from bot.core.reply import Button, Reply, ReplyBuilder, Venue
+from bot.core.reply import MAX_ACTION_BYTES, Button, Reply, ReplyBuilder, Venue
 from handlers.base import N_, UsageError
 
 SEARCH_LIMIT = 5
+PAGE_SIZE = 5
+MAX_RESULTS = 50
 NEAR_LIMIT = 5
 MAX_QUERY_CHARS = 200
 
@@ -94,14 +96,57 @@ async def show_memorial(ctx: RequestContext) -> Reply:
             .build()
         )
     card = memorial_card(ctx, hits[0].memorial)
-    others = [hit for hit in hits[1:]]
+    others = hits[1:]
     if not others:
         return card
-    return Reply(
-        spans=card.spans,
-        buttons=card.buttons + _memorial_buttons(ctx, others),
-        venue=card.venue,
+    buttons = card.buttons + _memorial_buttons(ctx, others)
+    more = await ctx.core.search_memorials(query, SEARCH_LIMIT + 1)
+    action = page_action(query, SEARCH_LIMIT)
+    if len(more) > SEARCH_LIMIT and action:
+        buttons += ((Button(ctx.t.gettext("More results ▶"), action=action),),)
+    return Reply(spans=card.spans, buttons=buttons, venue=card.venue)
+
+
+def page_action(query: str, offset: int) -> str | None:
+    """The action id of a page of search results; the query is cut to fit in 64 bytes."""
+    prefix = f"ms:{offset}:"
+    room = MAX_ACTION_BYTES - len(prefix.encode())
+    cut = query.encode()[:room].decode(errors="ignore").strip()
+    return prefix + cut if cut else None
+
+
+async def show_results_page(ctx: RequestContext) -> Reply:
+    """The action behind "More results" (``ms:<offset>:<query>``): a page of matches."""
+    t = ctx.t
+    offset_text, _, query = (ctx.args[0] if ctx.args else "").partition(":")
+    if not offset_text.isdigit() or not query:
+        return ReplyBuilder().text(t.gettext("This list is no longer available.")).build()
+    offset = min(int(offset_text), MAX_RESULTS)
+    hits = await ctx.core.search_memorials(query, offset + PAGE_SIZE + 1)
+    page = hits[offset : offset + PAGE_SIZE]
+    if not page:
+        return ReplyBuilder().text(t.gettext("No more results.")).build()
+    out = ReplyBuilder().bold(
+        t.gettext(
+            "Results {first}–{last} for “{query}”",
+            first=t.number(offset + 1),
+            last=t.number(offset + len(page)),
+            query=query,
+        )
     )
+    buttons = list(_memorial_buttons(ctx, page))
+    navigation = []
+    if offset > 0:
+        back = page_action(query, max(0, offset - PAGE_SIZE))
+        if back:
+            navigation.append(Button("◀", action=back))
+    if len(hits) > offset + PAGE_SIZE and offset + PAGE_SIZE < MAX_RESULTS:
+        forward = page_action(query, offset + PAGE_SIZE)
+        if forward:
+            navigation.append(Button("▶", action=forward))
+    if navigation:
+        buttons.append(tuple(navigation))
+    return ReplyBuilder(out.spans, buttons).build()
 
 
 async def open_memorial(ctx: RequestContext) -> Reply:

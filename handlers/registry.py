@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from bot.core.context import RequestContext
+from bot.core.i18n import Translator
 from bot.core.reply import Reply, ReplyBuilder
 from handlers import chat_settings, events, memorials, today
 from handlers.base import N_, Handler
@@ -149,6 +150,11 @@ COMMANDS: tuple[Command, ...] = (
 COMMANDS_BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
 
 
+def command_menu(t: Translator) -> list[tuple[str, str]]:
+    """Every command with its summary in ``t``'s language, for the platforms' command menus."""
+    return [(command.name, t.gettext(command.summary)) for command in COMMANDS]
+
+
 async def show_day(ctx: RequestContext) -> Reply:
     """The action behind the previous/next day buttons (``today:<YYYY-MM-DD>``)."""
     return await today.show_today(replace(ctx, args=ctx.args[:1]))
@@ -156,6 +162,8 @@ async def show_day(ctx: RequestContext) -> Reply:
 
 ACTIONS: dict[str, Handler] = {
     "m": memorials.open_memorial,
+    "ms": memorials.show_results_page,
+    "ev": events.show_events,
     "lang": chat_settings.pick_language,
     "today": show_day,
 }

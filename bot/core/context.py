@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,9 @@ class UserRef:
     is_admin: bool = False
 
 
+AdminCheck = Callable[[], Awaitable[bool]]
+
+
 @dataclass(frozen=True, slots=True)
 class Incoming:
     """A request as an adapter hands it to the dispatcher.
@@ -46,6 +50,8 @@ class Incoming:
     text: str | None = None
     action: str | None = None
     location: GeoPoint | None = None
+    check_admin: AdminCheck | None = None
+    """Asks the platform whether the user administers the chat; called only when needed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,7 @@ class RequestContext:
     location: GeoPoint | None = None
     extras: dict[str, str] = field(default_factory=dict)
     """Adapter facts a handler may show, e.g. ``bot_username`` for deep links."""
+    check_admin: AdminCheck | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -77,11 +84,12 @@ class RequestContext:
         """The current instant in the chat's zone."""
         return self.now.astimezone(self.zone)
 
-    @property
-    def may_configure(self) -> bool:
+    async def can_configure(self) -> bool:
         """Private chats configure themselves; elsewhere admins and organizers may."""
-        return (
+        if (
             self.chat.kind is ChatKind.PRIVATE
             or self.user.is_admin
             or self.core.is_organizer(self.platform, self.user.id)
-        )
+        ):
+            return True
+        return self.check_admin is not None and await self.check_admin()

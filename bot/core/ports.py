@@ -82,6 +82,14 @@ class ChatRepository(Protocol):
         """Create or update the chat's subscription (matched by platform, chat and thread)."""
         ...
 
+    async def migrate_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        """Move a chat's settings and subscriptions to a new id (a group became a supergroup)."""
+        ...
+
+    async def deactivate_chat(self, platform: str, chat_id: str) -> int:
+        """Deactivate every subscription of a chat; returns how many were active."""
+        ...
+
 
 class Sender(Protocol):
     """Delivers a reply to a chat on one platform (used for scheduled deliveries)."""

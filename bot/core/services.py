@@ -199,6 +199,15 @@ class Core:
         await self.chats.save_subscription(replace(current, active=False))
         return True
 
+    async def migrate_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        """Keep a chat's settings and subscriptions when the platform gives it a new id."""
+        if old_chat_id != new_chat_id:
+            await self.chats.migrate_chat(platform, old_chat_id, new_chat_id)
+
+    async def chat_gone(self, platform: str, chat_id: str) -> int:
+        """The bot was removed or blocked: stop every delivery to the chat."""
+        return await self.chats.deactivate_chat(platform, chat_id)
+
     def is_organizer(self, platform: str, user_id: str) -> bool:
         """Whether a user is a bot-wide organizer (``ORGANIZER_IDS``)."""
         return f"{platform}:{user_id}" in self.settings.organizer_ids

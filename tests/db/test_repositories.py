@@ -112,3 +112,35 @@ async def test_events_are_aware_utc(empty_app: App) -> None:
     assert events[0].starts_at.tzinfo is not None
     later = await empty_app.events.upcoming(dt.datetime(2026, 5, 10, 12, 1, tzinfo=dt.UTC), 10)
     assert later == []
+
+
+async def test_migrate_and_deactivate_chat(empty_app: App) -> None:
+    chats = empty_app.chats
+    await chats.save_settings(ChatSettings("telegram", "-1", "ru", "Europe/Moscow"))
+    await chats.save_subscription(
+        Subscription(
+            platform="telegram",
+            chat_id="-1",
+            language="ru",
+            timezone="Europe/Moscow",
+            delivery_time=dt.time(9, 0),
+        )
+    )
+    await chats.save_subscription(
+        Subscription(
+            platform="telegram",
+            chat_id="-100777",
+            language="en",
+            timezone="UTC",
+            delivery_time=dt.time(10, 0),
+        )
+    )
+    await chats.migrate_chat("telegram", "-1", "-100777")
+    assert await chats.get_settings("telegram", "-1") is None
+    assert await chats.get_subscription("telegram", "-1") is None
+    moved = await chats.get_subscription("telegram", "-100777")
+    assert moved is not None and moved.language == "ru" and moved.active
+    settings = await chats.get_settings("telegram", "-100777")
+    assert settings is not None and settings.language == "ru"
+    assert await chats.deactivate_chat("telegram", "-100777") == 1
+    assert await chats.deactivate_chat("telegram", "-100777") == 0

@@ -90,6 +90,24 @@ class FakeChatRepository:
         self.subscriptions[key] = stored
         return stored
 
+    async def migrate_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        if (platform, old_chat_id) in self.settings:
+            settings = self.settings.pop((platform, old_chat_id))
+            self.settings[(platform, new_chat_id)] = replace(settings, chat_id=new_chat_id)
+        for key in [k for k in self.subscriptions if k[:2] == (platform, old_chat_id)]:
+            subscription = self.subscriptions.pop(key)
+            self.subscriptions[(platform, new_chat_id, key[2])] = replace(
+                subscription, chat_id=new_chat_id
+            )
+
+    async def deactivate_chat(self, platform: str, chat_id: str) -> int:
+        count = 0
+        for key, subscription in list(self.subscriptions.items()):
+            if key[:2] == (platform, chat_id) and subscription.active:
+                self.subscriptions[key] = replace(subscription, active=False)
+                count += 1
+        return count
+
 
 def fake_core(
     dataset: Dataset,

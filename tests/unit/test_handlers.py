@@ -265,3 +265,111 @@ async def test_help_lists_every_command(dispatcher: Dispatcher) -> None:
     text = (await ask(dispatcher, "/help")).plain_text()
     for command in COMMANDS:
         assert f"/{command.name}" in text
+
+
+def _many_memorials_core() -> Core:
+    from dataclasses import replace
+
+    dataset = sample_dataset()
+    base = dataset.memorials[0]
+    dataset.memorials = [
+        replace(
+            base,
+            slug=f"liege-memorial-{n:02d}",
+            names={"en": f"Liège memorial {n:02d}", "ru": f"Льеж {n:02d}"},
+        )
+        for n in range(12)
+    ]
+    dataset.anniversaries = []
+    return fake_core(dataset, now=NOW)
+
+
+async def test_memorial_results_page_forward_and_back() -> None:
+    dispatcher = Dispatcher(_many_memorials_core())
+    first = await ask(dispatcher, "/memorial Liège memorial")
+    actions = [b.action for row in first.buttons for b in row if b.action]
+    assert actions[-1] == "ms:5:Liège memorial"
+    page = await dispatcher.handle(Incoming("telegram", PRIVATE, USER, action=actions[-1]))
+    assert page is not None
+    assert "Results 6–10 for “Liège memorial”" in page.plain_text()
+    nav = [b.action for b in page.buttons[-1]]
+    assert nav == ["ms:0:Liège memorial", "ms:10:Liège memorial"]
+    last = await dispatcher.handle(Incoming("telegram", PRIVATE, USER, action=nav[1]))
+    assert last is not None and [b.action for b in last.buttons[-1]] == ["ms:5:Liège memorial"]
+    stale = await dispatcher.handle(Incoming("telegram", PRIVATE, USER, action="ms:x:"))
+    assert stale is not None and "no longer available" in stale.plain_text()
+
+
+def test_page_action_fits_in_64_bytes() -> None:
+    from handlers.memorials import page_action
+
+    action = page_action("Льеж " * 30, 45)
+    assert action is not None and len(action.encode()) <= 64
+    assert action.startswith("ms:45:Льеж")
+
+
+async def test_events_paging() -> None:
+    from dataclasses import replace
+
+    dataset = sample_dataset()
+    event = dataset.events[0]
+    dataset.events = [
+        replace(
+            event,
+            slug=f"e{n}",
+            starts_at=event.starts_at + dt.timedelta(days=n),
+            title={"en": f"Event number {n}"},
+        )
+        for n in range(7)
+    ]
+    dispatcher = Dispatcher(fake_core(dataset, now=NOW))
+    first = await ask(dispatcher, "/events")
+    assert "Event number 4" in first.plain_text() and "Event number 5" not in first.plain_text()
+    assert [b.action for b in first.buttons[-1]] == ["ev:5"]
+    second = await dispatcher.handle(Incoming("telegram", PRIVATE, USER, action="ev:5"))
+    assert second is not None and "Event number 6" in second.plain_text()
+    assert [b.action for b in second.buttons[-1]] == ["ev:0"]
+
+
+async def test_admin_is_asked_only_when_a_setting_changes(core: Core) -> None:
+    dispatcher = Dispatcher(core)
+    calls: list[str] = []
+
+    async def is_admin() -> bool:
+        calls.append("asked")
+        return True
+
+    member = UserRef("8")
+    await dispatcher.handle(
+        Incoming("telegram", GROUP, member, text="/today", check_admin=is_admin)
+    )
+    assert calls == []
+    reply = await dispatcher.handle(
+        Incoming("telegram", GROUP, member, text="/subscribe 08:00", check_admin=is_admin)
+    )
+    assert calls == ["asked"]
+    assert reply is not None and "Subscribed" in reply.plain_text()
+
+
+async def test_migrated_chat_keeps_settings_and_subscription(core: Core) -> None:
+    dispatcher = Dispatcher(core)
+    admin = UserRef("9", is_admin=True)
+    await ask(dispatcher, "/language de", chat=GROUP, user=admin)
+    await ask(dispatcher, "/subscribe 08:00", chat=GROUP, user=admin)
+    await core.migrate_chat("telegram", GROUP.id, "-100200")
+    assert await core.chats.get_subscription("telegram", GROUP.id) is None
+    moved = await core.chats.get_subscription("telegram", "-100200")
+    assert moved is not None and moved.active and moved.language == "de"
+    assert await core.stored_language("telegram", "-100200") == "de"
+    assert await core.chat_gone("telegram", "-100200") == 1
+    gone = await core.chats.get_subscription("telegram", "-100200")
+    assert gone is not None and not gone.active
+
+
+def test_command_menu_is_translated() -> None:
+    from bot.core.i18n import translator
+    from handlers.registry import COMMANDS, command_menu
+
+    menu = command_menu(translator("en"))
+    assert [name for name, _ in menu] == [c.name for c in COMMANDS]
+    assert all(description for _, description in menu)
