@@ -17,6 +17,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+# python-telegram-bot 22 warns about its timedelta migration unless opted in; warnings are errors.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 from bot.app import App, open_app
 from bot.config import Settings
 from bot.core.timeutil import FixedClock
