@@ -6,7 +6,10 @@ English msgids are real sentences with named placeholders, filled after translat
     t.gettext("Memorials near {place}", place=name)
     t.ngettext("{count} year ago", "{count} years ago", n, count=n)
 
-The ``.mo`` catalogs are compiled from the committed ``.po`` files by the build step
+After adding or changing a string, ``python scripts/update_catalogs.py`` extracts it into
+``locales/messages.pot``, merges it into each ``locales/<lang>/LC_MESSAGES/messages.po`` and
+compiles; then fill the new msgstrs (``en`` needs none: its msgids are the English text). The
+``.mo`` catalogs are compiled from the committed ``.po`` files by the build step
 (``scripts/compile_catalogs.py``); ``check_catalogs`` refuses a missing or outdated one.
 """
 
@@ -15,8 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 import hashlib
+import string
+import struct
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,14 +51,14 @@ class CatalogError(RuntimeError):
     """A message catalog is missing or older than its ``.po`` source."""
 
 
-def po_path(language: str) -> Path:
+def po_path(language: str, locales_dir: Path | None = None) -> Path:
     """Where the ``.po`` source of a language lives."""
-    return LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return (locales_dir or LOCALES_DIR) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def mo_path(language: str) -> Path:
+def mo_path(language: str, locales_dir: Path | None = None) -> Path:
     """Where the compiled ``.mo`` catalog of a language lives."""
-    return LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    return (locales_dir or LOCALES_DIR) / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
 
 
 def source_hash(po_file: Path) -> str:
@@ -61,21 +66,48 @@ def source_hash(po_file: Path) -> str:
     return hashlib.sha256(po_file.read_bytes()).hexdigest()[:16]
 
 
-def check_catalogs(languages: Sequence[str] = LANGUAGES) -> None:
-    """Raise ``CatalogError`` naming every language whose ``.mo`` is missing or stale."""
+def placeholders(message: str) -> frozenset[str]:
+    """The ``{name}`` fields of a message, with conversion and format spec (``{n:>3}``).
+
+    Raise ``ValueError`` for a malformed message, such as a lone ``{``.
+    """
+    fields: set[str] = set()
+    for _, name, spec, conversion in string.Formatter().parse(message):
+        if name is not None:
+            fields.add(
+                "{"
+                + name
+                + (f"!{conversion}" if conversion else "")
+                + (f":{spec}" if spec else "")
+                + "}"
+            )
+    return frozenset(fields)
+
+
+def check_catalogs(languages: Sequence[str] = LANGUAGES, locales_dir: Path | None = None) -> None:
+    """Raise ``CatalogError`` naming every language whose ``.mo`` is missing or stale.
+
+    A ``.mo`` is stale when the ``.po`` it was compiled from has changed since: the compiler
+    records the hash of its source in the catalog (see ``scripts/compile_catalogs.py``).
+    ``locales_dir`` defaults to the ``locales`` folder of the project.
+    """
     problems: list[str] = []
     for language in languages:
-        po, mo = po_path(language), mo_path(language)
+        po, mo = po_path(language, locales_dir), mo_path(language, locales_dir)
         if not po.exists():
             problems.append(f"{po} is missing")
             continue
         if not mo.exists():
             problems.append(f"{mo} is missing")
             continue
-        with mo.open("rb") as handle:
-            recorded = gettext.GNUTranslations(handle).pgettext(
-                SOURCE_HASH_CONTEXT, SOURCE_HASH_MSGID
-            )
+        try:
+            with mo.open("rb") as handle:
+                recorded = gettext.GNUTranslations(handle).pgettext(
+                    SOURCE_HASH_CONTEXT, SOURCE_HASH_MSGID
+                )
+        except (OSError, ValueError, struct.error) as error:
+            problems.append(f"{mo} is not a valid catalog ({error})")
+            continue
         if recorded != source_hash(po):
             problems.append(f"{mo} is older than {po.name}")
     if problems:
@@ -130,13 +162,18 @@ class Translator:
         return format_list(list(items), locale=self.locale) if items else ""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog(language: str) -> gettext.NullTranslations:
     mo = mo_path(language)
     if not mo.exists():
         raise CatalogError(f"{mo} is missing: run python scripts/compile_catalogs.py")
-    with mo.open("rb") as handle:
-        return gettext.GNUTranslations(handle)
+    try:
+        with mo.open("rb") as handle:
+            return gettext.GNUTranslations(handle)
+    except (OSError, ValueError, struct.error) as error:
+        raise CatalogError(
+            f"{mo} is not a valid catalog ({error}): run python scripts/compile_catalogs.py"
+        ) from None
 
 
 def translator(language: str) -> Translator:
