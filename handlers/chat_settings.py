@@ -110,7 +110,7 @@ async def subscribe(ctx: RequestContext) -> Reply:
                 "in {language}. Send /unsubscribe to stop it.",
                 time=t.time(subscription.delivery_time),
                 zone=subscription.timezone,
-                language=LANGUAGE_NAMES[subscription.language],
+                language=t.language_name(subscription.language),
             )
         )
         .build()

@@ -22,8 +22,8 @@ STATUS_LABELS: dict[EventStatus, str] = {
 def event_when(t: Translator, event: Event, viewer_zone: str) -> str:
     """When an event starts, in the viewer's zone, naming the place's zone when it differs."""
     text = t.date_time(event.starts_at, zone(viewer_zone))
-    if event.timezone != viewer_zone:
-        local = t.date_time(event.starts_at, zone(event.timezone))
+    local = t.date_time(event.starts_at, zone(event.timezone))
+    if local != text:
         text = t.gettext("{time} ({local} local time)", time=text, local=local)
     return text
 

@@ -64,7 +64,7 @@ def memorial_card(ctx: RequestContext, memorial: Memorial) -> Reply:
         names = [pick(person.names, ctx.language) for person in memorial.people]
         out.line().line(t.gettext("Commemorates: {names}", names=t.join(names)))
     point = GeoPoint(memorial.lat, memorial.lon)
-    where = f"{t.number(memorial.lat, 4)}, {t.number(memorial.lon, 4)}"
+    where = t.coordinates(memorial.lat, memorial.lon)
     if memorial.precision is Precision.TOWN:
         position = t.gettext(
             "Position: {coordinates} (town centre; the exact site is not known)", coordinates=where
@@ -194,7 +194,7 @@ async def show_nearest(ctx: RequestContext) -> Reply:
     hits = await ctx.core.nearest_memorials(point, NEAR_LIMIT)
     if not hits:
         return ReplyBuilder().text(t.gettext("No memorials are listed yet.")).build()
-    where = f"{t.number(point.lat, 4)}, {t.number(point.lon, 4)}"
+    where = t.coordinates(point.lat, point.lon)
     out = ReplyBuilder().bold(t.gettext("Memorials nearest to {place}", place=where)).line()
     for number, hit in enumerate(hits, start=1):
         memorial = hit.memorial

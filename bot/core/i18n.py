@@ -26,7 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_skeleton, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from babel.lists import format_list
 from babel.numbers import format_decimal
 
@@ -150,8 +150,24 @@ class Translator:
         return format_date(date, format="long", locale=self.locale)
 
     def date_time(self, moment: dt.datetime, zone: ZoneInfo) -> str:
-        """An instant shown in a time zone, with the date and the time."""
-        return format_datetime(moment, format="medium", tzinfo=zone, locale=self.locale)
+        """An instant in a time zone: weekday, date and short time ("Sun, May 10, 2026,
+        2:00 PM", "вс, 10 мая 2026 г., 14:00"), joined by the locale's own pattern."""
+        local = moment.astimezone(zone)
+        date = format_skeleton("yMMMEd", local, locale=self.locale)
+        time = format_time(local, format="short", locale=self.locale)
+        pattern = str(self.locale.datetime_formats.get("medium", "{1} {0}"))
+        return pattern.replace("{1}", date).replace("{0}", time)
+
+    def language_name(self, code: str) -> str:
+        """A language's name in this translator's language ("Russian", "russe", "русский")."""
+        name = self.locale.languages.get(code)
+        return name if isinstance(name, str) else LANGUAGE_NAMES.get(code, code)
+
+    def coordinates(self, lat: float, lon: float) -> str:
+        """A position in decimal degrees, four decimals, in the language's number format."""
+        return self.gettext(
+            "{latitude}, {longitude}", latitude=self.number(lat, 4), longitude=self.number(lon, 4)
+        )
 
     def time(self, value: dt.time) -> str:
         """A wall-clock time in the language's short format."""

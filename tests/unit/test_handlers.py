@@ -122,7 +122,7 @@ async def test_near_bad_arguments(dispatcher: Dispatcher, args: str) -> None:
 async def test_events_shown_in_the_chats_zone(dispatcher: Dispatcher) -> None:
     text = (await ask(dispatcher, "/events")).plain_text()
     assert "Immortal Regiment <march> & wreaths" in text
-    assert "2:00:00\u202fPM" in text  # 12:00 UTC is 14:00 in Brussels
+    assert "Sun, May 10, 2026, 2:00\u202fPM" in text  # 12:00 UTC is 14:00 in Brussels
     assert "Citadel of Liège" in text
 
 
