@@ -366,7 +366,7 @@ async def test_inline_keyboard_validation(
     bot: Bot, alice: FakeUser, tg: FakeTelegramServer
 ) -> None:
     def keyboard(**button: str) -> InlineKeyboardMarkup:
-        return InlineKeyboardMarkup([[InlineKeyboardButton("Press", **button)]])
+        return InlineKeyboardMarkup([[InlineKeyboardButton("Press", **button)]])  # type: ignore[arg-type]
 
     with pytest.raises(BadRequest, match=r"^Button_data_invalid$"):
         await bot.send_message(alice.id, "x", reply_markup=keyboard(callback_data="é" * 33))
@@ -585,7 +585,9 @@ async def test_flood_control_limits() -> None:
             await bot.send_message(group.id, f"g{n}")
         with pytest.raises(RetryAfter) as caught:
             await bot.send_message(group.id, "too many")
-        assert dtm.timedelta(seconds=59) <= caught.value.retry_after <= dtm.timedelta(seconds=60)
+        wait = caught.value.retry_after
+        assert isinstance(wait, dtm.timedelta)
+        assert dtm.timedelta(seconds=59) <= wait <= dtm.timedelta(seconds=60)
         assert tg.stats.flood_rejections == 2
         assert len(tg.stats.send_times[group.id]) == 20
 
