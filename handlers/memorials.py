@@ -87,7 +87,8 @@ async def show_memorial(ctx: RequestContext) -> Reply:
         raise UsageError()
     if len(query) > MAX_QUERY_CHARS:
         raise UsageError(t.gettext("The query is too long."))
-    hits = await ctx.core.search_memorials(query, SEARCH_LIMIT)
+    found = await ctx.core.search_memorials(query, SEARCH_LIMIT + 1)
+    hits = found[:SEARCH_LIMIT]
     if not hits:
         return (
             ReplyBuilder()
@@ -100,9 +101,8 @@ async def show_memorial(ctx: RequestContext) -> Reply:
     if not others:
         return card
     buttons = card.buttons + _memorial_buttons(ctx, others)
-    more = await ctx.core.search_memorials(query, SEARCH_LIMIT + 1)
     action = page_action(query, SEARCH_LIMIT)
-    if len(more) > SEARCH_LIMIT and action:
+    if len(found) > SEARCH_LIMIT and action:
         buttons += ((Button(ctx.t.gettext("More results ▶"), action=action),),)
     return Reply(spans=card.spans, buttons=buttons, venue=card.venue)
 
