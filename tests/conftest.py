@@ -7,11 +7,13 @@ missing PostgreSQL fails the run.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -97,9 +99,30 @@ def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
+@pytest.fixture(scope="session")
+def sqlite_seeded_template(sqlite_template: Path) -> Path:
+    """The migrated SQLite template with the curated dataset loaded, copied for ``app``."""
+    path = sqlite_template.with_name("seeded.sqlite3")
+    shutil.copy(sqlite_template, path)
+
+    async def seed() -> None:
+        application = await open_app(Settings(database_url=f"sqlite:///{path}"))
+        await application.close()
+
+    # Requested from inside async fixtures: seed on a loop of its own, in a worker thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, seed()).result()
+    return path
+
+
 @pytest.fixture
-async def app(database_url: str, clock: FixedClock) -> AsyncIterator[App]:
+async def app(
+    database_url: str, clock: FixedClock, request: pytest.FixtureRequest
+) -> AsyncIterator[App]:
     """The wired application on a migrated database with the curated dataset loaded."""
+    if database_url.startswith("sqlite:///"):
+        seeded: Path = request.getfixturevalue("sqlite_seeded_template")
+        shutil.copy(seeded, database_url.removeprefix("sqlite:///"))
     application = await open_app(Settings(database_url=database_url), clock=clock)
     try:
         yield application

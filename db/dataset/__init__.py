@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -21,7 +22,27 @@ class DatasetError(ValueError):
 
 
 def load_curated(directory: Path = DATASET_DIR) -> Dataset:
-    """Read and validate the curated dataset; raise DatasetError listing every problem."""
+    """Read and validate the curated dataset; raise DatasetError listing every problem.
+
+    The files are parsed once per process (and again when one changes); each call returns
+    its own lists.
+    """
+    stamps = tuple(
+        (kind, path.stat().st_mtime_ns if path.exists() else 0)
+        for kind in KINDS
+        for path in [directory / f"{kind}.yaml"]
+    )
+    cached = _load_curated(directory, stamps)
+    return Dataset(
+        memorials=list(cached.memorials),
+        people=list(cached.people),
+        anniversaries=list(cached.anniversaries),
+        events=list(cached.events),
+    )
+
+
+@lru_cache(maxsize=4)
+def _load_curated(directory: Path, _stamps: tuple[tuple[str, int], ...]) -> Dataset:
     dataset = Dataset()
     errors: list[RecordError] = []
     for kind in KINDS:
