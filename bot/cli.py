@@ -85,8 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("path")
 
     exporter = commands.add_parser("export", help="export records")
-    exporter.add_argument("--format", choices=("json", "csv", "yaml"), default="json")
-    exporter.add_argument("path", nargs="?")
+    exporter.add_argument(
+        "--format",
+        choices=("json", "csv", "yaml"),
+        help="default: from PATH's extension, else json",
+    )
+    exporter.add_argument(
+        "path", nargs="?", help="a file, or a directory (one file per kind); default: stdout"
+    )
 
     tick = commands.add_parser("tick", help="one scheduler pass at an instant")
     tick.add_argument("--at", help="ISO-8601 instant (default: now)")
@@ -226,8 +232,114 @@ async def cmd_events(app: App, args: argparse.Namespace) -> None:
         print(f"{when}  {pick(event.title, language)}  [{event.status.value}]")
 
 
+class _Progress:
+    """A one-line progress counter on a terminal: ``importing 1,200/100,000 records (1%)``."""
+
+    def __init__(self, stream: Any, label: str) -> None:
+        self.stream = stream
+        self.label = label
+        self.shown = 0.0
+        self.started = False
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if done < total and now - self.shown < 0.1:
+            return
+        self.shown = now
+        self.started = True
+        percent = 100 * done // total if total else 100
+        self.stream.write(f"\r{self.label} {done:,}/{total:,} records ({percent}%)")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        """End the progress line."""
+        if self.started:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+async def cmd_import(app: App, args: argparse.Namespace) -> None:
+    """Import a file or a directory of files: every error reported, or everything written in
+    one transaction (layouts: ``bot.core.transfer``)."""
+    from pathlib import Path
+
+    from bot.core.transfer import TransferError, import_path
+
+    path = Path(args.path)
+    progress = None
+    if sys.stderr.isatty():
+        progress = _Progress(sys.stderr, "importing")
+        print(f"reading and checking {path} …", file=sys.stderr, flush=True)
+    try:
+        result = await import_path(app.store, path, progress)
+    except TransferError as error:
+        raise CliError(f"import: {error}") from None
+    finally:
+        if progress is not None:
+            progress.finish()
+    if result.report is None:
+        for problem in result.errors:
+            print(f"commemoration-bot: error: {problem}", file=sys.stderr)
+        rows = len({(e.file, e.row) for e in result.errors})
+        raise CliError(
+            f"import {path}: {len(result.errors)} error(s) in {rows} row(s); nothing was imported"
+        )
+    report = result.report
+    app.core.invalidate_index()
+    log.info("imported %s: %s", path, report.summary())
+    print(f"imported {path}: {report.summary()}")
+
+
+async def cmd_export(app: App, args: argparse.Namespace) -> None:
+    """Export every record to a file, a directory (one file per kind) or standard output."""
+    from pathlib import Path
+
+    from bot.core.transfer import dump, format_of, write_directory
+
+    path = Path(args.path) if args.path else None
+    fmt = args.format or (format_of(path) if path else None) or "json"
+    dataset = await app.store.load_dataset()
+    if path is None:
+        sys.stdout.write(dump(dataset, fmt))
+        return
+    counts = ", ".join(
+        f"{len(records)} {kind}"
+        for kind, records in (
+            ("memorials", dataset.memorials),
+            ("people", dataset.people),
+            ("anniversaries", dataset.anniversaries),
+            ("events", dataset.events),
+        )
+    )
+    try:
+        if path.is_dir() or args.path.endswith(("/", "\\")):
+            written = write_directory(dataset, fmt, path)
+            where = ", ".join(str(p) for p in written)
+        else:
+            path.write_text(dump(dataset, fmt), encoding="utf-8", newline="")
+            where = str(path)
+    except OSError as error:
+        raise CliError(f"export: cannot write {path}: {error.strerror}") from None
+    print(f"exported {counts} to {where}")
+
+
 async def cmd_not_yet(app: App, args: argparse.Namespace) -> None:
     raise CliError(f"{args.command}: not implemented yet in this version")
+
+
+async def cmd_tick(app: App, args: argparse.Namespace) -> None:
+    """One scheduler pass at ``--at`` (default: now): queue what is due, deliver, summarize."""
+    from bot.runner import parse_instant, run_tick
+
+    at = None
+    if args.at:
+        try:
+            at = parse_instant(args.at)
+        except ValueError as error:
+            raise CliError(f"--at: {error}") from None
+    await run_tick(app, at)
 
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[None]]] = {
@@ -235,9 +347,9 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[None]]] = {
     "memorial": cmd_memorial,
     "near": cmd_near,
     "events": cmd_events,
-    "import": cmd_not_yet,
-    "export": cmd_not_yet,
-    "tick": cmd_not_yet,
+    "import": cmd_import,
+    "export": cmd_export,
+    "tick": cmd_tick,
 }
 
 

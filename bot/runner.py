@@ -1,13 +1,38 @@
-"""``run``: one event loop for every adapter and the scheduler, started and stopped in order."""
+"""``run`` and ``tick``: one event loop for every adapter and the scheduler, started and stopped
+in order (the app, the adapters, then the scheduler; the scheduler stops first, the app last).
+
+Deliveries need a ``Sender`` per platform: in ``run``, the adapter's ``sender`` attribute (a
+``<Platform>Adapter(app, settings)`` from ``bot.adapters.<platform>`` with ``start``/``stop``);
+in ``tick``, ``bot.adapters.<platform>.open_sender(settings[, core])``. The console always has
+one (``ConsoleSender``); rows of a platform without a sender stay queued, and ``tick`` says so.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import importlib
+import inspect
 import logging
+import signal
 import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Protocol, TextIO
 
 from bot.adapters.console import ConsoleAdapter
-from bot.app import open_app
-from bot.config import ConfigError, Settings
+from bot.app import App, open_app
+from bot.config import ConfigError, Settings, load_environment
+from bot.core.domain import Platform
+from bot.core.ports import Clock, Sender
+from bot.core.services import Core
+from bot.core.timeutil import FixedClock, SystemClock
+from bot.scheduling.console import ConsoleSender
+from bot.scheduling.progress import ProgressBar
+from bot.scheduling.service import DeliveryService, TickReport
+from bot.scheduling.settings import delivery_settings
+from bot.scheduling.ticker import MinuteTicker
+from db.deliveries import SqlDeliveryLedger
 from handlers.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -16,6 +41,9 @@ TOKEN_HINT = (
     "no TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set: running the console adapter "
     "(set TELEGRAM_BOT_TOKEN to run on Telegram, DISCORD_BOT_TOKEN to run on Discord)"
 )
+
+SenderFactory = Callable[..., AbstractAsyncContextManager[Sender]]
+TOKEN_VARIABLES = {Platform.TELEGRAM: "TELEGRAM_BOT_TOKEN", Platform.DISCORD: "DISCORD_BOT_TOKEN"}
 
 
 def choose_platforms(settings: Settings, platform: str | None) -> list[str]:
@@ -44,17 +72,199 @@ def choose_platforms(settings: Settings, platform: str | None) -> list[str]:
     return platforms
 
 
+# -- delivery wiring ----------------------------------------------------------------------
+
+
+def delivery_service(
+    app: App,
+    senders: Mapping[str, Sender],
+    *,
+    clock: Clock | None = None,
+    env: Mapping[str, str] | None = None,
+) -> DeliveryService:
+    """The delivery service over the app's database, with ``DELIVERY_*`` settings."""
+    return DeliveryService(
+        ledger=SqlDeliveryLedger(app.sessions),
+        senders=senders,
+        anniversaries=app.core.on_this_day,
+        settings=delivery_settings(app.settings, load_environment() if env is None else env),
+        clock=clock or app.core.clock,
+    )
+
+
+@asynccontextmanager
+async def running_scheduler(
+    app: App, senders: Mapping[str, Sender]
+) -> AsyncIterator[DeliveryService]:
+    """Deliveries running with the bot: drainers, then the minute tick; stopped in reverse."""
+    service = delivery_service(app, senders)
+    await service.start()
+    ticker = MinuteTicker(service.request_plan)
+    ticker.start()
+    try:
+        yield service
+    finally:
+        ticker.shutdown()
+        await service.stop()
+
+
+def _sender_factory(platform: str) -> SenderFactory | None:
+    """``open_sender(settings)`` of ``bot.adapters.<platform>``, when the adapter offers one."""
+    try:
+        module = importlib.import_module(f"bot.adapters.{platform}")
+    except ImportError:
+        return None
+    factory = getattr(module, "open_sender", None)
+    return factory if callable(factory) else None
+
+
+@asynccontextmanager
+async def platform_senders(
+    settings: Settings, core: Core | None = None
+) -> AsyncIterator[dict[str, Sender]]:
+    """Senders for a ``tick``: the console's, and each platform whose token is set and whose
+    adapter provides ``open_sender(settings[, core])``, an async context manager giving a
+    ``Sender`` (``core`` lets it move the subscriptions of a migrated chat)."""
+    senders: dict[str, Sender] = {Platform.CONSOLE.value: ConsoleSender()}
+    async with AsyncExitStack() as stack:
+        for platform, token in (
+            (Platform.TELEGRAM, settings.telegram_token),
+            (Platform.DISCORD, settings.discord_token),
+        ):
+            factory = _sender_factory(platform.value) if token else None
+            if factory is None:
+                continue
+            takes_core = "core" in inspect.signature(factory).parameters
+            opened = factory(settings, core=core) if takes_core else factory(settings)
+            senders[platform.value] = await stack.enter_async_context(opened)
+        yield senders
+
+
+def _sender_hint(settings: Settings, platform: str) -> str:
+    tokens = {"telegram": settings.telegram_token, "discord": settings.discord_token}
+    if platform not in tokens:
+        return ""
+    if not tokens[platform]:
+        return f" (set {TOKEN_VARIABLES[Platform(platform)]})"
+    return f" (the {platform} adapter provides no open_sender yet)"
+
+
+def parse_instant(text: str) -> dt.datetime:
+    """An ISO-8601 instant with an offset (``Z`` or ``+02:00``); raise ValueError."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO-8601 instant") from None
+    if value.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset (write e.g. {text}Z or {text}+02:00)")
+    return value.astimezone(dt.UTC)
+
+
+async def run_tick(
+    app: App,
+    at: dt.datetime | None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> TickReport:
+    """One pass at ``at`` (default: now): queue what is due, deliver it, print a summary."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    clock: Clock = FixedClock(at) if at is not None else SystemClock()
+    async with platform_senders(app.settings, app.core) as senders:
+        service = delivery_service(app, senders, clock=clock, env=env)
+        report = TickReport(planned=await service.plan())
+        pending = await service.ledger.pending(list(senders), service.settings.claim_lease)
+        bar = ProgressBar(err, pending.total) if err.isatty() and pending.total else None
+        report.drained = await service.drain(bar.update if bar else None)
+        if bar is not None:
+            bar.close()
+        leftover = await service.ledger.pending(None, service.settings.claim_lease)
+        report.left_queued = {
+            platform: count
+            for platform, count in sorted(leftover.by_platform.items())
+            if platform not in senders and count
+        }
+    when = clock.now().isoformat(timespec="seconds")
+    out.write(
+        f"tick at {when}: queued {report.planned.queued}, sent {report.drained.sent}, "
+        f"failed {report.drained.failed}, skipped {report.skipped}\n"
+    )
+    out.flush()
+    for platform, count in report.left_queued.items():
+        err.write(
+            f"{count} deliveries for {platform} left queued: no {platform} sender is "
+            f"configured{_sender_hint(app.settings, platform)}\n"
+        )
+    return report
+
+
+# -- run ----------------------------------------------------------------------------------
+
+
+class PlatformAdapter(Protocol):
+    """What ``run`` needs from a chat adapter: start, stop, and its ``Sender``."""
+
+    sender: Sender
+
+    async def start(self) -> None:
+        """Connect and start receiving updates (returns once running)."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop receiving updates and close connections."""
+        ...
+
+
+def load_adapter(platform: str, app: App, settings: Settings) -> PlatformAdapter:
+    """``bot.adapters.<platform>.<Platform>Adapter(app, settings)``; ConfigError if absent."""
+    class_name = f"{platform.capitalize()}Adapter"
+    try:
+        module = importlib.import_module(f"bot.adapters.{platform}")
+    except ImportError:
+        module = None
+    adapter_class = getattr(module, class_name, None)
+    if adapter_class is None:
+        raise ConfigError(f"the {platform} adapter is not available in this version yet")
+    adapter: PlatformAdapter = adapter_class(app, settings)
+    return adapter
+
+
+async def wait_for_shutdown() -> None:
+    """Return on SIGINT or SIGTERM."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for number in signals:
+        loop.add_signal_handler(number, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)
+
+
 async def run_bot(settings: Settings, platform: str | None) -> None:
-    """Run the chosen adapters until they stop (the console: at end of input)."""
+    """Run the chosen adapters and the scheduler until they stop (the console: at end of
+    input; the others: on SIGINT or SIGTERM). The app opens first, then the adapters, then the
+    scheduler; they stop in reverse order."""
     platforms = choose_platforms(settings, platform)
     app = await open_app(settings)
     try:
-        dispatcher = Dispatcher(app.core)
         if platforms == ["console"]:
-            await ConsoleAdapter(dispatcher).run()
+            dispatcher = Dispatcher(app.core)
+            async with running_scheduler(app, {Platform.CONSOLE.value: ConsoleSender()}):
+                await ConsoleAdapter(dispatcher).run()
             return
-        raise ConfigError(
-            f"the {' and '.join(platforms)} adapter is not available in this version yet"
-        )
+        adapters = {name: load_adapter(name, app, settings) for name in platforms}
+        async with AsyncExitStack() as stack:
+            for adapter in adapters.values():
+                await adapter.start()
+                stack.push_async_callback(adapter.stop)
+            senders = {name: adapter.sender for name, adapter in adapters.items()}
+            await stack.enter_async_context(running_scheduler(app, senders))
+            log.info("running on %s; stop with Ctrl-C", " and ".join(platforms))
+            await wait_for_shutdown()
     finally:
         await app.close()

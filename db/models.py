@@ -226,12 +226,35 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     item_key: Mapped[str] = mapped_column(String(120))
+    """``today`` for the daily post, ``event:<id>:<kind>`` for event items."""
     occurrence_date: Mapped[dt.date] = mapped_column(Date)
+    """The subscriber's local date (daily posts) or the event's local start date."""
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(10), default="queued")
+    """queued → sending → sent | failed | skipped; sending → queued to retry later."""
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """A queued row is not claimed before this instant (a retry's backoff or a 429)."""
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """When the row was claimed; a ``sending`` row whose lease ran out is claimed again."""
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class DeliveryFanOut(Base):
+    """One row per event item and date: the item was fanned out to subscribers (or skipped)."""
+
+    __tablename__ = "delivery_fanouts"
+    __table_args__ = (UniqueConstraint("item_key", "occurrence_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_key: Mapped[str] = mapped_column(String(120))
+    occurrence_date: Mapped[dt.date] = mapped_column(Date)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10))
+    """``queued`` when fanned out, ``skipped`` (with ``reason``) when it fell due too long ago."""
+    reason: Mapped[str | None] = mapped_column(Text)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)

@@ -7,8 +7,8 @@ Implementations live elsewhere and are named by technology (``SqlMemorialReposit
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
 from bot.core.domain import (
     Anniversary,
@@ -18,7 +18,9 @@ from bot.core.domain import (
     Person,
     Subscription,
 )
+from bot.core.records import Dataset, ImportReport
 from bot.core.reply import Reply
+from bot.core.search import SearchDocument
 
 
 class Clock(Protocol):
@@ -42,6 +44,46 @@ class MemorialRepository(Protocol):
 
     async def all_people(self) -> Sequence[Person]:
         """Every person."""
+        ...
+
+
+@runtime_checkable
+class MemorialSearchSource(Protocol):
+    """What a memorial repository offers to build the search index fast (optional).
+
+    A ``MemorialRepository`` that also implements this gives the core stored search documents
+    instead of every memorial, a batch lookup for the hits, and a cheap version to notice
+    changes made by another process (an import while the bot runs).
+    """
+
+    async def search_documents(self) -> Sequence[SearchDocument]:
+        """Every memorial's slug, position and stored search text, by slug."""
+        ...
+
+    async def memorials_by_slugs(self, slugs: Sequence[str]) -> Sequence[Memorial]:
+        """The memorials with these slugs (with their people), in any order."""
+        ...
+
+    async def search_version(self) -> str:
+        """A value that changes whenever a memorial is added, changed or removed."""
+        ...
+
+
+class DatasetStore(Protocol):
+    """Whole datasets in and out: what import and export need of the storage."""
+
+    async def known_slugs(self) -> dict[str, set[str]]:
+        """The slugs stored, per kind (``memorials``, ``people``, ``anniversaries``, ``events``)."""
+        ...
+
+    async def import_dataset(
+        self, dataset: Dataset, progress: Callable[[int, int], None] | None = None
+    ) -> ImportReport:
+        """Write a valid dataset in one transaction, records matched by slug; what it did."""
+        ...
+
+    async def load_dataset(self) -> Dataset:
+        """Everything stored, in a stable order."""
         ...
 
 

@@ -1,0 +1,188 @@
+"""What is due at an instant: daily posts and event announcements and reminders.
+
+Pure functions; the ledger runs them inside its transactions.
+
+**Daily posts.** A subscription stores ``next_run_at``, the UTC instant of its next daily post
+(NULL: "recompute", set whenever the subscription or its chat's zone changes). When the tick
+finds ``next_run_at <= now``, every occurrence from ``next_run_at`` to ``now`` enters the
+ledger: queued when it is at most the lateness window old, skipped ("too late") otherwise (at
+most ``MAX_CATCHUP`` of them). A NULL next run is recomputed from ``now - RECOMPUTE_GRACE``, so
+a subscription edited in the minute its post falls due still gets it. ``next_run_at`` then
+moves to the first occurrence after ``now``, computed afresh from the wall time and zone.
+
+**Events.** Each event has items: its announcement (due when it was announced), a reminder a
+day before and one on the day (``REMINDERS``), or a cancellation notice. An item is fanned out
+once to every subscription with the "events" topic; items that fell due more than the window
+ago, or after the event started, are recorded once as skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from bot.core.domain import DeliveryStatus, EventStatus
+from bot.scheduling.occurrences import next_occurrence, occurrences_between, zone_of
+from bot.scheduling.ports import DailyPlan, DueSubscription, FanOut, PlannedRow, ScheduledEvent
+
+log = logging.getLogger(__name__)
+
+DAILY_ITEM = "today"
+"""The item key of the daily "on this day" post."""
+DAILY_TOPIC = "today"
+EVENTS_TOPIC = "events"
+
+RECOMPUTE_GRACE = dt.timedelta(minutes=5)
+MAX_CATCHUP = dt.timedelta(days=7)
+"""Missed daily posts older than this are neither sent nor recorded (one log line says so)."""
+
+REMINDERS: tuple[tuple[str, dt.timedelta], ...] = (
+    ("day-before", dt.timedelta(days=1)),
+    ("day-of", dt.timedelta(hours=2)),
+)
+"""Event reminders: item suffix and how long before the start they are due."""
+
+
+def event_key(event_id: int, kind: str) -> str:
+    """The ledger item key of an event item, e.g. ``event:12:day-before``."""
+    return f"event:{event_id}:{kind}"
+
+
+def parse_event_key(item_key: str) -> tuple[int, str] | None:
+    """``(event_id, kind)`` of an event item key; None for other items."""
+    prefix, _, rest = item_key.partition(":")
+    if prefix != "event":
+        return None
+    number, _, kind = rest.partition(":")
+    if not number.isdigit() or not kind:
+        return None
+    return int(number), kind
+
+
+def format_delay(delay: dt.timedelta) -> str:
+    """A short delay such as ``7h12m`` or ``45s``."""
+    seconds = int(delay.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def too_late_reason(due_at: dt.datetime, now: dt.datetime, window: dt.timedelta) -> str | None:
+    """The skip reason when ``due_at`` is more than ``window`` before ``now``, else None."""
+    late = now - due_at
+    if late <= window:
+        return None
+    return f"too late: {format_delay(late)} after due (window {format_delay(window)})"
+
+
+def plan_daily(
+    subscriptions: Sequence[DueSubscription], now: dt.datetime, window: dt.timedelta
+) -> DailyPlan:
+    """Ledger rows for due subscriptions and the next run of each.
+
+    Subscriptions sharing a zone, a time and a next run (most of a hot minute) are computed
+    once.
+    """
+    rows: list[PlannedRow] = []
+    next_runs: dict[int, dt.datetime] = {}
+    dropped = 0
+    computed: dict[
+        tuple[str, dt.time, dt.datetime | None],
+        tuple[list[tuple[dt.date, dt.datetime, str | None]], dt.datetime, bool],
+    ] = {}
+    for subscription in subscriptions:
+        key = (subscription.timezone, subscription.delivery_time, subscription.next_run_at)
+        known = computed.get(key)
+        if known is None:
+            known = computed[key] = _occurrences(subscription, now, window)
+        occurrences, next_run, too_old = known
+        dropped += too_old
+        if DAILY_TOPIC in subscription.topics:
+            rows.extend(
+                PlannedRow(
+                    subscription_id=subscription.id,
+                    item_key=DAILY_ITEM,
+                    occurrence_date=day,
+                    due_at=due_at,
+                    status=DeliveryStatus.SKIPPED if reason else DeliveryStatus.QUEUED,
+                    reason=reason,
+                )
+                for day, due_at, reason in occurrences
+            )
+        next_runs[subscription.id] = next_run
+    if dropped:
+        log.warning(
+            "%s subscriptions had daily posts due more than %s ago; those are not recorded",
+            dropped,
+            MAX_CATCHUP,
+        )
+    return DailyPlan(rows, next_runs)
+
+
+def _occurrences(
+    subscription: DueSubscription, now: dt.datetime, window: dt.timedelta
+) -> tuple[list[tuple[dt.date, dt.datetime, str | None]], dt.datetime, bool]:
+    """The occurrences to record (date, due, skip reason), the next run, and whether some
+    were older than ``MAX_CATCHUP``."""
+    try:
+        tz = zone_of(subscription.timezone)
+    except ValueError:
+        log.warning(
+            "subscription %s has an unknown time zone %r; using UTC",
+            subscription.id,
+            subscription.timezone,
+        )
+        tz = zone_of("UTC")
+    at = subscription.delivery_time
+    if subscription.next_run_at is None:
+        start = now - RECOMPUTE_GRACE + dt.timedelta(microseconds=1)
+    else:
+        start = subscription.next_run_at
+    too_old = now - start > MAX_CATCHUP
+    if too_old:
+        start = now - MAX_CATCHUP
+    found = [
+        (o.local_date, o.due_at, too_late_reason(o.due_at, now, window))
+        for o in occurrences_between(start, now, at, tz)
+    ]
+    return found, next_occurrence(now, at, tz).due_at, too_old
+
+
+def event_items(
+    events: Sequence[ScheduledEvent], now: dt.datetime, window: dt.timedelta
+) -> list[FanOut]:
+    """Every item of ``events`` due at ``now``, each with a skip reason when it is too late."""
+    items: list[FanOut] = []
+    for scheduled in events:
+        event = scheduled.event
+        if event.id is None:
+            continue
+        try:
+            tz = zone_of(event.timezone)
+        except ValueError:
+            tz = zone_of("UTC")
+        start_date = event.starts_at.astimezone(tz).date()
+        announced = scheduled.announced_at
+        candidates: list[tuple[str, dt.datetime]] = []
+        if event.status is EventStatus.CANCELLED:
+            candidates.append(("cancelled", announced))
+        else:
+            candidates.append(("announce", announced))
+            candidates.extend(
+                (kind, event.starts_at - before)
+                for kind, before in REMINDERS
+                if event.starts_at - before >= announced
+            )
+        for kind, due_at in candidates:
+            if due_at > now or due_at >= event.starts_at:
+                continue
+            reason = too_late_reason(due_at, now, window)
+            if reason is None and event.starts_at <= now:
+                reason = "the event has started"
+            items.append(FanOut(event_key(event.id, kind), start_date, due_at, reason))
+    return items

@@ -1,0 +1,137 @@
+"""What a delivery says: each (item, date, language) rendered once and reused across the fan-out.
+
+Daily posts are the ``/today`` digest of the subscriber's local date (``handlers.today.digest``,
+with "N years ago"); a day with nothing recorded is skipped rather than posted empty. Event
+items announce, remind of, or cancel an event, its time shown in the event's own zone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from bot.core.domain import LANGUAGES, Anniversary, Event, EventStatus, pick
+from bot.core.i18n import Translator, translator
+from bot.core.reply import Reply, ReplyBuilder
+from bot.core.timeutil import zone
+from bot.scheduling.planner import DAILY_ITEM, parse_event_key
+from handlers.today import digest
+
+log = logging.getLogger(__name__)
+
+AnniversariesOf = Callable[[dt.date], Awaitable[Sequence[Anniversary]]]
+EventById = Callable[[int], Awaitable[Event | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A delivery's message, or the reason there is nothing to send."""
+
+    reply: Reply | None
+    skip_reason: str | None = None
+    expires_at: dt.datetime | None = None
+    """After this instant the message is moot (an event that has started)."""
+
+
+def event_heading(t: Translator, kind: str, event: Event) -> str:
+    """The first line of an event item: what happens to which event."""
+    title = pick(event.title, t.language)
+    if kind == "cancelled":
+        return t.gettext("Event cancelled: {title}", title=title)
+    if kind == "day-before":
+        return t.gettext("Tomorrow: {title}", title=title)
+    if kind == "day-of":
+        return t.gettext("Today: {title}", title=title)
+    if event.status is EventStatus.MOVED:
+        return t.gettext("Event moved: {title}", title=title)
+    return t.gettext("New event: {title}", title=title)
+
+
+def event_message(t: Translator, kind: str, event: Event) -> Reply:
+    """An announcement, reminder or cancellation notice of ``event``."""
+    out = ReplyBuilder().bold(event_heading(t, kind, event)).line()
+    when = t.date_time(event.starts_at, zone(event.timezone))
+    out.line(t.gettext("{time} (local time, {zone})", time=when, zone=event.timezone))
+    place = pick(event.place, t.language)
+    if place:
+        out.line(t.gettext("Place: {place}", place=place))
+    if kind == "announce":
+        description = pick(event.description, t.language)
+        if description:
+            out.line().line(description)
+    return out.build()
+
+
+class Renderer:
+    """Renders delivery items, caching each (item, date, language) for ``ttl`` seconds."""
+
+    def __init__(
+        self,
+        anniversaries: AnniversariesOf,
+        events: EventById,
+        *,
+        monotonic: Callable[[], float],
+        ttl: float = 60.0,
+        max_entries: int = 4096,
+    ) -> None:
+        self.anniversaries = anniversaries
+        self.events = events
+        self.monotonic = monotonic
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.renders = 0
+        """How many times an item was actually rendered (not taken from the cache)."""
+        self._cache: OrderedDict[tuple[str, dt.date, str], tuple[float, asyncio.Task[Rendered]]]
+        self._cache = OrderedDict()
+
+    async def render(self, item_key: str, day: dt.date, language: str) -> Rendered:
+        """The message of an item for a language; concurrent callers share one rendering."""
+        key = (item_key, day, language)
+        now = self.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[0] <= self.ttl:
+            self._cache.move_to_end(key)
+            task = cached[1]
+        else:
+            task = asyncio.ensure_future(self._render(item_key, day, language))
+            self._cache[key] = (now, task)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
+        try:
+            return await asyncio.shield(task)
+        except Exception:
+            self._cache.pop(key, None)
+            raise
+
+    async def _render(self, item_key: str, day: dt.date, language: str) -> Rendered:
+        self.renders += 1
+        t = translator(language if language in LANGUAGES else "en")
+        if item_key == DAILY_ITEM:
+            items = [
+                item
+                for item in await self.anniversaries(day)
+                if item.year is None or item.year <= day.year
+            ]
+            if not items:
+                return Rendered(None, "nothing is recorded for this day")
+            return Rendered(digest(t, day, items))
+        parsed = parse_event_key(item_key)
+        if parsed is None:
+            return Rendered(None, f"unknown item {item_key!r}")
+        event_id, kind = parsed
+        event = await self.events(event_id)
+        if event is None:
+            return Rendered(None, "the event was removed")
+        start_day = event.starts_at.astimezone(zone(event.timezone)).date()
+        if kind == "cancelled":
+            if event.status is not EventStatus.CANCELLED:
+                return Rendered(None, "the event is no longer cancelled")
+        elif event.status is EventStatus.CANCELLED:
+            return Rendered(None, "the event was cancelled")
+        elif start_day != day:
+            return Rendered(None, "the event was moved to another day")
+        return Rendered(event_message(t, kind, event), expires_at=event.starts_at)

@@ -1,0 +1,193 @@
+"""The delivery service: plan what is due into the ledger, then let each platform drain it.
+
+``tick()`` is one pass (the ``tick`` command): plan at the clock's instant, drain until the
+queue is empty, report. In the running bot, ``start()`` keeps one drainer per platform running
+and ``request_plan()`` (called by the APScheduler job every minute) plans and wakes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from bot.core.ports import Clock, Sender
+from bot.scheduling.drain import Drainer, DrainStats
+from bot.scheduling.limiter import RateLimiter, policy_for
+from bot.scheduling.planner import MAX_CATCHUP, event_items, plan_daily
+from bot.scheduling.ports import DeliveryLedger, Outcome, QueueCounts
+from bot.scheduling.render import AnniversariesOf, Renderer
+from bot.scheduling.settings import DeliverySettings
+from bot.scheduling.timing import SystemTime, TimeSource
+
+log = logging.getLogger(__name__)
+
+
+def worker_id() -> str:
+    """A name for this process in ``claimed_by``: host, pid and a random suffix."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(slots=True)
+class TickReport:
+    """What one pass did: rows queued and skipped by planning, outcomes of the drain, and
+    rows left queued for platforms without a sender."""
+
+    planned: QueueCounts = field(default_factory=QueueCounts)
+    drained: DrainStats = field(default_factory=DrainStats)
+    left_queued: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> int:
+        """Rows skipped at planning and at sending."""
+        return self.planned.skipped + self.drained.skipped
+
+
+class DeliveryService:
+    """Plans due deliveries and drains them through the platforms' senders."""
+
+    def __init__(
+        self,
+        *,
+        ledger: DeliveryLedger,
+        senders: Mapping[str, Sender],
+        anniversaries: AnniversariesOf,
+        settings: DeliverySettings,
+        clock: Clock,
+        time: TimeSource | None = None,
+        worker: str | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.senders = dict(senders)
+        self.settings = settings
+        self.clock = clock
+        self.time = time or SystemTime()
+        self.worker = worker or worker_id()
+        self.renderer = Renderer(anniversaries, ledger.get_event, monotonic=self.time.monotonic)
+        self.limiters = {
+            platform: RateLimiter(
+                policy_for(platform, settings.telegram_rate_limit, settings.discord_rate_limit),
+                self.time,
+            )
+            for platform in self.senders
+        }
+        self._drainers: dict[str, Drainer] = {}
+        self._tasks: list[asyncio.Task[DrainStats]] = []
+        self._plan_requested = asyncio.Event()
+        self._planner: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # -- planning -------------------------------------------------------------------------
+
+    async def plan(self) -> QueueCounts:
+        """Queue everything due at the clock's instant: daily posts, then event items."""
+        now = self.clock.now()
+        window = self.settings.lateness_window
+        counts = await self.ledger.queue_daily(
+            now, lambda due: plan_daily(due, now, window), self.settings.batch_size
+        )
+        events = await self.ledger.events_since(now - MAX_CATCHUP)
+        counts.add(await self.ledger.fan_out(event_items(events, now, window), now))
+        if counts.queued or counts.skipped:
+            log.info(
+                "planned at %s: %s queued, %s skipped (%s subscriptions due)",
+                now.isoformat(),
+                counts.queued,
+                counts.skipped,
+                counts.subscriptions,
+            )
+        return counts
+
+    # -- draining -------------------------------------------------------------------------
+
+    def drainer(
+        self, platform: str, on_outcome: Callable[[Outcome], None] | None = None
+    ) -> Drainer:
+        """A drainer of one platform's rows."""
+        return Drainer(
+            platform=platform,
+            sender=self.senders[platform],
+            ledger=self.ledger,
+            renderer=self.renderer,
+            limiter=self.limiters[platform],
+            settings=self.settings,
+            clock=self.clock,
+            time=self.time,
+            worker=self.worker,
+            on_outcome=on_outcome,
+        )
+
+    async def drain(self, on_outcome: Callable[[Outcome], None] | None = None) -> DrainStats:
+        """Send every queued row of the platforms with a sender, until none is left."""
+        results = await asyncio.gather(
+            *(self.drainer(platform, on_outcome).run(until_empty=True) for platform in self.senders)
+        )
+        total = DrainStats()
+        for stats in results:
+            total.add(stats)
+        return total
+
+    async def tick(self, on_outcome: Callable[[Outcome], None] | None = None) -> TickReport:
+        """One pass: plan at the clock's instant, drain, and say what is left for whom."""
+        report = TickReport(planned=await self.plan())
+        report.drained = await self.drain(on_outcome)
+        pending = await self.ledger.pending(None, self.settings.claim_lease)
+        report.left_queued = {
+            platform: count
+            for platform, count in sorted(pending.by_platform.items())
+            if platform not in self.senders and count
+        }
+        return report
+
+    # -- running with the bot -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start a long-running drainer per platform and the planner loop."""
+        for platform in self.senders:
+            drainer = self.drainer(platform)
+            self._drainers[platform] = drainer
+            self._tasks.append(
+                asyncio.create_task(drainer.run(until_empty=False), name=f"drain:{platform}")
+            )
+        self._planner = asyncio.create_task(self._plan_loop(), name="plan")
+
+    def request_plan(self) -> None:
+        """Ask for a planning pass (the minute tick); passes never overlap."""
+        self._plan_requested.set()
+
+    async def _plan_loop(self) -> None:
+        while not self._stopping:
+            await self._plan_requested.wait()
+            self._plan_requested.clear()
+            if self._stopping:
+                break
+            try:
+                await self.plan()
+            except Exception:
+                log.exception("planning deliveries failed; the next tick tries again")
+            for drainer in self._drainers.values():
+                drainer.wake.set()
+
+    async def stop(self) -> None:
+        """Stop planning and draining; sends in flight finish, unsent claims are released."""
+        self._stopping = True
+        self._plan_requested.set()
+        if self._planner is not None:
+            try:
+                await asyncio.wait_for(self._planner, timeout=60)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("planning pass cancelled at shutdown")
+            except Exception:
+                log.exception("planner failed")
+            self._planner = None
+        for drainer in self._drainers.values():
+            drainer.stop()
+        for result in await asyncio.gather(*self._tasks, return_exceptions=True):
+            if isinstance(result, BaseException):
+                log.error("drainer failed", exc_info=result)
+        self._tasks.clear()
+        self._drainers.clear()

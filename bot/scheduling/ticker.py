@@ -1,0 +1,79 @@
+"""The one APScheduler in the bot: a job every minute that asks the core what is due.
+
+APScheduler 3 ships no type information, so it is imported here and nowhere else. Nothing per
+subscriber lives in APScheduler: its single job, with a stable id, only calls ``on_tick``; the
+database is the truth. The job coalesces missed runs into one, never overlaps itself, and runs
+late up to ``MISFIRE_GRACE_SECONDS`` (APScheduler's default is one second, which silently
+drops a tick when the loop is busy). A first run happens at start, for the catch-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+log = logging.getLogger(__name__)
+
+TICK_JOB_ID = "deliveries.tick"
+MISFIRE_GRACE_SECONDS = 300
+
+
+class MinuteTicker:
+    """An ``AsyncIOScheduler`` in the running loop with one job at every minute's start."""
+
+    def __init__(self, on_tick: Callable[[], None], *, run_at_start: bool = True) -> None:
+        self.on_tick = on_tick
+        self.run_at_start = run_at_start
+        self._scheduler: Any = None
+
+    async def _tick(self) -> None:
+        self.on_tick()
+
+    def start(self) -> None:
+        """Start the scheduler in the running event loop."""
+        utc = ZoneInfo("UTC")
+        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=utc)
+        options: dict[str, Any] = {}
+        if self.run_at_start:
+            options["next_run_time"] = dt.datetime.now(utc)
+        scheduler.add_job(
+            self._tick,
+            CronTrigger(second=0, timezone=utc),
+            id=TICK_JOB_ID,
+            name="plan due deliveries",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+            replace_existing=True,
+            **options,
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("scheduler started: job %s every minute", TICK_JOB_ID)
+
+    def job_options(self) -> dict[str, Any]:
+        """The tick job's id, trigger and misfire settings (for tests and logs)."""
+        job = self._scheduler.get_job(TICK_JOB_ID) if self._scheduler else None
+        if job is None:
+            return {}
+        return {
+            "id": job.id,
+            "trigger": str(job.trigger),
+            "coalesce": job.coalesce,
+            "max_instances": job.max_instances,
+            "misfire_grace_time": job.misfire_grace_time,
+            "jobs": len(self._scheduler.get_jobs()),
+        }
+
+    def shutdown(self) -> None:
+        """Stop the scheduler (the job itself only signals, so nothing is cut short)."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None

@@ -1,0 +1,570 @@
+"""The delivery ledger in SQL: due-queries, queueing, claiming and outcomes.
+
+Implements ``bot.scheduling.ports.DeliveryLedger`` on SQLite and PostgreSQL.
+
+- **Queueing** inserts with ``INSERT … ON CONFLICT DO NOTHING`` on the unique key
+  (subscription, item, occurrence date), so a tick run twice, or by two processes, cannot
+  queue an item twice. The daily due-query reads ``subscriptions`` through the index on
+  ``(active, next_run_at)``; on PostgreSQL the due subscriptions are locked ``FOR UPDATE SKIP
+  LOCKED`` so concurrent planners split them.
+- **Claiming** moves rows from ``queued`` (ready: ``not_before`` passed) or from ``sending``
+  with an expired lease to ``sending`` in one statement: ``UPDATE … WHERE id IN (SELECT …
+  FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL; the same ``UPDATE … RETURNING`` on
+  SQLite, where the single writer makes it atomic.
+- **Outcomes** are fenced: a row is only finished by the worker that holds it
+  (``claimed_by`` and ``status = 'sending'``), so a worker whose lease ran out cannot
+  overwrite the work of the one that reclaimed the row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.domain import DeliveryStatus, Event
+from bot.scheduling.ports import (
+    ClaimedRow,
+    DailyPlanner,
+    DueSubscription,
+    FanOut,
+    Outcome,
+    Pending,
+    PlannedRow,
+    QueueCounts,
+    ScheduledEvent,
+)
+from db import models
+from db.models import UTCDateTime
+from db.repositories import Sessions, to_event
+
+log = logging.getLogger(__name__)
+
+D = models.Delivery
+S = models.Subscription
+F = models.DeliveryFanOut
+ST = models.Base.metadata.tables["subscriptions"]
+
+_SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"
+"""How SQLAlchemy stores an instant on SQLite (naive UTC text); JSON-fed rows must match."""
+
+QUEUED = DeliveryStatus.QUEUED.value
+SENDING = DeliveryStatus.SENDING.value
+EVENTS_TOPIC_PATTERN = '%"events"%'
+"""``topics`` is a JSON list; its text holds ``"events"`` when the topic is chosen."""
+DAILY_TOPIC_PATTERN = '%"today"%'
+DAILY_TOPICS = ("today",)
+
+
+class SqlDeliveryLedger:
+    """The delivery ledger over an async SQLAlchemy session factory."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+
+    # -- dialect helpers --------------------------------------------------------------------
+
+    @staticmethod
+    def _is_postgres(session: AsyncSession) -> bool:
+        return session.get_bind().dialect.name == "postgresql"
+
+    @staticmethod
+    def _insert(is_postgres: bool, table: Any) -> Any:
+        return postgresql.insert(table) if is_postgres else sqlite.insert(table)
+
+    # -- daily posts ------------------------------------------------------------------------
+
+    async def queue_daily(
+        self, now: dt.datetime, planner: DailyPlanner, batch_size: int = 5000
+    ) -> QueueCounts:
+        """Plan every active subscription whose next run is unknown or due, in batches."""
+        total = QueueCounts()
+        conditions = (ST.c.next_run_at.is_(None), ST.c.next_run_at <= now)
+        for condition in conditions:
+            while True:
+                counts = await self._queue_batch(now, planner, condition, batch_size)
+                if counts is None:
+                    break
+                total.add(counts)
+        return total
+
+    async def _queue_batch(
+        self, now: dt.datetime, planner: DailyPlanner, condition: Any, batch_size: int
+    ) -> QueueCounts | None:
+        # Core tables, not ORM entities: the hot minute moves 100,000 rows through here.
+        subscriptions = ST.c
+        async with self.sessions.begin() as session:
+            is_postgres = self._is_postgres(session)
+            query = (
+                select(
+                    subscriptions.id,
+                    subscriptions.timezone,
+                    subscriptions.delivery_time,
+                    cast(subscriptions.topics, Text).like(DAILY_TOPIC_PATTERN).label("daily"),
+                    subscriptions.next_run_at,
+                )
+                .where(subscriptions.active.is_(True), condition)
+                .order_by(subscriptions.next_run_at)
+                .limit(batch_size)
+            )
+            if is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            found = (await session.execute(query)).all()
+            if not found:
+                return None
+            due = [
+                DueSubscription(id_, timezone, at, DAILY_TOPICS if daily else (), next_run_at)
+                for id_, timezone, at, daily, next_run_at in found
+            ]
+            plan = planner(due)
+            counts = QueueCounts(subscriptions=len(due))
+            counts.queued, counts.skipped = await self._insert_rows(
+                session, is_postgres, plan.rows, now
+            )
+            # Advance each next run, unless the subscription changed meanwhile (then it was
+            # set to NULL, "recompute", and must stay so): grouped by (old, new) values.
+            groups: dict[tuple[dt.datetime | None, dt.datetime], list[int]] = defaultdict(list)
+            for subscription in due:
+                groups[(subscription.next_run_at, plan.next_run_at[subscription.id])].append(
+                    subscription.id
+                )
+            for (old, new), ids in groups.items():
+                guard = (
+                    subscriptions.next_run_at.is_(None)
+                    if old is None
+                    else subscriptions.next_run_at == old
+                )
+                for chunk in _chunks(ids, 10000):
+                    await session.execute(
+                        update(ST)
+                        .where(_id_in(subscriptions.id, chunk, is_postgres), guard)
+                        .values(next_run_at=new)
+                    )
+            return counts
+
+    async def _insert_rows(
+        self,
+        session: AsyncSession,
+        is_postgres: bool,
+        rows: Sequence[PlannedRow],
+        now: dt.datetime,
+    ) -> tuple[int, int]:
+        """Insert ledger rows, ignoring those already there; returns (queued, skipped) inserted.
+
+        One statement per status and chunk, the rows passed as arrays (PostgreSQL ``unnest``)
+        or as a JSON document (SQLite ``json_each``), with ``ON CONFLICT DO NOTHING``.
+        """
+        inserted = {DeliveryStatus.QUEUED: 0, DeliveryStatus.SKIPPED: 0}
+        for status in inserted:
+            chosen = [row for row in rows if row.status is status]
+            for chunk in _chunks(chosen, 10000):
+                inserted[status] += await self._insert_chunk(
+                    session, is_postgres, status, chunk, now
+                )
+        return inserted[DeliveryStatus.QUEUED], inserted[DeliveryStatus.SKIPPED]
+
+    async def _insert_chunk(
+        self,
+        session: AsyncSession,
+        is_postgres: bool,
+        status: DeliveryStatus,
+        rows: Sequence[PlannedRow],
+        now: dt.datetime,
+    ) -> int:
+        columns = (
+            "subscription_id, item_key, occurrence_date, due_at, status, reason, attempts, "
+            "created_at"
+        )
+        conflict = "ON CONFLICT (subscription_id, item_key, occurrence_date) DO NOTHING"
+        # The rows travel as one JSON document: drivers dump a string far faster than arrays
+        # of dates and instants, and both databases read JSON natively.
+        stamp = _SQLITE_STAMP
+        texts: dict[Any, str] = {}  # most rows share their date and instant: format each once
+
+        def as_text(value: dt.date | dt.datetime) -> str:
+            known = texts.get(value)
+            if known is None:
+                if isinstance(value, dt.datetime):
+                    known = value.isoformat() if is_postgres else _utc(value).strftime(stamp)
+                else:
+                    known = value.isoformat()
+                texts[value] = known
+            return known
+
+        payload = json.dumps(
+            [
+                [
+                    row.subscription_id,
+                    row.item_key,
+                    as_text(row.occurrence_date),
+                    as_text(row.due_at),
+                    row.reason,
+                ]
+                for row in rows
+            ]
+        )
+        if is_postgres:
+            statement = text(
+                f"INSERT INTO deliveries ({columns}) "
+                "SELECT (e->>0)::integer, e->>1, (e->>2)::date, (e->>3)::timestamptz, :status, "
+                "e->>4, 0, :now FROM json_array_elements(CAST(:payload AS json)) AS e "
+                f"{conflict}"
+            )
+            parameters: dict[str, Any] = {"status": status.value, "now": now, "payload": payload}
+        else:
+            statement = text(
+                f"INSERT INTO deliveries ({columns}) "
+                "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+                "json_extract(value, '$[2]'), json_extract(value, '$[3]'), :status, "
+                "json_extract(value, '$[4]'), 0, :now FROM json_each(:payload) WHERE true "
+                f"{conflict}"
+            )
+            parameters = {
+                "status": status.value,
+                "now": now.astimezone(dt.UTC).strftime(stamp),
+                "payload": payload,
+            }
+        result = await session.execute(statement, parameters)
+        return max(0, int(getattr(result, "rowcount", 0) or 0))
+
+    # -- events -----------------------------------------------------------------------------
+
+    async def events_since(self, since: dt.datetime) -> list[ScheduledEvent]:
+        """Events starting at or after ``since``, with the instant they last changed."""
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(models.Event)
+                .where(models.Event.starts_at >= since)
+                .order_by(models.Event.starts_at, models.Event.id)
+            )
+            return [ScheduledEvent(to_event(row), row.updated_at) for row in rows]
+
+    async def get_event(self, event_id: int) -> Event | None:
+        """One event by id."""
+        async with self.sessions() as session:
+            row = await session.get(models.Event, event_id)
+            return to_event(row) if row else None
+
+    async def fan_out(self, items: Sequence[FanOut], now: dt.datetime) -> QueueCounts:
+        """Mark each item once and queue it for every subscription with the "events" topic."""
+        counts = QueueCounts()
+        if not items:
+            return counts
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(F.item_key, F.occurrence_date).where(
+                    F.item_key.in_({item.item_key for item in items})
+                )
+            )
+            known = {(key, day) for key, day in rows}
+        for item in items:
+            if (item.item_key, item.occurrence_date) in known:
+                continue
+            async with self.sessions.begin() as session:
+                is_postgres = self._is_postgres(session)
+                marker = (
+                    self._insert(is_postgres, F)
+                    .values(
+                        item_key=item.item_key,
+                        occurrence_date=item.occurrence_date,
+                        due_at=item.due_at,
+                        status="skipped" if item.skip_reason else QUEUED,
+                        reason=item.skip_reason,
+                        recipients=0,
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["item_key", "occurrence_date"])
+                    .returning(F.id)
+                )
+                marker_id = (await session.execute(marker)).scalar()
+                if marker_id is None:
+                    continue
+                if item.skip_reason:
+                    counts.skipped += 1
+                    log.info(
+                        "%s of %s skipped: %s",
+                        item.item_key,
+                        item.occurrence_date,
+                        item.skip_reason,
+                    )
+                    continue
+                recipients = select(
+                    S.id,
+                    literal(item.item_key, Text()),
+                    literal(item.occurrence_date, Date()),
+                    literal(item.due_at, UTCDateTime()),
+                    literal(QUEUED, Text()),
+                    literal(0),
+                    literal(now, UTCDateTime()),
+                ).where(S.active.is_(True), cast(S.topics, Text).like(EVENTS_TOPIC_PATTERN))
+                insert_rows = (
+                    self._insert(is_postgres, D.__table__)
+                    .from_select(
+                        [
+                            "subscription_id",
+                            "item_key",
+                            "occurrence_date",
+                            "due_at",
+                            "status",
+                            "attempts",
+                            "created_at",
+                        ],
+                        recipients,
+                    )
+                    .on_conflict_do_nothing(
+                        index_elements=["subscription_id", "item_key", "occurrence_date"]
+                    )
+                    .execution_options(preserve_rowcount=True)
+                )
+                result = await session.execute(insert_rows)
+                queued = max(0, int(getattr(result, "rowcount", 0) or 0))
+                await session.execute(update(F).where(F.id == marker_id).values(recipients=queued))
+                counts.queued += queued
+                log.info(
+                    "%s of %s queued for %s subscriptions",
+                    item.item_key,
+                    item.occurrence_date,
+                    queued,
+                )
+        return counts
+
+    # -- claiming and outcomes --------------------------------------------------------------
+
+    async def claim(
+        self,
+        worker: str,
+        platforms: Sequence[str],
+        now: dt.datetime,
+        lease: dt.timedelta,
+        limit: int,
+    ) -> list[ClaimedRow]:
+        """Claim up to ``limit`` rows: queued and ready, or sending with an expired lease."""
+        if limit <= 0 or not platforms:
+            return []
+        async with self.sessions.begin() as session:
+            is_postgres = self._is_postgres(session)
+            claimable = or_(
+                and_(D.status == QUEUED, or_(D.not_before.is_(None), D.not_before <= now)),
+                and_(D.status == SENDING, D.claimed_at < now - lease),
+            )
+            candidates = (
+                select(D.id)
+                .join(S, S.id == D.subscription_id)
+                .where(claimable, S.platform.in_(list(platforms)))
+                .order_by(D.due_at, D.id)
+                .limit(limit)
+            )
+            values = {
+                "status": SENDING,
+                "claimed_by": worker,
+                "claimed_at": now,
+                "attempts": D.attempts + 1,
+            }
+            returned = (
+                D.id,
+                D.subscription_id,
+                D.item_key,
+                D.occurrence_date,
+                D.due_at,
+                D.attempts,
+            )
+            if is_postgres:
+                # A materialized CTE runs the locking SELECT once; as a plain ``IN (subquery)``
+                # PostgreSQL may run it again per row and claim far more than ``limit`` rows.
+                picked = (
+                    candidates.with_for_update(skip_locked=True, of=D)
+                    .cte("picked")
+                    .prefix_with("MATERIALIZED")
+                )
+                statement = update(D).where(D.id == picked.c.id)
+            else:
+                # SQLite has one writer at a time: the UPDATE is atomic by itself.
+                statement = update(D).where(D.id.in_(candidates.scalar_subquery()), claimable)
+            statement = (
+                statement.values(**values)
+                .returning(*returned)
+                .execution_options(synchronize_session=False)
+            )
+            claimed = (await session.execute(statement)).all()
+            if not claimed:
+                return []
+            subscription_ids = {row.subscription_id for row in claimed}
+            details = {
+                row.id: row
+                for row in await session.execute(
+                    select(S.id, S.platform, S.chat_id, S.thread_id, S.language, S.active).where(
+                        S.id.in_(subscription_ids)
+                    )
+                )
+            }
+        rows = [
+            ClaimedRow(
+                id=row.id,
+                subscription_id=row.subscription_id,
+                item_key=row.item_key,
+                occurrence_date=row.occurrence_date,
+                due_at=row.due_at,
+                attempts=row.attempts,
+                platform=details[row.subscription_id].platform,
+                chat_id=details[row.subscription_id].chat_id,
+                thread_id=details[row.subscription_id].thread_id,
+                language=details[row.subscription_id].language,
+                active=details[row.subscription_id].active,
+            )
+            for row in claimed
+        ]
+        rows.sort(key=lambda r: (r.due_at, r.id))
+        return rows
+
+    async def finish(self, worker: str, outcomes: Sequence[Outcome], now: dt.datetime) -> int:
+        """Record outcomes of rows this worker still holds, in one transaction."""
+        recorded = 0
+        if not outcomes:
+            return 0
+        async with self.sessions.begin() as session:
+            for outcome in outcomes:
+                values: dict[str, Any] = {"status": outcome.status.value, "reason": outcome.reason}
+                if outcome.status is DeliveryStatus.SENT:
+                    values["sent_at"] = now
+                    values["not_before"] = None
+                elif outcome.status is DeliveryStatus.QUEUED:
+                    values.update(not_before=outcome.not_before, claimed_by=None, claimed_at=None)
+                if not outcome.attempted:
+                    values["attempts"] = D.attempts - 1
+                result = await session.execute(
+                    update(D)
+                    .where(D.id == outcome.delivery_id, D.claimed_by == worker, D.status == SENDING)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+                changed = int(getattr(result, "rowcount", 0) or 0)
+                if not changed:
+                    log.warning(
+                        "delivery %s was taken over by another worker; %s not recorded",
+                        outcome.delivery_id,
+                        outcome.status.value,
+                    )
+                    continue
+                recorded += 1
+                if outcome.deactivate:
+                    await session.execute(
+                        update(S)
+                        .where(S.id == outcome.subscription_id)
+                        .values(active=False, updated_at=now)
+                        .execution_options(synchronize_session=False)
+                    )
+                    await session.execute(
+                        update(D)
+                        .where(D.subscription_id == outcome.subscription_id, D.status == QUEUED)
+                        .values(
+                            status=DeliveryStatus.SKIPPED.value,
+                            reason=f"subscription deactivated: {outcome.reason}",
+                        )
+                        .execution_options(synchronize_session=False)
+                    )
+        return recorded
+
+    async def pending(self, platforms: Sequence[str] | None, lease: dt.timedelta) -> Pending:
+        """Unfinished rows (of ``platforms``, or all), and when the next one can be claimed."""
+        async with self.sessions() as session:
+            query = (
+                select(
+                    D.status,
+                    S.platform,
+                    func.count(),
+                    func.sum(case((D.not_before.is_(None), 1), else_=0)),
+                    func.min(D.not_before),
+                    func.min(D.claimed_at),
+                )
+                .join(S, S.id == D.subscription_id)
+                .where(D.status.in_([QUEUED, SENDING]))
+                .group_by(D.status, S.platform)
+            )
+            if platforms is not None:
+                query = query.where(S.platform.in_(list(platforms)))
+            rows = (await session.execute(query)).all()
+        queued = sending = 0
+        by_platform: dict[str, int] = defaultdict(int)
+        retries: list[dt.datetime] = []
+        leases: list[dt.datetime] = []
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        for status, platform, count, ready, min_not_before, min_claimed_at in rows:
+            by_platform[platform] += count
+            if status == QUEUED:
+                queued += count
+                if ready:
+                    retries.append(epoch)
+                elif min_not_before is not None:
+                    retries.append(_aware(min_not_before))
+            else:
+                sending += count
+                if min_claimed_at is not None:
+                    leases.append(_aware(min_claimed_at) + lease)
+        next_retry = min(retries, default=None)
+        lease_expiry = min(leases, default=None)
+        return Pending(
+            queued=queued,
+            sending=sending,
+            next_claimable_at=min([*retries, *leases], default=None),
+            by_platform=dict(by_platform),
+            next_retry_at=next_retry,
+            lease_expires_at=lease_expiry,
+        )
+
+    # -- inspection (tests, benchmarks, the CLI) -----------------------------------------
+
+    async def status_counts(self) -> dict[str, int]:
+        """How many ledger rows are in each status."""
+        async with self.sessions() as session:
+            rows = await session.execute(select(D.status, func.count()).group_by(D.status))
+            return {status: count for status, count in rows.all()}
+
+
+def _id_in(column: Any, ids: Sequence[int], is_postgres: bool) -> Any:
+    """``column IN ids`` with one parameter (an array, or a JSON list on SQLite), not one
+    placeholder per id: compiling thousands of placeholders costs more than the update."""
+    if is_postgres:
+        literal_array = "{" + ",".join(str(int(i)) for i in ids) + "}"
+        return column == any_(
+            cast(bindparam("ids", literal_array, type_=Text()), postgresql.ARRAY(Integer))
+        )
+    return column.in_(
+        select(literal_column("value")).select_from(
+            func.json_each(bindparam("ids", json.dumps(list(ids)), type_=Text()))
+        )
+    )
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

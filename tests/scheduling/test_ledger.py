@@ -1,0 +1,255 @@
+"""The SQL ledger on SQLite and PostgreSQL: queueing once, catch-up, fan-out, claims, leases."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot.app import App
+from bot.core.domain import DeliveryStatus, Event, EventStatus
+from bot.scheduling.planner import plan_daily
+from bot.scheduling.ports import Outcome
+from bot.scheduling.settings import DeliverySettings
+from db import models
+from db.deliveries import SqlDeliveryLedger
+from db.engine import create_engine_for, parse_database_url, sessionmaker_for
+from tests.scheduling.support import (
+    AT,
+    add_event,
+    add_subscriptions,
+    deliveries,
+    service,
+    set_next_run,
+)
+
+WINDOW = dt.timedelta(hours=6)
+LEASE = dt.timedelta(seconds=60)
+
+
+async def _plan(app: App, at: dt.datetime = AT) -> tuple[int, int]:
+    counts = await SqlDeliveryLedger(app.sessions).queue_daily(
+        at, lambda due: plan_daily(due, at, WINDOW)
+    )
+    return counts.queued, counts.skipped
+
+
+async def test_tick_twice_queues_each_item_once(empty_app: App) -> None:
+    await add_subscriptions(empty_app, [{}, {}, {"topics": ["events"]}])
+    assert await _plan(empty_app) == (2, 0)
+    assert await _plan(empty_app) == (0, 0)
+    # Even with next runs rewound (a crash between insert and update, or two planners), the
+    # unique key keeps one row per subscription, item and date.
+    await set_next_run(empty_app, AT)
+    assert await _plan(empty_app) == (0, 0)
+    await set_next_run(empty_app, AT)
+    results = await asyncio.gather(_plan(empty_app), _plan(empty_app))
+    assert sum(queued for queued, _ in results) == 0
+    rows = await deliveries(empty_app)
+    assert len(rows) == 2
+    assert {(r.item_key, r.occurrence_date) for r in rows} == {("today", dt.date(2026, 5, 9))}
+    assert all(r.status == "queued" and r.due_at == AT for r in rows)
+
+
+async def test_next_run_is_kept_for_the_due_query(empty_app: App) -> None:
+    await add_subscriptions(
+        empty_app, [{"timezone": "Asia/Kathmandu", "delivery_time": dt.time(7)}]
+    )
+    await _plan(empty_app)
+    async with empty_app.sessions() as session:
+        next_run = await session.scalar(select(models.Subscription.next_run_at))
+    # 07:00 in Kathmandu (+05:45) is 01:15 UTC; at 07:00 UTC today's has passed.
+    assert next_run == dt.datetime(2026, 5, 10, 1, 15, tzinfo=dt.UTC)
+
+
+async def test_catch_up_inside_the_window_is_queued_outside_skipped(empty_app: App) -> None:
+    await add_subscriptions(
+        empty_app,
+        [
+            {"delivery_time": dt.time(6, 0)},  # due 04:00 UTC: 3 h late
+            {"delivery_time": dt.time(0, 30)},  # due 22:30 UTC the day before: 8.5 h late
+        ],
+    )
+    ids = await add_subscriptions(empty_app, [{"delivery_time": dt.time(8, 0)}])
+    async with empty_app.sessions.begin() as session:
+        for subscription in await session.scalars(select(models.Subscription)):
+            local = dt.datetime.combine(dt.date(2026, 5, 9), subscription.delivery_time)
+            due = local.replace(tzinfo=dt.timezone(dt.timedelta(hours=2))).astimezone(dt.UTC)
+            late = subscription.id == ids[0]
+            subscription.next_run_at = due - dt.timedelta(days=2) if late else due
+    queued, skipped = await _plan(empty_app)
+    rows = await deliveries(empty_app)
+    by_sub: dict[int, list[models.Delivery]] = {}
+    for row in rows:
+        by_sub.setdefault(row.subscription_id, []).append(row)
+    first, second, third = sorted(by_sub)
+    assert [r.status for r in by_sub[first]] == ["queued"]
+    assert [r.status for r in by_sub[second]] == ["skipped"]
+    assert "too late" in (by_sub[second][0].reason or "")
+    # Down for two days: the old posts are recorded as skipped, today's is queued.
+    assert sorted((r.occurrence_date.day, r.status) for r in by_sub[third]) == [
+        (7, "skipped"),
+        (8, "skipped"),
+        (9, "queued"),
+    ]
+    assert (queued, skipped) == (2, 3)
+
+
+async def test_catch_up_is_delivered_once_through_the_service(empty_app: App) -> None:
+    from tests.scheduling.support import RecordingSender
+
+    await add_subscriptions(empty_app, [{"delivery_time": dt.time(6, 0)}, {}])
+    sender = RecordingSender()
+    svc = service(empty_app, {"console": sender})
+    await set_next_run(empty_app, AT - dt.timedelta(hours=4))  # down since 03:00 UTC
+    report = await svc.tick()
+    assert report.drained.sent == 2
+    again = await svc.tick()
+    assert again.planned.queued == 0 and again.drained.sent == 0
+    assert len(sender.sent) == 2
+
+
+async def test_events_are_fanned_out_once_to_event_subscribers(empty_app: App) -> None:
+    await add_subscriptions(empty_app, [{}, {"topics": ["today"]}, {"active": False}])
+    soon = Event(
+        slug="wreath",
+        starts_at=AT + dt.timedelta(hours=23),
+        timezone="Europe/Brussels",
+        title={"en": "Wreath laying"},
+    )
+    later = Event(
+        slug="march",
+        starts_at=AT + dt.timedelta(days=10),
+        timezone="Europe/Moscow",
+        title={"en": "March"},
+    )
+    cancelled = Event(
+        slug="concert",
+        starts_at=AT + dt.timedelta(days=3),
+        timezone="Europe/Brussels",
+        title={"en": "Concert"},
+        status=EventStatus.CANCELLED,
+    )
+    soon_id = await add_event(empty_app, soon, AT - dt.timedelta(days=3))
+    later_id = await add_event(empty_app, later, AT - dt.timedelta(minutes=10))
+    cancelled_id = await add_event(empty_app, cancelled, AT - dt.timedelta(minutes=1))
+    svc = service(empty_app, {})
+    counts = await svc.plan()
+    again = await svc.plan()
+    assert again.queued == again.skipped == 0
+    rows = await deliveries(empty_app)
+    keys = sorted(r.item_key for r in rows if r.item_key != "today")
+    assert keys == sorted(
+        [
+            f"event:{soon_id}:day-before",
+            f"event:{later_id}:announce",
+            f"event:{cancelled_id}:cancelled",
+        ]
+    )
+    assert counts.queued == 3 + 2  # three event items for one subscriber, two daily posts
+    async with empty_app.sessions() as session:
+        markers = {m.item_key: m for m in await session.scalars(select(models.DeliveryFanOut))}
+    assert markers[f"event:{soon_id}:announce"].status == "skipped"
+    assert "too late" in (markers[f"event:{soon_id}:announce"].reason or "")
+    assert markers[f"event:{later_id}:announce"].recipients == 1
+
+
+async def _queued_rows(app: App, count: int) -> None:
+    await add_subscriptions(app, [{} for _ in range(count)])
+    await _plan(app)
+
+
+async def test_two_claimers_never_get_the_same_row(empty_app: App, database_url: str) -> None:
+    await _queued_rows(empty_app, 300)
+    engines = [create_engine_for(parse_database_url(database_url)) for _ in range(2)]
+    try:
+        ledgers = [SqlDeliveryLedger(sessionmaker_for(engine)) for engine in engines]
+        for ledger in ledgers:  # connect both before the race
+            await ledger.pending(None, LEASE)
+
+        async def drain(ledger: SqlDeliveryLedger, worker: str) -> list[int]:
+            got: list[int] = []
+            while rows := await ledger.claim(worker, ["console"], AT, LEASE, 7):
+                assert len(rows) <= 7
+                got.extend(r.id for r in rows)
+                await asyncio.sleep(0.001)
+            return got
+
+        first, second = await asyncio.gather(drain(ledgers[0], "a"), drain(ledgers[1], "b"))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    assert not set(first) & set(second)
+    assert len(first) + len(second) == 300
+    assert first and second
+
+
+async def test_an_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(
+    empty_app: App,
+) -> None:
+    await _queued_rows(empty_app, 3)
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    held = await ledger.claim("a", ["console"], AT, LEASE, 10)
+    assert len(held) == 3 and all(r.attempts == 1 for r in held)
+    assert (
+        await ledger.claim("b", ["console"], AT + LEASE - dt.timedelta(seconds=1), LEASE, 10) == []
+    )
+    pending = await ledger.pending(["console"], LEASE)
+    assert pending.sending == 3 and pending.next_claimable_at == AT + LEASE
+    taken = await ledger.claim("b", ["console"], AT + LEASE + dt.timedelta(seconds=1), LEASE, 10)
+    assert [r.id for r in taken] == [r.id for r in held]
+    assert all(r.attempts == 2 for r in taken)
+    sent = [Outcome(r.id, r.subscription_id, DeliveryStatus.SENT) for r in held]
+    assert await ledger.finish("a", sent, AT) == 0  # fenced: "b" holds them now
+    assert await ledger.finish("b", sent, AT) == 3
+    assert (await ledger.status_counts()) == {"sent": 3}
+
+
+async def test_rows_of_other_platforms_and_future_retries_are_not_claimed(empty_app: App) -> None:
+    await add_subscriptions(empty_app, [{"platform": "telegram", "chat_id": "42"}, {}])
+    await _plan(empty_app)
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    rows = await ledger.claim("a", ["console"], AT, LEASE, 10)
+    assert [r.platform for r in rows] == ["console"]
+    retry_at = AT + dt.timedelta(seconds=30)
+    await ledger.finish(
+        "a",
+        [Outcome(rows[0].id, rows[0].subscription_id, DeliveryStatus.QUEUED, "5xx", retry_at)],
+        AT,
+    )
+    assert await ledger.claim("a", ["console"], AT, LEASE, 10) == []
+    pending = await ledger.pending(None, LEASE)
+    assert pending.by_platform == {"console": 1, "telegram": 1}
+    assert pending.next_claimable_at is not None and pending.next_claimable_at <= retry_at
+    again = await ledger.claim("a", ["console"], retry_at, LEASE, 10)
+    assert [r.id for r in again] == [rows[0].id] and again[0].attempts == 2
+
+
+async def test_permanent_failure_deactivates_and_skips_the_rest(empty_app: App) -> None:
+    (sub,) = await add_subscriptions(empty_app, [{}])
+    event = Event(
+        slug="e",
+        starts_at=AT + dt.timedelta(days=5),
+        timezone="Europe/Brussels",
+        title={"en": "E"},
+    )
+    await add_event(empty_app, event, AT - dt.timedelta(minutes=1))
+    await service(empty_app, {}).plan()
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    (first,) = await ledger.claim("a", ["console"], AT, LEASE, 1)
+    outcome = Outcome(first.id, sub, DeliveryStatus.FAILED, "blocked by the user", deactivate=True)
+    assert await ledger.finish("a", [outcome], AT) == 1
+    rows = await deliveries(empty_app)
+    assert sorted((r.status, r.reason) for r in rows) == [
+        ("failed", "blocked by the user"),
+        ("skipped", "subscription deactivated: blocked by the user"),
+    ]
+    async with empty_app.sessions() as session:
+        assert await session.scalar(select(models.Subscription.active)) is False
+
+
+def test_default_settings_are_sane() -> None:
+    settings = DeliverySettings()
+    assert settings.lateness_window == dt.timedelta(hours=6)
+    assert settings.claim_lease.total_seconds() > settings.send_timeout + settings.max_hold
