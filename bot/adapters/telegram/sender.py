@@ -1,0 +1,211 @@
+"""Sending rendered replies through the Bot API, and the core's ``Sender`` port for Telegram.
+
+``TelegramSender`` delivers scheduled posts and translates python-telegram-bot's errors into
+the core's delivery errors (``bot.core.delivery``), so the scheduler can decide without
+knowing Telegram:
+
+- ``RetryAfter`` (429) → ``RetryLater`` for the chat, with Telegram's ``retry_after``;
+- ``Forbidden`` (403: blocked by the user, kicked, not a member), ``BadRequest`` "chat not
+  found" and the other answers that say the chat is gone → ``PermanentError``;
+- ``ChatMigrated`` (a group became a supergroup) → the chat's settings and subscriptions move
+  to the new id (``Core.migrate_chat``) and the post is sent there, once;
+- ``NetworkError`` / ``TimedOut`` / 5xx, and anything else → ``TransientError``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import warnings
+from collections.abc import Sequence
+
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.adapters.telegram.render import RenderedReply, render, venue_address
+from bot.core.delivery import (
+    DeliveryError,
+    PermanentError,
+    RetryLater,
+    RetryScope,
+    TransientError,
+)
+from bot.core.domain import Platform
+from bot.core.reply import Reply
+from bot.core.services import Core
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+"""Link previews off: a memorial's map link would otherwise unfold under every card."""
+
+GONE_MARKERS: tuple[str, ...] = (
+    "chat not found",
+    "message thread not found",
+    "topic_deleted",
+    "need administrator rights",
+    "not enough rights",
+    "have no rights to send",
+    "chat_write_forbidden",
+    "chat_restricted",
+    "user is deactivated",
+    "group chat was deactivated",
+    "peer_id_invalid",
+    "bot was kicked",
+    "bot is not a member",
+)
+"""Bad Request answers that mean the bot cannot write to the chat (or topic) any more."""
+
+
+def chat_id_param(chat_id: str) -> int | str:
+    """A stored chat id as the Bot API takes it: a number, or ``@username``."""
+    try:
+        return int(chat_id)
+    except ValueError:
+        return chat_id
+
+
+def thread_id_param(thread_id: str) -> int | None:
+    """A stored forum topic id as the Bot API takes it (None for the chat itself)."""
+    return int(thread_id) if thread_id.strip().isdigit() and int(thread_id) else None
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """Telegram's ``retry_after`` in seconds, whether PTB gives an int or a timedelta."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def describe(error: BaseException, secret: str | None = None) -> str:
+    """A short one-line description of an error, with ``secret`` (the token) removed."""
+    text = (
+        f"{type(error).__name__}: {error}".splitlines()[0] if str(error) else type(error).__name__
+    )
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return text[:300]
+
+
+def delivery_error(error: TelegramError, secret: str | None = None) -> DeliveryError:
+    """The core's delivery error for a python-telegram-bot error."""
+    reason = describe(error, secret)
+    if isinstance(error, RetryAfter):
+        return RetryLater(retry_after_seconds(error), RetryScope.CHAT)
+    if isinstance(error, Forbidden):
+        return PermanentError(reason)
+    if isinstance(error, ChatMigrated):
+        return PermanentError(f"the group moved to chat {error.new_chat_id}")
+    if isinstance(error, InvalidToken):
+        return TransientError("the Bot API rejected the bot token")
+    if isinstance(error, BadRequest):
+        message = error.message.lower()
+        if any(marker in message for marker in GONE_MARKERS):
+            return PermanentError(reason)
+        return TransientError(reason)
+    return TransientError(reason)
+
+
+async def send_rendered(
+    bot: Bot,
+    chat_id: int | str,
+    rendered: RenderedReply,
+    *,
+    thread_id: int | None = None,
+    reply_to: int | None = None,
+) -> list[Message]:
+    """Send a rendered reply: photo, text chunks, venue; the keyboard on the last message
+    before the venue (or on the venue when there is no text); only the first message
+    quotes ``reply_to``."""
+    sent: list[Message] = []
+    quote = (
+        ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+    )
+
+    def quoting() -> ReplyParameters | None:
+        return None if sent else quote
+
+    texts: Sequence[str] = rendered.texts
+    markup: InlineKeyboardMarkup | None = rendered.markup
+    if rendered.photo_url:
+        sent.append(
+            await bot.send_photo(
+                chat_id,
+                rendered.photo_url,
+                caption=rendered.caption,
+                parse_mode=ParseMode.HTML if rendered.caption else None,
+                reply_markup=None if texts else markup,
+                message_thread_id=thread_id,
+                reply_parameters=quoting(),
+            )
+        )
+    for number, text in enumerate(texts, start=1):
+        sent.append(
+            await bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                reply_markup=markup if number == len(texts) else None,
+                message_thread_id=thread_id,
+                reply_parameters=quoting(),
+            )
+        )
+    venue = rendered.venue
+    if venue is not None:
+        sent.append(
+            await bot.send_venue(
+                chat_id,
+                latitude=venue.point.lat,
+                longitude=venue.point.lon,
+                title=venue.title or venue_address(venue),
+                address=venue_address(venue),
+                reply_markup=None if sent else markup,
+                message_thread_id=thread_id,
+                reply_parameters=quoting(),
+            )
+        )
+    return sent
+
+
+class TelegramSender:
+    """The core's ``Sender`` for Telegram: scheduled posts to chats, channels and topics."""
+
+    def __init__(self, bot: Bot, core: Core | None = None) -> None:
+        self.bot = bot
+        self.core = core
+
+    async def send(self, chat_id: str, reply: Reply, thread_id: str = "") -> None:
+        """Send ``reply``; raises ``RetryLater``, ``PermanentError`` or ``TransientError``."""
+        rendered = render(reply)
+        thread = thread_id_param(thread_id)
+        secret = self.bot.token
+        try:
+            await send_rendered(self.bot, chat_id_param(chat_id), rendered, thread_id=thread)
+        except ChatMigrated as migrated:
+            new_id = str(migrated.new_chat_id)
+            log.info("Telegram chat %s became %s; moving its subscriptions", chat_id, new_id)
+            if self.core is not None:
+                await self.core.migrate_chat(Platform.TELEGRAM.value, chat_id, new_id)
+            try:
+                await send_rendered(self.bot, chat_id_param(new_id), rendered, thread_id=thread)
+            except TelegramError as error:
+                raise delivery_error(error, secret) from None
+        except TelegramError as error:
+            raise delivery_error(error, secret) from None
