@@ -1,0 +1,464 @@
+"""Slash commands built from ``handlers.registry.COMMANDS``, their localization and autocomplete.
+
+Every user command of the registry becomes a slash command with one option per ``Param``
+(``TEXT`` → string, ``NUMBER`` → number; ``required`` as declared; ``autocomplete`` for
+memorials, languages and time zones). A command's callback only turns its options back into
+the text a user would type (``/near 50.66 4.13``): the adapter hands that to the dispatcher,
+like every other platform. ``/setup`` is the one Discord-only command (per-server
+configuration, guild channels only).
+
+Names and descriptions are localized by ``CommandTranslator`` from the gettext catalogs:
+descriptions are the registry's summaries and parameter descriptions (the texts of
+``command_menu``); names are msgids of their own (``NAME_MSGIDS``), used only when the
+translation is a valid Discord name and unique among its neighbours. Discord locales map to
+the bot's languages through ``base_language`` (``en-US``/``en-GB`` → en: the default texts).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+from discord.app_commands import TranslationContextLocation, locale_str
+
+from bot.adapters.discord.render import units
+from bot.core.domain import LANGUAGES, pick
+from bot.core.i18n import LANGUAGE_NAMES, Translator, base_language, translator
+from bot.core.services import Core
+from handlers.base import N_
+from handlers.memorials import MAX_QUERY_CHARS, place_line
+from handlers.registry import COMMANDS, COMMANDS_BY_NAME, Command, Param, ParamKind
+
+SETUP = "setup"
+SETUP_SUMMARY = N_("Set up the daily post and the announcements of this server")
+CHANNEL_DESCRIPTION = N_(
+    "The channel for the daily post and the announcements (default: this channel)"
+)
+DESCRIPTION_LIMIT = 100
+CHOICES_LIMIT = 25
+CHOICE_LIMIT = 100
+MEMORIAL_CHOICE = re.compile(r"m:([a-z0-9]+(?:-[a-z0-9]+)*)")
+"""The value of a memorial picked in the autocomplete: it opens exactly that memorial."""
+
+NAME_MSGIDS: tuple[str, ...] = (
+    # TRANSLATORS: the name of the Discord slash command /start: lowercase, no spaces, at
+    # most 32 letters, digits, - or _. Keep the English name if unsure.
+    N_("start"),
+    # TRANSLATORS: the name of the Discord slash command /help (lowercase, no spaces).
+    N_("help"),
+    # TRANSLATORS: the name of the Discord slash command /today (lowercase, no spaces).
+    N_("today"),
+    # TRANSLATORS: the name of the Discord slash command /memorial (lowercase, no spaces).
+    N_("memorial"),
+    # TRANSLATORS: the name of the Discord slash command /near (lowercase, no spaces).
+    N_("near"),
+    # TRANSLATORS: the name of the Discord slash command /events (lowercase, no spaces).
+    N_("events"),
+    # TRANSLATORS: the name of the Discord slash command /language and of its option
+    # (lowercase, no spaces).
+    N_("language"),
+    # TRANSLATORS: the name of the Discord slash command /timezone (lowercase, no spaces).
+    N_("timezone"),
+    # TRANSLATORS: the name of the Discord slash command /subscribe (lowercase, no spaces).
+    N_("subscribe"),
+    # TRANSLATORS: the name of the Discord slash command /unsubscribe (lowercase, no spaces).
+    N_("unsubscribe"),
+    # TRANSLATORS: the name of the Discord slash command /settings (lowercase, no spaces).
+    N_("settings"),
+    # TRANSLATORS: the name of the Discord slash command /setup (lowercase, no spaces).
+    N_("setup"),
+    # TRANSLATORS: the name of a Discord command option: a date (lowercase, no spaces).
+    N_("date"),
+    # TRANSLATORS: the name of a Discord command option: a search text (lowercase, no spaces).
+    N_("query"),
+    # TRANSLATORS: the name of a Discord command option (lowercase, no spaces).
+    N_("latitude"),
+    # TRANSLATORS: the name of a Discord command option (lowercase, no spaces).
+    N_("longitude"),
+    # TRANSLATORS: the name of a Discord command option: a time zone (lowercase, no spaces).
+    N_("zone"),
+    # TRANSLATORS: the name of a Discord command option: a time of day (lowercase, no spaces).
+    N_("time"),
+    # TRANSLATORS: the name of a Discord command option: a channel (lowercase, no spaces).
+    N_("channel"),
+)
+"""Command and option names as msgids, so that translators can localize them."""
+
+Lookup = Callable[[str, str], str]
+"""``(language, msgid) -> translation`` (the msgid itself when untranslated)."""
+CommandRunner = Callable[[discord.Interaction[Any], str, dict[str, Any]], Awaitable[None]]
+SetupRunner = Callable[
+    [
+        discord.Interaction[Any],
+        app_commands.AppCommandChannel | None,
+        str | None,
+        str | None,
+        str | None,
+    ],
+    Awaitable[None],
+]
+Completer = Callable[
+    [discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[str]]]
+]
+SlashCommand = app_commands.Command[Any, ..., None]
+
+_NAME = re.compile(r"[-_'\w]{1,32}")
+
+
+def catalog_lookup(language: str, message: str) -> str:
+    """The gettext translation of ``message`` in ``language``."""
+    return _translator(language).gettext(message)
+
+
+@cache
+def _translator(language: str) -> Translator:
+    return translator(language)
+
+
+def valid_name(text: str) -> bool:
+    """Whether ``text`` is a valid Discord command or option name."""
+    return bool(_NAME.fullmatch(text)) and text == text.lower()
+
+
+def setup_params() -> tuple[Param, ...]:
+    """The options of ``/setup`` (descriptions shared with the registry's commands)."""
+
+    def described(command: str, name: str) -> Param:
+        param = next(p for p in COMMANDS_BY_NAME[command].params if p.name == name)
+        return Param(name, param.description, autocomplete=param.autocomplete)
+
+    return (
+        Param("channel", CHANNEL_DESCRIPTION),
+        described("language", "language"),
+        described("timezone", "zone"),
+        described("subscribe", "time"),
+    )
+
+
+def command_shapes() -> dict[str, tuple[str, ...]]:
+    """Every slash command's name with its option names (for name localization)."""
+    shapes = {command.name: tuple(p.name for p in command.params) for command in COMMANDS}
+    shapes[SETUP] = tuple(p.name for p in setup_params())
+    return shapes
+
+
+def _unique(defaults: Sequence[str], localized: dict[str, str]) -> dict[str, str]:
+    """Drop localized names that would make two names equal (a collision fails the sync)."""
+    localized = dict(localized)
+    while True:
+        effective = {name: localized.get(name, name) for name in defaults}
+        counts = Counter(effective.values())
+        clashing = [name for name in localized if counts[effective[name]] > 1]
+        if not clashing:
+            return localized
+        for name in clashing:
+            del localized[name]
+
+
+class CommandTranslator(app_commands.Translator):
+    """Localizes slash commands from the gettext catalogs for Discord's ru, fr, nl and de
+    locales; English (``en-US``, ``en-GB``) is the default text itself."""
+
+    def __init__(
+        self,
+        shapes: Mapping[str, Sequence[str]] | None = None,
+        lookup: Lookup = catalog_lookup,
+    ) -> None:
+        self.shapes = dict(shapes if shapes is not None else command_shapes())
+        self.lookup = lookup
+        self._names: dict[str, tuple[dict[str, str], dict[str, dict[str, str]]]] = {}
+
+    def _localized(self, language: str, names: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for name in names:
+            text = self.lookup(language, name).strip()
+            if text != name and valid_name(text):
+                found[name] = text
+        return _unique(names, found)
+
+    def names(self, language: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """The localized command names and, per command, option names of a language."""
+        if language not in self._names:
+            commands = self._localized(language, list(self.shapes))
+            options = {
+                command: self._localized(language, params)
+                for command, params in self.shapes.items()
+            }
+            self._names[language] = (commands, options)
+        return self._names[language]
+
+    def localize(
+        self,
+        language: str,
+        location: TranslationContextLocation,
+        message: str,
+        command: str | None = None,
+    ) -> str | None:
+        """The localization of one string of a command, or None to keep the default."""
+        if language == "en" or language not in LANGUAGES:
+            return None
+        if location is TranslationContextLocation.command_name:
+            return self.names(language)[0].get(message)
+        if location is TranslationContextLocation.parameter_name:
+            return self.names(language)[1].get(command or "", {}).get(message)
+        text = self.lookup(language, message).strip()
+        if not text or text == message:
+            return None
+        return clip_plain(text, DESCRIPTION_LIMIT)
+
+    async def translate(
+        self,
+        string: locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        """discord.py's hook: called for every name and description at sync time."""
+        language = base_language(locale.value)
+        if language is None:
+            return None
+        command: str | None = None
+        if context.location is TranslationContextLocation.parameter_name:
+            owner = getattr(context.data, "command", None)
+            command = getattr(owner, "name", None)
+        return self.localize(language, context.location, string.message, command)
+
+
+def clip_plain(text: str, limit: int) -> str:
+    """Plain text cut with an ellipsis to at most ``limit`` characters."""
+    if units(text) <= limit:
+        return text
+    while units(text + "…") > limit:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+# -- option values back into text --------------------------------------------------------
+
+
+def option_text(value: Any) -> str:
+    """An option's value as a user would type it."""
+    if isinstance(value, float):
+        return repr(value)
+    return " ".join(str(value).split())
+
+
+def command_text(command: Command, values: Mapping[str, Any]) -> str:
+    """The message a slash command stands for: ``/near 50.66 4.13``."""
+    parts = [f"/{command.name}"]
+    for param in command.params:
+        value = values.get(param.name)
+        if value is not None and option_text(value):
+            parts.append(option_text(value))
+    return " ".join(parts)
+
+
+def memorial_choice(value: str) -> str | None:
+    """The slug in a memorial picked from the autocomplete (``m:<slug>``), or None."""
+    match = MEMORIAL_CHOICE.fullmatch(value.strip())
+    return match[1] if match else None
+
+
+# -- building the commands ----------------------------------------------------------------
+
+
+def _signature(params: Sequence[Param]) -> inspect.Signature:
+    parameters = [
+        inspect.Parameter(
+            "interaction",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=discord.Interaction,
+        )
+    ]
+    for param in params:
+        kind: type[Any] = float if param.kind is ParamKind.NUMBER else str
+        parameters.append(
+            inspect.Parameter(
+                param.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=kind if param.required else kind | None,
+                default=inspect.Parameter.empty if param.required else None,
+            )
+        )
+    return inspect.Signature(parameters)
+
+
+def registry_command(
+    command: Command, run: CommandRunner, completers: Mapping[str, Completer]
+) -> SlashCommand:
+    """The slash command of a registry command: options from its ``Param``s."""
+
+    async def callback(interaction: discord.Interaction[Any], **values: Any) -> None:
+        await run(interaction, command.name, values)
+
+    callback.__name__ = callback.__qualname__ = f"{command.name}_command"
+    callback.__dict__["__signature__"] = _signature(command.params)
+    descriptions = {p.name: locale_str(p.description) for p in command.params}
+    if descriptions:
+        callback = app_commands.describe(**descriptions)(callback)
+    slash: SlashCommand = app_commands.Command(
+        name=locale_str(command.name),
+        description=locale_str(command.summary),
+        callback=callback,
+    )
+    for param in command.params:
+        completer = completers.get(param.autocomplete or "")
+        if completer is not None:
+            slash.autocomplete(param.name)(completer)
+    return slash
+
+
+class TextChannelOption(app_commands.Transformer):
+    """A channel option offering text and announcement channels, passed on as Discord
+    resolved it (no cache needed)."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        """A channel option."""
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        """The kinds of channel the daily post can go to."""
+        return [discord.ChannelType.text, discord.ChannelType.news]
+
+    async def transform(self, interaction: discord.Interaction[Any], value: Any, /) -> Any:
+        """The resolved channel, unchanged."""
+        return value
+
+
+def setup_command(run: SetupRunner, completers: Mapping[str, Completer]) -> SlashCommand:
+    """``/setup [channel] [language] [zone] [time]``: a server's daily post, in guilds only."""
+
+    async def setup(
+        interaction: discord.Interaction[Any],
+        channel: app_commands.Transform[app_commands.AppCommandChannel, TextChannelOption]
+        | None = None,
+        language: str | None = None,
+        zone: str | None = None,
+        time: str | None = None,
+    ) -> None:
+        await run(interaction, channel, language, zone, time)
+
+    params = setup_params()
+    callback = app_commands.describe(**{p.name: locale_str(p.description) for p in params})(setup)
+    slash: SlashCommand = app_commands.Command(
+        name=locale_str(SETUP),
+        description=locale_str(SETUP_SUMMARY),
+        callback=callback,
+        allowed_contexts=app_commands.AppCommandContext(
+            guild=True, dm_channel=False, private_channel=False
+        ),
+    )
+    for param in params:
+        completer = completers.get(param.autocomplete or "")
+        if completer is not None:
+            slash.autocomplete(param.name)(completer)
+    return slash
+
+
+def build_commands(
+    run: CommandRunner, setup: SetupRunner, completers: Mapping[str, Completer]
+) -> list[SlashCommand]:
+    """Every slash command: the registry's, then ``/setup``."""
+    built = [registry_command(command, run, completers) for command in COMMANDS]
+    built.append(setup_command(setup, completers))
+    return built
+
+
+# -- autocomplete -------------------------------------------------------------------------
+
+
+def _choice(name: str, value: str) -> app_commands.Choice[str]:
+    return app_commands.Choice(name=clip_plain(name, CHOICE_LIMIT), value=value[:CHOICE_LIMIT])
+
+
+async def complete_memorials(
+    core: Core, language: str, current: str
+) -> list[app_commands.Choice[str]]:
+    """Memorials matching what was typed (the search of every platform), in the user's
+    language; picking one sends ``m:<slug>``, which opens exactly that memorial."""
+    query = current.strip()
+    if not query or len(query) > MAX_QUERY_CHARS:
+        return []
+    t = translator(language)
+    choices: list[app_commands.Choice[str]] = []
+    for hit in await core.search_memorials(query, CHOICES_LIMIT):
+        memorial = hit.memorial
+        name = pick(memorial.names, language) or memorial.slug
+        place = place_line(t, memorial)
+        value = f"m:{memorial.slug}"
+        if len(value) > CHOICE_LIMIT:
+            value = name
+        choices.append(_choice(f"{name} — {place}" if place else name, value))
+    return choices
+
+
+def complete_languages(t: Translator, current: str) -> list[app_commands.Choice[str]]:
+    """The bot's languages matching what was typed (a code or a name in any language)."""
+    wanted = current.strip().casefold()
+    choices = []
+    for code in LANGUAGES:
+        native = LANGUAGE_NAMES[code]
+        local = t.language_name(code)
+        names = (code, native.casefold(), local.casefold())
+        if wanted and not any(wanted in name for name in names):
+            continue
+        label = native if native.casefold() == local.casefold() else f"{native} — {local}"
+        choices.append(_choice(f"{label} ({code})", code))
+    return choices
+
+
+ZONE_SUGGESTIONS: dict[str, tuple[str, ...]] = {
+    "en-US": ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"),
+    "en-GB": ("Europe/London",),
+    "ru": ("Europe/Moscow", "Europe/Kaliningrad", "Europe/Samara", "Asia/Yekaterinburg"),
+    "fr": ("Europe/Paris", "Europe/Brussels"),
+    "nl": ("Europe/Amsterdam", "Europe/Brussels"),
+    "de": ("Europe/Berlin", "Europe/Vienna", "Europe/Zurich"),
+}
+"""Zones offered before anything is typed, by the user's Discord locale."""
+
+
+@cache
+def zone_names() -> tuple[str, ...]:
+    """The IANA zones worth offering (no ``Etc/``, ``posix/``, ``right/`` or ``SystemV/``)."""
+    skip = ("Etc/", "posix", "right/", "SystemV/")
+    names = [
+        name
+        for name in available_timezones()
+        if ("/" in name or name == "UTC") and not name.startswith(skip)
+    ]
+    return tuple(sorted(names))
+
+
+def complete_zones(current: str, first: Sequence[str] = ()) -> list[app_commands.Choice[str]]:
+    """IANA zones matching what was typed ("mosc" → Europe/Moscow), best first; ``first``
+    when nothing is typed yet."""
+    wanted = current.strip().replace(" ", "_").casefold()
+    if not wanted:
+        seen = dict.fromkeys(name for name in first if name in set(zone_names()))
+        return [_choice(name.replace("_", " "), name) for name in list(seen)[:CHOICES_LIMIT]]
+    ranked: list[tuple[int, str]] = []
+    for name in zone_names():
+        folded = name.casefold()
+        city = folded.rsplit("/", 1)[-1]
+        if folded == wanted:
+            rank = 0
+        elif city.startswith(wanted):
+            rank = 1
+        elif any(part.startswith(wanted) for part in folded.split("/")):
+            rank = 2
+        elif wanted in folded:
+            rank = 3
+        else:
+            continue
+        ranked.append((rank, name))
+    ranked.sort()
+    return [_choice(name.replace("_", " "), name) for _, name in ranked[:CHOICES_LIMIT]]
