@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from bot.core import domain
-from bot.core.records import Dataset
-from bot.core.search import fold, memorial_terms
+from bot.core.records import Dataset, ImportReport, KindCounts
+from bot.core.search import SearchDocument, is_search_text, memorial_search_text, search_text
 from db import models
 
 Sessions = async_sessionmaker[AsyncSession]
 
+CHUNK = 500
+"""Rows per statement when reading or writing many: well under SQLite's and PostgreSQL's
+limits on bound parameters."""
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` while a dataset is written."""
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
 
 def _sources(rows: list[Any]) -> tuple[domain.Source, ...]:
     return tuple(
-        domain.Source(seed=row.get("seed"), ref=row.get("ref"), url=row.get("url"))
-        for row in rows
+        domain.Source(seed=row.get("seed"), ref=row.get("ref"), url=row.get("url")) for row in rows
     )
 
 
@@ -159,6 +170,59 @@ class SqlMemorialRepository:
             )
             return [to_person(person, slug) for person, slug in rows]
 
+    async def search_documents(self) -> list[SearchDocument]:
+        """Every memorial's slug, position and stored search text, by slug.
+
+        Rows whose ``search_text`` predates the current format get it computed here (in
+        memory; the next import of the memorial stores it).
+        """
+        memorial = models.Memorial
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        memorial.slug, memorial.lat, memorial.lon, memorial.search_text
+                    ).order_by(memorial.slug)
+                )
+            ).all()
+        stale = [slug for slug, _, _, text in rows if not is_search_text(text)]
+        computed: dict[str, str] = {}
+        if stale:
+            people = {person.slug: person for person in await self.all_people()}
+            for item in await self.memorials_by_slugs(stale):
+                commemorated = [people[ref.slug] for ref in item.people if ref.slug in people]
+                computed[item.slug] = memorial_search_text(item, commemorated)
+        return [
+            SearchDocument(slug, lat, lon, computed.get(slug, text))
+            for slug, lat, lon, text in rows
+        ]
+
+    async def memorials_by_slugs(self, slugs: Sequence[str]) -> list[domain.Memorial]:
+        """The memorials with these slugs, with their people (unknown slugs are left out)."""
+        found: list[domain.Memorial] = []
+        async with self.sessions() as session:
+            # PostgreSQL: one round trip, the people joined. SQLite materializes the joined
+            # people of every memorial for that, so there the people come in a second query.
+            joined = session.get_bind().dialect.name == "postgresql"
+            people = (joinedload if joined else selectinload)(models.Memorial.people)
+            for chunk in _chunks(list(dict.fromkeys(slugs))):
+                rows = await session.scalars(
+                    select(models.Memorial).options(people).where(models.Memorial.slug.in_(chunk))
+                )
+                found.extend(to_memorial(row) for row in rows.unique())
+        return found
+
+    async def search_version(self) -> str:
+        """Changes whenever a memorial is added, removed or updated (its search text too)."""
+        memorial = models.Memorial
+        async with self.sessions() as session:
+            count, last_id, last_update = (
+                await session.execute(
+                    select(func.count(), func.max(memorial.id), func.max(memorial.updated_at))
+                )
+            ).one()
+        return f"{count}:{last_id}:{last_update}"
+
 
 class SqlAnniversaryRepository:
     """Anniversaries in SQL."""
@@ -172,8 +236,11 @@ class SqlAnniversaryRepository:
             rows = await session.scalars(
                 select(models.Anniversary)
                 .where(models.Anniversary.month == month, models.Anniversary.day == day)
-                .order_by(models.Anniversary.year.is_(None), models.Anniversary.year,
-                          models.Anniversary.slug)
+                .order_by(
+                    models.Anniversary.year.is_(None),
+                    models.Anniversary.year,
+                    models.Anniversary.slug,
+                )
             )
             return [to_anniversary(row) for row in rows]
 
@@ -369,7 +436,8 @@ class SqlChatRepository:
 
 
 class SqlDatasetStore:
-    """Writes whole datasets: every record matched by slug, in one transaction."""
+    """Writes whole datasets (every record matched by slug, in one transaction) and reads them
+    back for export."""
 
     def __init__(self, sessions: Sessions) -> None:
         self.sessions = sessions
@@ -383,159 +451,379 @@ class SqlDatasetStore:
             return True
 
     async def upsert(self, dataset: Dataset) -> int:
-        """Insert or update every record of ``dataset``; returns how many rows changed."""
+        """Insert or update every record of ``dataset``; returns how many records changed."""
+        return (await self.import_dataset(dataset)).changed
+
+    async def import_dataset(
+        self, dataset: Dataset, progress: Progress | None = None
+    ) -> ImportReport:
+        """Insert or update every record of ``dataset`` in one transaction; what it did.
+
+        The dataset must be valid, references included (``records.check_references`` against
+        ``known_slugs``): a failure rolls everything back and raises.
+        """
         async with self.sessions.begin() as session:
-            return await upsert_dataset(session, dataset)
+            return await upsert_dataset(session, dataset, progress)
 
-
-def _assign(row: Any, values: dict[str, Any]) -> bool:
-    changed = False
-    for key, value in values.items():
-        if getattr(row, key) != value:
-            setattr(row, key, value)
-            changed = True
-    return changed
-
-
-async def _by_slug(session: AsyncSession, model: Any, slugs: list[str]) -> dict[str, Any]:
-    if not slugs:
-        return {}
-    rows = await session.scalars(select(model).where(model.slug.in_(slugs)))
-    return {row.slug: row for row in rows}
-
-
-async def _slug_ids(session: AsyncSession, model: Any) -> dict[str, int]:
-    rows = await session.execute(select(model.slug, model.id))
-    return {slug: row_id for slug, row_id in rows}
-
-
-async def upsert_dataset(session: AsyncSession, dataset: Dataset) -> int:
-    """Upsert ``dataset`` inside an open transaction; returns how many rows changed."""
-    changed = 0
-    now = dt.datetime.now(dt.UTC)
-    people_by_slug = {p.slug: p for p in dataset.people}
-    memorial_rows = await _by_slug(session, models.Memorial, [m.slug for m in dataset.memorials])
-    for memorial in dataset.memorials:
-        row = memorial_rows.get(memorial.slug)
-        if row is None:
-            row = models.Memorial(slug=memorial.slug)
-            session.add(row)
-            changed += 1
-        search_terms = memorial_terms(memorial)
-        for ref in memorial.people:
-            person = people_by_slug.get(ref.slug)
-            if person is not None:
-                search_terms.extend([*person.names.values(), *person.aliases])
-        values: dict[str, Any] = {
-            "kind": memorial.kind.value,
-            "names": dict(memorial.names),
-            "aliases": list(memorial.aliases),
-            "description": dict(memorial.description),
-            "address": memorial.address,
-            "city": dict(memorial.city),
-            "region": dict(memorial.region),
-            "country": memorial.country,
-            "lat": memorial.lat,
-            "lon": memorial.lon,
-            "precision": memorial.precision.value,
-            "inscription": dict(memorial.inscription),
-            "year": memorial.year,
-            "sources": _source_rows(memorial.sources),
-            "search_text": " ".join(dict.fromkeys(fold(term) for term in search_terms)),
+    async def known_slugs(self) -> dict[str, set[str]]:
+        """The slugs stored, per kind (``memorials``, ``people``, ``anniversaries``, ``events``)."""
+        kinds: dict[str, Any] = {
+            "memorials": models.Memorial,
+            "people": models.Person,
+            "anniversaries": models.Anniversary,
+            "events": models.Event,
         }
-        if _assign(row, values) and row.id is not None:
-            row.updated_at = now
-            changed += 1
-    await session.flush()
-    memorial_ids = await _slug_ids(session, models.Memorial)
+        async with self.sessions() as session:
+            return {
+                kind: set(await session.scalars(select(model.slug)))
+                for kind, model in kinds.items()
+            }
 
-    person_rows = await _by_slug(session, models.Person, [p.slug for p in dataset.people])
-    for person in dataset.people:
-        row = person_rows.get(person.slug)
-        if row is None:
-            row = models.Person(slug=person.slug)
-            session.add(row)
-            changed += 1
-        values = {
-            "names": dict(person.names),
-            "aliases": list(person.aliases),
-            "born": person.born,
-            "died": person.died,
-            "rank": dict(person.rank),
-            "unit": dict(person.unit),
-            "fate": dict(person.fate),
-            "burial_memorial_id": memorial_ids.get(person.burial_memorial or ""),
-            "sources": _source_rows(person.sources),
-        }
-        if _assign(row, values) and row.id is not None:
-            changed += 1
-    await session.flush()
-    person_ids = await _slug_ids(session, models.Person)
-
-    for memorial in dataset.memorials:
-        memorial_id = memorial_ids[memorial.slug]
-        wanted = [(person_ids[ref.slug], pos) for pos, ref in enumerate(memorial.people)
-                  if ref.slug in person_ids]
-        current = (await session.execute(
-            select(models.MemorialPerson.person_id, models.MemorialPerson.position)
-            .where(models.MemorialPerson.memorial_id == memorial_id)
-            .order_by(models.MemorialPerson.position)
-        )).all()
-        if [tuple(link) for link in current] != wanted:
-            await session.execute(
-                delete(models.MemorialPerson).where(
-                    models.MemorialPerson.memorial_id == memorial_id
+    async def load_dataset(self) -> Dataset:
+        """Everything stored, as core records: memorials and people by slug, anniversaries by
+        date, events by start."""
+        async with self.sessions() as session:
+            memorials = await session.scalars(
+                select(models.Memorial)
+                .options(selectinload(models.Memorial.people))
+                .order_by(models.Memorial.slug)
+            )
+            dataset = Dataset(memorials=[to_memorial(row) for row in memorials])
+            burial = models.Memorial
+            people = await session.execute(
+                select(models.Person, burial.slug)
+                .outerjoin(burial, burial.id == models.Person.burial_memorial_id)
+                .order_by(models.Person.slug)
+            )
+            dataset.people = [to_person(person, slug) for person, slug in people]
+            anniversaries = await session.scalars(
+                select(models.Anniversary).order_by(
+                    models.Anniversary.month, models.Anniversary.day, models.Anniversary.slug
                 )
             )
-            session.add_all(
-                models.MemorialPerson(memorial_id=memorial_id, person_id=pid, position=pos)
-                for pid, pos in wanted
+            dataset.anniversaries = [to_anniversary(row) for row in anniversaries]
+            events = await session.scalars(
+                select(models.Event).order_by(models.Event.starts_at, models.Event.slug)
             )
-            changed += 1
+            dataset.events = [to_event(row) for row in events]
+        return dataset
 
-    anniversary_rows = await _by_slug(
-        session, models.Anniversary, [a.slug for a in dataset.anniversaries]
+
+# -- writing a dataset ----------------------------------------------------------------------
+
+
+def _memorial_values(memorial: domain.Memorial) -> dict[str, Any]:
+    return {
+        "kind": memorial.kind.value,
+        "names": dict(memorial.names),
+        "aliases": list(memorial.aliases),
+        "description": dict(memorial.description),
+        "address": memorial.address,
+        "city": dict(memorial.city),
+        "region": dict(memorial.region),
+        "country": memorial.country,
+        "lat": memorial.lat,
+        "lon": memorial.lon,
+        "precision": memorial.precision.value,
+        "inscription": dict(memorial.inscription),
+        "year": memorial.year,
+        "sources": _source_rows(memorial.sources),
+    }
+
+
+def _person_values(person: domain.Person, memorial_ids: Mapping[str, int]) -> dict[str, Any]:
+    return {
+        "names": dict(person.names),
+        "aliases": list(person.aliases),
+        "born": person.born,
+        "died": person.died,
+        "rank": dict(person.rank),
+        "unit": dict(person.unit),
+        "fate": dict(person.fate),
+        "burial_memorial_id": memorial_ids.get(person.burial_memorial or ""),
+        "sources": _source_rows(person.sources),
+    }
+
+
+def _anniversary_values(
+    anniversary: domain.Anniversary, memorial_ids: Mapping[str, int]
+) -> dict[str, Any]:
+    return {
+        "month": anniversary.month,
+        "day": anniversary.day,
+        "year": anniversary.year,
+        "kind": anniversary.kind.value,
+        "memorial_id": memorial_ids.get(anniversary.memorial or ""),
+        "observed_in": list(anniversary.observed_in),
+        "title": dict(anniversary.title),
+        "text": dict(anniversary.text),
+        "sources": _source_rows(anniversary.sources),
+    }
+
+
+def _event_values(event: domain.Event, memorial_ids: Mapping[str, int]) -> dict[str, Any]:
+    return {
+        "starts_at": event.starts_at,
+        "timezone": event.timezone,
+        "memorial_id": memorial_ids.get(event.memorial or ""),
+        "place": dict(event.place),
+        "organizer": event.organizer,
+        "status": event.status.value,
+        "title": dict(event.title),
+        "description": dict(event.description),
+        "sources": _source_rows(event.sources),
+    }
+
+
+class _Writer:
+    """One dataset write: syncs rows kind by kind, counting and reporting progress."""
+
+    def __init__(self, session: AsyncSession, total: int, progress: Progress | None) -> None:
+        self.session = session
+        self.total = total
+        self.done = 0
+        self.progress = progress
+        self.now = dt.datetime.now(dt.UTC)
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+    async def ids(self, model: Any, slugs: Iterable[str]) -> dict[str, int]:
+        """The ids of the stored rows with these slugs."""
+        found: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(slugs))):
+            rows = await self.session.execute(
+                select(model.slug, model.id).where(model.slug.in_(chunk))
+            )
+            found.update({slug: row_id for slug, row_id in rows})
+        return found
+
+    async def sync(
+        self,
+        model: Any,
+        items: Sequence[tuple[str, dict[str, Any], dict[str, Any]]],
+        counts: KindCounts,
+        statuses: dict[str, str] | None = None,
+    ) -> dict[str, int]:
+        """Insert or update ``(slug, values, derived)`` rows; returns every slug's id.
+
+        ``values`` are the record's own fields (a difference counts as an update); ``derived``
+        ones (the search text) are written when they differ but do not count. ``updated_at``
+        is set on rows that change, when the model has it.
+        """
+        touch = hasattr(model, "updated_at")
+        columns = list(
+            dict.fromkeys(name for _, values, derived in items[:1] for name in [*values, *derived])
+        )
+        ids: dict[str, int] = {}
+        for chunk in _chunks(items):
+            stored = {
+                row.slug: row
+                for row in await self.session.execute(
+                    select(model.id, model.slug, *(getattr(model, c) for c in columns)).where(
+                        model.slug.in_([slug for slug, _, _ in chunk])
+                    )
+                )
+            }
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            derived_updates: list[dict[str, Any]] = []
+            stamp = {"updated_at": self.now} if touch else {}
+            for slug, values, derived in chunk:
+                row = stored.get(slug)
+                if row is None:
+                    inserts.append({"slug": slug, **values, **derived, **stamp})
+                    counts.created += 1
+                    status = "created"
+                elif any(getattr(row, key) != value for key, value in values.items()):
+                    updates.append({"id": row.id, **values, **derived, **stamp})
+                    ids[slug] = row.id
+                    counts.updated += 1
+                    status = "updated"
+                else:
+                    if any(getattr(row, key) != value for key, value in derived.items()):
+                        derived_updates.append({"id": row.id, **derived, **stamp})
+                    ids[slug] = row.id
+                    counts.unchanged += 1
+                    status = "unchanged"
+                if statuses is not None:
+                    statuses[slug] = status
+            for batch in (updates, derived_updates):
+                if batch:
+                    await self.session.execute(update(model), batch)
+            if inserts:
+                await self.session.execute(insert(model), inserts)
+                ids.update(await self.ids(model, [row["slug"] for row in inserts]))
+            self.advance(len(chunk))
+        return ids
+
+
+async def upsert_dataset(
+    session: AsyncSession, dataset: Dataset, progress: Progress | None = None
+) -> ImportReport:
+    """Write ``dataset`` inside an open transaction, every record matched by slug.
+
+    A record replaces the stored one field by field (a field left out is emptied); records
+    not in the dataset are kept. Memorials' search text is kept up to date, also for stored
+    memorials whose people were renamed. Returns the counts per kind.
+    """
+    report = ImportReport()
+    writer = _Writer(session, len(dataset), progress)
+
+    # The names and aliases of every person a memorial of the dataset refers to.
+    people_terms: dict[str, tuple[dict[str, str], list[str]]] = {
+        p.slug: (dict(p.names), list(p.aliases)) for p in dataset.people
+    }
+    referenced = {ref.slug for m in dataset.memorials for ref in m.people} - set(people_terms)
+    for chunk in _chunks(sorted(referenced)):
+        rows = await session.execute(
+            select(models.Person.slug, models.Person.names, models.Person.aliases).where(
+                models.Person.slug.in_(chunk)
+            )
+        )
+        people_terms.update({slug: (names, aliases) for slug, names, aliases in rows})
+
+    def memorial_item(memorial: domain.Memorial) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        values = _memorial_values(memorial)
+        commemorated = [people_terms[r.slug] for r in memorial.people if r.slug in people_terms]
+        text = search_text(
+            memorial.names, memorial.aliases, memorial.city, memorial.address, commemorated
+        )
+        return memorial.slug, values, {"search_text": text}
+
+    memorial_status: dict[str, str] = {}
+    memorial_counts = KindCounts()
+    memorial_ids = await writer.sync(
+        models.Memorial,
+        [memorial_item(m) for m in dataset.memorials],
+        memorial_counts,
+        memorial_status,
     )
-    for anniversary in dataset.anniversaries:
-        row = anniversary_rows.get(anniversary.slug)
-        if row is None:
-            row = models.Anniversary(slug=anniversary.slug)
-            session.add(row)
-            changed += 1
-        values = {
-            "month": anniversary.month,
-            "day": anniversary.day,
-            "year": anniversary.year,
-            "kind": anniversary.kind.value,
-            "memorial_id": memorial_ids.get(anniversary.memorial or ""),
-            "observed_in": list(anniversary.observed_in),
-            "title": dict(anniversary.title),
-            "text": dict(anniversary.text),
-            "sources": _source_rows(anniversary.sources),
-        }
-        if _assign(row, values) and row.id is not None:
-            changed += 1
+    wanted_memorials = (
+        {p.burial_memorial for p in dataset.people if p.burial_memorial}
+        | {a.memorial for a in dataset.anniversaries if a.memorial}
+        | {e.memorial for e in dataset.events if e.memorial}
+    ) - set(memorial_ids)
+    memorial_ids.update(await writer.ids(models.Memorial, wanted_memorials))
 
-    event_rows = await _by_slug(session, models.Event, [e.slug for e in dataset.events])
-    for event in dataset.events:
-        row = event_rows.get(event.slug)
-        if row is None:
-            row = models.Event(slug=event.slug)
-            session.add(row)
-            changed += 1
-        values = {
-            "starts_at": event.starts_at,
-            "timezone": event.timezone,
-            "memorial_id": memorial_ids.get(event.memorial or ""),
-            "place": dict(event.place),
-            "organizer": event.organizer,
-            "status": event.status.value,
-            "title": dict(event.title),
-            "description": dict(event.description),
-            "sources": _source_rows(event.sources),
-        }
-        if _assign(row, values) and row.id is not None:
-            row.updated_at = now
-            changed += 1
+    person_status: dict[str, str] = {}
+    person_ids = await writer.sync(
+        models.Person,
+        [(p.slug, _person_values(p, memorial_ids), {}) for p in dataset.people],
+        report.counts["people"],
+        person_status,
+    )
+    linked = {ref.slug for m in dataset.memorials for ref in m.people} - set(person_ids)
+    person_ids.update(await writer.ids(models.Person, linked))
+
+    relinked = await _sync_links(session, dataset, memorial_ids, person_ids)
+    for slug in relinked:
+        if memorial_status.get(slug) == "unchanged":
+            memorial_status[slug] = "updated"
+            memorial_counts.unchanged -= 1
+            memorial_counts.updated += 1
+    report.counts["memorials"] = memorial_counts
+
+    renamed = [person_ids[slug] for slug, status in person_status.items() if status == "updated"]
+    await _refresh_search_text(
+        session, renamed, {memorial_ids[m.slug] for m in dataset.memorials}, writer.now
+    )
+
+    await writer.sync(
+        models.Anniversary,
+        [(a.slug, _anniversary_values(a, memorial_ids), {}) for a in dataset.anniversaries],
+        report.counts["anniversaries"],
+    )
+    await writer.sync(
+        models.Event,
+        [(e.slug, _event_values(e, memorial_ids), {}) for e in dataset.events],
+        report.counts["events"],
+    )
     await session.flush()
-    return changed
+    return report
+
+
+async def _sync_links(
+    session: AsyncSession,
+    dataset: Dataset,
+    memorial_ids: Mapping[str, int],
+    person_ids: Mapping[str, int],
+) -> list[str]:
+    """Make each memorial of the dataset commemorate its people, in order; the slugs of the
+    memorials whose people changed."""
+    link = models.MemorialPerson
+    wanted = {
+        memorial_ids[m.slug]: [
+            (person_ids[ref.slug], position)
+            for position, ref in enumerate(m.people)
+            if ref.slug in person_ids
+        ]
+        for m in dataset.memorials
+    }
+    slugs = {memorial_ids[m.slug]: m.slug for m in dataset.memorials}
+    changed: list[int] = []
+    for chunk in _chunks(sorted(wanted)):
+        current: dict[int, list[tuple[int, int]]] = {memorial_id: [] for memorial_id in chunk}
+        rows = await session.execute(
+            select(link.memorial_id, link.person_id, link.position)
+            .where(link.memorial_id.in_(chunk))
+            .order_by(link.memorial_id, link.position)
+        )
+        for memorial_id, person_id, position in rows:
+            current[memorial_id].append((person_id, position))
+        changed.extend(m for m in chunk if current[m] != wanted[m])
+    for chunk in _chunks(changed):
+        await session.execute(delete(link).where(link.memorial_id.in_(chunk)))
+    new_links = [
+        {"memorial_id": memorial_id, "person_id": person_id, "position": position}
+        for memorial_id in changed
+        for person_id, position in wanted[memorial_id]
+    ]
+    for chunk in _chunks(new_links):
+        await session.execute(insert(link), list(chunk))
+    return [slugs[memorial_id] for memorial_id in changed]
+
+
+async def _refresh_search_text(
+    session: AsyncSession, person_ids: Sequence[int], done: set[int], now: dt.datetime
+) -> None:
+    """Recompute the search text of stored memorials that commemorate renamed people."""
+    link = models.MemorialPerson
+    memorial_ids: set[int] = set()
+    for chunk in _chunks(sorted(person_ids)):
+        memorial_ids.update(
+            await session.scalars(select(link.memorial_id).where(link.person_id.in_(chunk)))
+        )
+    memorial_ids -= done
+    memorial = models.Memorial
+    for chunk in _chunks(sorted(memorial_ids)):
+        links = (
+            await session.execute(
+                select(link.memorial_id, models.Person.names, models.Person.aliases)
+                .join(models.Person, models.Person.id == link.person_id)
+                .where(link.memorial_id.in_(chunk))
+                .order_by(link.memorial_id, link.position)
+            )
+        ).all()
+        people: dict[int, list[tuple[dict[str, str], list[str]]]] = {}
+        for memorial_id, names, aliases in links:
+            people.setdefault(memorial_id, []).append((names, aliases))
+        rows = await session.execute(
+            select(
+                memorial.id,
+                memorial.names,
+                memorial.aliases,
+                memorial.city,
+                memorial.address,
+                memorial.search_text,
+            ).where(memorial.id.in_(chunk))
+        )
+        updates = []
+        for row_id, names, aliases, city, address, stored in rows:
+            text = search_text(names, aliases, city, address, people.get(row_id, []))
+            if text != stored:
+                updates.append({"id": row_id, "search_text": text, "updated_at": now})
+        if updates:
+            await session.execute(update(memorial), updates)

@@ -1,93 +1,645 @@
-"""Memorial search: one query box over names in every language, aliases, cities, addresses and
-the people commemorated, across scripts, diacritics, case and small typos.
+"""Memorial search and nearest-memorial lookup over an in-memory index.
 
-Every searchable string is folded to a Latin skeleton (``anyascii`` transliterates any script,
-then case, diacritics and punctuation are dropped); RapidFuzz scores the query against each
-memorial's folded strings and the best score wins.
+One query box matches memorial names in every language, aliases, cities, addresses and the
+people a memorial commemorates, across scripts, diacritics, case, transliteration schemes and
+typos of a letter or two.
+
+How a string is made comparable:
+
+1. ``fold``: ``anyascii`` transliterates any script to ASCII ("Льеж" -> "L'ezh",
+   "Liège" -> "Liege"), then case, apostrophes (soft and hard signs) and punctuation go:
+   "lezh", "liege".
+2. ``skeleton``: each folded word is reduced to a key that is the same in the English, French,
+   Dutch and German ways of writing a Russian name ("Gvozdarev", "Gvozdarew", "Gwosdarew" and
+   "Гвоздарев" all give "gvosdarev"; "Kapoustine", "Kapoestin" and "Kapustin" differ by one
+   letter at most).
+
+The index keeps, for every memorial, its terms (field and skeleton words) and, for every
+skeleton word, the memorials that contain it (an inverted index). A query word matches index
+words exactly (100), as a prefix of a longer word (70-90, more for a longer share of the word)
+and, when the index does not know it, within one edit for words of four to six letters or two
+edits from seven (RapidFuzz's optimal string alignment distance, a transposition being one
+edit; scored with RapidFuzz's normalized Indel similarity, at most 94), among the words of
+about the same length that share its first or second letter. The memorials behind the rarer
+query words are ranked cheaply from their postings; the best are then scored term by term:
+
+    field weight x coverage x (0.9 + 0.1 x share)
+
+where coverage is the part of the query the term matches (each query word by its best match,
+weighted by length), share the part of the term the query matches, and the field weight 1.0
+for names and aliases, 0.97 for the people commemorated, 0.9 for the city and 0.85 for the
+address. A query spread over several terms ("Gvozdarev Manhay") scores 0.9 x its coverage
+across them. A memorial's score is its best; hits below ``MIN_SCORE`` are dropped, ties go by
+slug. Scoring stops as soon as no remaining candidate's bound can enter the results.
+
+Nearest memorials come from nested grids of 10°, 1° and 0.1° cells searched best-first around
+the point (``GRID_DEGREES``), ranked by great-circle (haversine) distance; the result is exact.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import math
 import re
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+import snowballstemmer  # type: ignore[import-untyped]
 from anyascii import anyascii
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
-from bot.core.domain import LANGUAGES, Memorial, ScoredMemorial
-
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+from bot.core.domain import GeoPoint, Localized, Memorial, Person
+from bot.core.geo import EARTH_RADIUS_KM, distance_km
 
 MIN_SCORE = 60.0
+"""Hits below this score (0-100) are not returned."""
+
+FIELD_NAME = "n"
+"""A memorial's name (any language) or alias."""
+FIELD_PERSON = "p"
+"""The name or alias of a person the memorial commemorates."""
+FIELD_CITY = "c"
+"""The memorial's city, in any language."""
+FIELD_ADDRESS = "a"
+"""The memorial's address."""
+
+FIELDS: tuple[str, ...] = (FIELD_NAME, FIELD_PERSON, FIELD_CITY, FIELD_ADDRESS)
+FIELD_WEIGHTS: dict[str, float] = {
+    FIELD_NAME: 1.0,
+    FIELD_PERSON: 0.97,
+    FIELD_CITY: 0.9,
+    FIELD_ADDRESS: 0.85,
+}
+
+MAX_QUERY_TOKENS = 8
+PREFIX_MIN = 3
+"""A query word of at least this many characters also matches longer words it begins."""
+PREFIX_MAX_MATCHES = 200
+COMMON_POSTINGS = 4000
+"""A query word behind more memorials than this does not pick candidates when a rarer one can."""
+MAX_SCAN = 10000
+"""At most this many postings are read for a query made only of common words."""
+RESCORE = 120
+"""At most this many of the cheaply ranked candidates are scored term by term (fewer when
+the bound of the next one cannot beat the hits found)."""
+FUZZY_TWO_EDITS = 7
+"""Query words this long tolerate two edits; shorter ones (from four letters) one."""
+GRID_DEGREES: tuple[float, ...] = (10.0, 1.0, 0.1)
+"""Nearest memorials: the cell sizes of the nested grids, coarsest first."""
+
+INFLECTION_SCORE = 90.0
+"""A Russian query word matches the index words that begin with its Snowball stem this well."""
+
+_APOSTROPHES = re.compile(r"['`´ʹʻʼ’‘]")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"[^\W_]+")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_RUSSIAN = snowballstemmer.stemmer("russian")
+
+_SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        # щ: shch (en), chtch (fr), sjtsj (nl), schtsch (de)
+        (r"schtsch|shch|chtch|sjtsj|shtch", "sh"),
+        # ч: ch (en), tch (fr), tsj (nl), tsch (de) -- and х: kh (en, fr), ch (nl, de)
+        (r"tsch|tch|tsj", "ch"),
+        (r"kh|ch", "h"),
+        # ш and ж: sh, sch (de), sj (nl), zh, zj
+        (r"sch|sj|zh|zj", "sh"),
+        # у as French writes it, and ü as German does without umlauts (not Dutch "oe": it
+        # would merge the о and е of Russian names, "Героев"; a typo away, it still matches)
+        (r"ou|ue", "u"),
+        (r"ae", "a"),
+        # й, я, ю, ё: j (de, nl), y (en), i (fr): one letter
+        (r"[jy]", "i"),
+        (r"w", "v"),
+        (r"z", "s"),
+        (r"x", "ks"),
+        (r"ph", "f"),
+        (r"gu(?=[ei])", "g"),
+        (r"ck|cq|q|c(?![eih])", "k"),
+        (r"c", "s"),
+        (r"(.)\1+", r"\1"),
+        # -off, -eff (fr) for -ov, -ev
+        (r"f$", "v"),
+    )
+)
 
 
 def fold(text: str) -> str:
-    """Fold text to a lowercase ASCII skeleton: any script, no diacritics, no punctuation."""
-    return _NON_ALNUM.sub(" ", anyascii(text).lower()).strip()
+    """Fold text to lowercase ASCII words: any script, no diacritics, no punctuation."""
+    ascii_text = _APOSTROPHES.sub("", anyascii(text).lower())
+    return _NON_ALNUM.sub(" ", ascii_text).strip()
 
 
-def memorial_terms(memorial: Memorial) -> list[str]:
-    """Every string a user may type to find this memorial."""
-    terms: list[str] = []
-    terms.extend(memorial.names.values())
-    terms.extend(memorial.aliases)
-    terms.extend(memorial.city.values())
-    if memorial.address:
-        terms.append(memorial.address)
-    for person in memorial.people:
-        terms.extend(person.names.values())
-    return [term for term in terms if term]
+def skeleton(word: str) -> str:
+    """The transliteration-independent key of one folded word ("gwosdarew" -> "gvosdarev")."""
+    if not word.isalpha():
+        return word
+    for pattern, replacement in _SKELETON_RULES:
+        word = pattern.sub(replacement, word)
+    return word
+
+
+def query_words(query: str) -> list[tuple[str, str]]:
+    """A query's distinct words as ``(skeleton, stem)`` pairs.
+
+    ``stem`` is, for a Russian word, the skeleton of its Snowball stem when that is shorter
+    (every inflection of the word begins with it: "Неизвестный" and "Неизвестного" both with
+    "neisvestn"), else "".
+    """
+    words: dict[str, str] = {}
+    for original in _WORD.findall(_APOSTROPHES.sub("", query)):
+        folded = fold(original).split()
+        stem = ""
+        if len(folded) == 1 and _CYRILLIC.search(original):
+            key = skeleton(fold(str(_RUSSIAN.stemWord(original.lower()))))
+            if len(key) >= PREFIX_MIN and key != skeleton(folded[0]):
+                stem = key
+        for word in folded:
+            words.setdefault(skeleton(word), stem)
+    return list(words.items())
+
+
+def memorial_search_text(memorial: Memorial, people: Iterable[Person] = ()) -> str:
+    """Every searchable string of a memorial, folded, one ``<field> <words>`` line per term.
+
+    ``people`` are the people commemorated (their names and aliases are searched); for a person
+    not given, the names in ``memorial.people`` are used. See ``search_text``.
+    """
+    given = {person.slug: person for person in people}
+    commemorated: list[tuple[Localized, Sequence[str]]] = []
+    for ref in memorial.people:
+        person = given.get(ref.slug)
+        if person is not None:
+            commemorated.append((person.names, person.aliases))
+        else:
+            commemorated.append((ref.names, ()))
+    return search_text(
+        memorial.names, memorial.aliases, memorial.city, memorial.address, commemorated
+    )
+
+
+def search_text(
+    names: Localized,
+    aliases: Iterable[str],
+    city: Localized,
+    address: str | None,
+    people: Iterable[tuple[Localized, Iterable[str]]] = (),
+) -> str:
+    """The search text of a memorial's fields: one ``<field> <folded words>`` line per term.
+
+    Fields: ``n`` names and aliases, ``p`` names and aliases of the people commemorated, ``c``
+    the city in every language, ``a`` the address. A term is listed once, under its first field.
+    """
+    person_terms: list[str] = []
+    for person_names, person_aliases in people:
+        person_terms.extend(_texts(person_names))
+        person_terms.extend(person_aliases)
+    groups: tuple[tuple[str, Iterable[str]], ...] = (
+        (FIELD_NAME, [*_texts(names), *aliases]),
+        (FIELD_PERSON, person_terms),
+        (FIELD_CITY, _texts(city)),
+        (FIELD_ADDRESS, [address] if address else []),
+    )
+    seen: set[str] = set()
+    lines: list[str] = []
+    for code, terms in groups:
+        for term in terms:
+            folded = fold(term)
+            if folded and folded not in seen:
+                seen.add(folded)
+                lines.append(f"{code} {folded}")
+    return "\n".join(lines)
+
+
+def is_search_text(text: str) -> bool:
+    """Whether a stored value is in the ``search_text`` format (older rows may not be)."""
+    return bool(text) and all(
+        line[:1] in FIELD_WEIGHTS and line[1:2] == " " for line in text.split("\n")
+    )
+
+
+def _texts(text: Localized) -> list[str]:
+    return [value for value in text.values() if value]
+
+
+def parse_search_text(text: str) -> Iterator[tuple[str, str]]:
+    """The ``(field, folded words)`` terms of a ``memorial_search_text`` value."""
+    for line in text.splitlines():
+        code, _, words = line.partition(" ")
+        if code in FIELD_WEIGHTS and words:
+            yield code, words
+        elif line.strip():
+            yield FIELD_NAME, fold(line)
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
-    memorial: Memorial
-    terms: tuple[str, ...]
+class SearchDocument:
+    """What the index needs of one memorial: its slug, position and search text."""
+
+    slug: str
+    lat: float
+    lon: float
+    search_text: str
+
+
+def documents_from(memorials: Iterable[Memorial], people: Iterable[Person]) -> list[SearchDocument]:
+    """Search documents built from core records (for repositories without stored ones)."""
+    by_slug = {person.slug: person for person in people}
+    return [
+        SearchDocument(
+            m.slug,
+            m.lat,
+            m.lon,
+            memorial_search_text(m, [by_slug[ref.slug] for ref in m.people if ref.slug in by_slug]),
+        )
+        for m in memorials
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One memorial found: its slug, score (0-100) and, for nearest queries, distance."""
+
+    slug: str
+    score: float
+    distance_km: float | None = None
+
+
+_FIELD_CODE = {code: rank for rank, code in enumerate(FIELDS)}
+_RANK_WEIGHTS = tuple(FIELD_WEIGHTS[code] for code in FIELDS)
+# A posting is memorial << 3 | field rank << 1 | (1 when the word is a whole term).
+_POSTING_WEIGHT = tuple(
+    FIELD_WEIGHTS[FIELDS[(flags >> 1) & 3]] * (1.0 if flags & 1 else 0.96) for flags in range(8)
+)
 
 
 class MemorialIndex:
-    """An in-memory search index over memorials; rebuild it when the data changes."""
+    """An in-memory index of memorials for search and nearest queries; rebuild it on change."""
 
-    def __init__(self, memorials: Iterable[Memorial], extra_terms: dict[str, list[str]]) -> None:
-        entries = []
-        for memorial in memorials:
-            raw = memorial_terms(memorial) + extra_terms.get(memorial.slug, [])
-            folded = tuple(dict.fromkeys(f for f in map(fold, raw) if f))
-            entries.append(_Entry(memorial, folded))
-        self._entries = entries
+    def __init__(self, documents: Iterable[SearchDocument]) -> None:
+        self._slugs: list[str] = []
+        self._lat = array("d")
+        self._lon = array("d")
+        # Terms, flat: memorial n has terms _memorial_terms[n] .. _memorial_terms[n + 1] - 1;
+        # term t has words _term_words[_term_starts[t]:_term_starts[t + 1]], a field and the
+        # length of its words.
+        self._memorial_terms = array("i", [0])
+        self._term_starts = array("i", [0])
+        self._term_words = array("i")
+        self._term_fields = array("b")
+        self._term_lengths = array("i")
+        self._words: list[str] = []
+        self._word_ids: dict[str, int] = {}
+        self._postings: list[array[int]] = []
+        skeletons: dict[str, int] = {}
+        lengths: list[int] = []
+        terms: dict[str, tuple[tuple[int, ...], int]] = {}
+        term_words, term_starts = self._term_words, self._term_starts
+        term_fields, term_lengths = self._term_fields, self._term_lengths
+        for number, document in enumerate(documents):
+            self._slugs.append(document.slug)
+            self._lat.append(document.lat)
+            self._lon.append(document.lon)
+            best: dict[int, int] = {}
+            for code, words in parse_search_text(document.search_text):
+                rank = _FIELD_CODE[code]
+                known = terms.get(words)
+                if known is None:
+                    found = []
+                    for word in words.split():
+                        word_id = skeletons.get(word)
+                        if word_id is None:
+                            word_id = self._word_id(skeleton(word))
+                            skeletons[word] = word_id
+                            if word_id == len(lengths):
+                                lengths.append(len(self._words[word_id]))
+                        found.append(word_id)
+                    known = terms[words] = (tuple(found), sum(lengths[i] for i in found))
+                ids, length = known
+                term_words.extend(ids)
+                term_starts.append(len(term_words))
+                term_fields.append(rank)
+                term_lengths.append(length)
+                flags = rank << 1 | (1 if len(ids) == 1 else 0)
+                weight = _POSTING_WEIGHT[flags]
+                for word_id in ids:
+                    current = best.get(word_id)
+                    if current is None or weight > _POSTING_WEIGHT[current]:
+                        best[word_id] = flags
+            for word_id, flags in best.items():
+                self._postings[word_id].append(number << 3 | flags)
+            self._memorial_terms.append(len(term_fields))
+        self._lengths = lengths
+        self._sorted_words = sorted(self._words)
+        # Typo candidates: words by length and first letter, and by length and second letter.
+        buckets: dict[tuple[int, int, str], list[int]] = {}
+        for word_id, word in enumerate(self._words):
+            if len(word) >= 3 and word.isalpha():
+                buckets.setdefault((len(word), 0, word[0]), []).append(word_id)
+                buckets.setdefault((len(word), 1, word[1]), []).append(word_id)
+        self._buckets = {key: (ids, [self._words[i] for i in ids]) for key, ids in buckets.items()}
+        self._cells = _Cells(self._lat, self._lon)
+
+    def _word_id(self, word: str) -> int:
+        word_id = self._word_ids.get(word)
+        if word_id is None:
+            word_id = len(self._words)
+            self._word_ids[word] = word_id
+            self._words.append(word)
+            self._postings.append(array("i"))
+        return word_id
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._slugs)
 
-    def search(self, query: str, limit: int) -> list[ScoredMemorial]:
+    @property
+    def vocabulary_size(self) -> int:
+        """How many distinct words (skeletons) the index holds."""
+        return len(self._words)
+
+    # -- search --------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int) -> list[Hit]:
         """Memorials matching ``query``, best first, each with a score from 0 to 100."""
-        q = fold(query)
-        if not q:
+        words = query_words(query)[:MAX_QUERY_TOKENS]
+        if not words or limit < 1:
             return []
-        hits: list[ScoredMemorial] = []
-        for entry in self._entries:
-            best = max((_score(q, term) for term in entry.terms), default=0.0)
-            if best >= MIN_SCORE:
-                hits.append(ScoredMemorial(entry.memorial, round(best, 1)))
-        hits.sort(key=lambda hit: (-hit.score, hit.memorial.slug))
-        return hits[:limit]
+        matches = [self._match_word(word, stem) for word, stem in words]
+        weights = [float(len(word)) for word, _ in words]
+        combined: dict[int, list[tuple[int, float]]] = {}
+        for i, found in enumerate(matches):
+            for word_id, score in found.items():
+                combined.setdefault(word_id, []).append((i, score))
+        hits: list[tuple[float, str]] = []
+        floor = MIN_SCORE
+        for number, bound in self._candidates(matches, weights):
+            if bound < floor:
+                break  # candidates come by falling bound: none of the rest can enter
+            score = round(self._score(number, combined, weights), 1)
+            if score >= floor:
+                hits.append((-score, self._slugs[number]))
+                if len(hits) >= limit:
+                    hits = heapq.nsmallest(limit, hits)
+                    floor = max(floor, -hits[-1][0] - 0.05)
+        best = heapq.nsmallest(limit, hits)
+        return [Hit(slug, -negative) for negative, slug in best]
+
+    def _match_word(self, word: str, stem: str = "") -> dict[int, float]:
+        """Index words matching a query word, each with a score from 0 to 100.
+
+        The word itself; longer words it begins (from ``PREFIX_MIN`` letters); the inflections
+        of a Russian word (the words its ``stem`` begins); and, when the index does not know
+        the word, words one or two edits away (optimal string alignment: a transposition is one
+        edit) that share its first or its second letter.
+        """
+        found: dict[int, float] = {}
+        exact = self._word_ids.get(word)
+        if exact is not None:
+            found[exact] = 100.0
+        size = len(word)
+        if size >= PREFIX_MIN:
+            for other in self._starting_with(word):
+                if other != word:
+                    found[self._word_ids[other]] = 70.0 + 20.0 * size / len(other)
+        if stem:
+            for other in self._starting_with(stem):
+                word_id = self._word_ids[other]
+                found[word_id] = max(found.get(word_id, 0.0), INFLECTION_SCORE)
+        if size >= 4 and word.isalpha() and exact is None:
+            edits = 1 if size < FUZZY_TWO_EDITS else 2
+            for length in range(size - edits, size + edits + 1):
+                for key in ((length, 0, word[0]), (length, 1, word[1])):
+                    bucket = self._buckets.get(key)
+                    if bucket is None:
+                        continue
+                    ids, words = bucket
+                    for _, _, position in process.extract(
+                        word, words, scorer=OSA.distance, score_cutoff=edits, limit=None
+                    ):
+                        word_id = ids[position]
+                        if word_id not in found:
+                            found[word_id] = min(94.0, fuzz.ratio(word, self._words[word_id]))
+        return found
+
+    def _starting_with(self, prefix: str) -> list[str]:
+        """Index words that begin with ``prefix`` (the shortest ``PREFIX_MAX_MATCHES``)."""
+        start = bisect.bisect_left(self._sorted_words, prefix)
+        stop = bisect.bisect_left(self._sorted_words, prefix + "\x7f", lo=start)
+        words = self._sorted_words[start:stop]
+        if len(words) > PREFIX_MAX_MATCHES:
+            words = sorted(words, key=len)[:PREFIX_MAX_MATCHES]
+        return words
+
+    def _candidates(
+        self, matches: list[dict[int, float]], weights: list[float]
+    ) -> list[tuple[int, float]]:
+        """Memorials worth scoring, each with a bound on its score, by falling bound.
+
+        The rarer query words (behind at most ``COMMON_POSTINGS`` memorials, or the rarest one)
+        pick the candidates from their postings; the bound adds what the other words could
+        contribute at most. The best ``RESCORE`` are kept.
+        """
+        sizes = [sum(len(self._postings[w]) for w in found) for found in matches]
+        drivers = [i for i, size in enumerate(sizes) if 0 < size <= COMMON_POSTINGS]
+        if not drivers:
+            present = [i for i, size in enumerate(sizes) if size]
+            if not present:
+                return []
+            drivers = [min(present, key=lambda i: sizes[i])]
+        rough: dict[int, float] = {}
+        budget = MAX_SCAN
+        for i in drivers:
+            best: dict[int, float] = {}
+            for word_id, score in sorted(matches[i].items(), key=lambda item: -item[1]):
+                postings = self._postings[word_id]
+                for posting in postings[:budget]:
+                    value = score * _POSTING_WEIGHT[posting & 7]
+                    number = posting >> 3
+                    if value > best.get(number, 0.0):
+                        best[number] = value
+                budget -= len(postings)
+                if budget <= 0:
+                    break
+            weight = weights[i]
+            for number, value in best.items():
+                rough[number] = rough.get(number, 0.0) + weight * value
+            if budget <= 0:
+                break
+        total = sum(weights)
+        others = 100.0 * sum(w for i, w in enumerate(weights) if i not in drivers)
+        # A posting's weight is at least 0.96 x the field weight of any term with the word.
+        chosen = heapq.nlargest(RESCORE, rough, key=lambda n: (rough[n], -n))
+        return [(n, (rough[n] / 0.96 + others) / total) for n in chosen]
+
+    def _score(
+        self, number: int, combined: dict[int, list[tuple[int, float]]], weights: list[float]
+    ) -> float:
+        """A memorial's score for a query: its best term, or the query spread over its terms.
+
+        A term scores the share of the query it covers (each query word by its best match,
+        weighted by length), times 0.9 + 0.1 x the share of the term the query covers, times
+        its field's weight.
+        """
+        keys = combined.keys()
+        words, starts = self._term_words, self._term_starts
+        total_weight = sum(weights)
+        count = len(weights)
+        across = [0.0] * count
+        best = 0.0
+        for term in range(self._memorial_terms[number], self._memorial_terms[number + 1]):
+            hit = keys & words[starts[term] : starts[term + 1]]
+            if not hit:
+                continue
+            covered = [0.0] * count
+            matched = 0
+            for word_id in hit:
+                matched += self._lengths[word_id]
+                for i, score in combined[word_id]:
+                    covered[i] = max(covered[i], score)
+            field_weight = _RANK_WEIGHTS[self._term_fields[term]]
+            coverage = sum(w * c for w, c in zip(weights, covered, strict=True)) / total_weight
+            share = min(1.0, matched / self._term_lengths[term])
+            best = max(best, field_weight * coverage * (0.9 + 0.1 * share))
+            if count > 1:
+                for i in range(count):
+                    across[i] = max(across[i], field_weight * covered[i])
+        if count > 1:
+            spread = 0.9 * sum(w * a for w, a in zip(weights, across, strict=True)) / total_weight
+            best = max(best, spread)
+        return best
+
+    # -- nearest -------------------------------------------------------------------------
+
+    def nearest(self, point: GeoPoint, limit: int) -> list[Hit]:
+        """The ``limit`` memorials nearest to ``point`` by great-circle distance, nearest first.
+
+        Best-first over nested grid cells: a cell's lower bound is the distance to its centre
+        less its radius (the triangle inequality), so cells are opened nearest bound first and
+        the search stops when the next bound is farther than the farthest memorial kept. The
+        result is exact, at the poles and across the antimeridian too.
+        """
+        if limit < 1 or not self._slugs:
+            return []
+        cells = self._cells
+        queue = [(cells.bound(point, 0, key), 0, key) for key in cells.top]
+        heapq.heapify(queue)
+        best: list[tuple[float, str, int]] = []
+        farthest = math.inf
+        last = len(GRID_DEGREES) - 1
+        while queue:
+            bound, level, key = heapq.heappop(queue)
+            if bound > farthest:
+                break
+            if level < last:
+                for child in cells.children[level][key]:
+                    heapq.heappush(queue, (cells.bound(point, level + 1, child), level + 1, child))
+                continue
+            best = self._closest(point, cells.members[key], limit, best)
+            if len(best) == limit:
+                farthest = _km(best[-1][0])
+        return [
+            Hit(slug, 0.0, round(distance_km(point, GeoPoint(self._lat[n], self._lon[n])), 3))
+            for _, slug, n in best
+        ]
+
+    def _closest(
+        self,
+        point: GeoPoint,
+        numbers: Iterable[int],
+        limit: int,
+        best: list[tuple[float, str, int]],
+    ) -> list[tuple[float, str, int]]:
+        """The ``limit`` nearest of ``numbers`` and ``best``, as (haversine, slug, number)."""
+        lat1 = math.radians(point.lat)
+        lon1 = math.radians(point.lon)
+        cos1 = math.cos(lat1)
+        lats, lons, slugs = self._lat, self._lon, self._slugs
+        rad, sin, cos = math.radians, math.sin, math.cos
+        candidates = []
+        for number in numbers:
+            lat2 = rad(lats[number])
+            h = (
+                sin((lat2 - lat1) / 2) ** 2
+                + cos1 * cos(lat2) * sin((rad(lons[number]) - lon1) / 2) ** 2
+            )
+            candidates.append((h, slugs[number], number))
+        return heapq.nsmallest(limit, best + candidates)
 
 
-def _score(query: str, term: str) -> float:
-    if query == term:
-        return 100.0
-    if len(query) >= 3 and term.startswith(query):
-        return 95.0
-    words = term.split()
-    if query in words:
-        return 92.0
-    return max(fuzz.ratio(query, term), fuzz.partial_ratio(query, term) - 8.0 if len(query) >= 4 else 0.0)
+Cell = tuple[int, int]
 
 
-def person_terms(names: Sequence[str]) -> list[str]:
-    """Search terms for a person's names and aliases."""
-    return [name for name in names if name]
+class _Cells:
+    """Nested grids over memorial positions (``GRID_DEGREES``), with each cell's centre and
+    radius for distance bounds."""
+
+    def __init__(self, lats: Sequence[float], lons: Sequence[float]) -> None:
+        levels = len(GRID_DEGREES)
+        self.children: list[dict[Cell, set[Cell]]] = [{} for _ in range(levels - 1)]
+        self.members: dict[Cell, list[int]] = {}
+        self.shapes: list[dict[Cell, tuple[float, float, float]]] = [{} for _ in range(levels)]
+        for number, (lat, lon) in enumerate(zip(lats, lons, strict=True)):
+            keys = [_cell(lat, lon, degrees) for degrees in GRID_DEGREES]
+            for level in range(levels - 1):
+                self.children[level].setdefault(keys[level], set()).add(keys[level + 1])
+            self.members.setdefault(keys[-1], []).append(number)
+        for level, degrees in enumerate(GRID_DEGREES):
+            cells = list(self.members if level == levels - 1 else self.children[level])
+            self.shapes[level] = {key: _shape(key, degrees) for key in cells}
+        self.top = list(self.shapes[0])
+
+    def bound(self, point: GeoPoint, level: int, key: Cell) -> float:
+        """No memorial of the cell is nearer to ``point`` than this, in kilometres."""
+        lat, lon, radius = self.shapes[level][key]
+        return distance_km(point, GeoPoint(lat, lon)) - radius
 
 
-__all__ = ["LANGUAGES", "MemorialIndex", "fold", "memorial_terms"]
+def _shape(key: Cell, degrees: float) -> tuple[float, float, float]:
+    """A cell's centre and radius: the farthest of its corners and edge points, plus 0.1 %."""
+    south = -90.0 + key[0] * degrees
+    west = -180.0 + key[1] * degrees
+    centre = GeoPoint(min(90.0, south + degrees / 2), west + degrees / 2)
+    edge = [0.0, 0.25, 0.5, 0.75, 1.0]
+    points = [
+        GeoPoint(min(90.0, south + degrees * a), west + degrees * b)
+        for a in edge
+        for b in edge
+        if a in (0.0, 1.0) or b in (0.0, 1.0)
+    ]
+    radius = max(distance_km(centre, p) for p in points)
+    return centre.lat, centre.lon, radius * 1.001 + 1e-6
+
+
+def _km(haversine: float) -> float:
+    """The great-circle distance of a haversine value ``sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2)``."""
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(haversine)))
+
+
+def _cell(lat: float, lon: float, degrees: float) -> Cell:
+    columns = round(360 / degrees)
+    return (
+        math.floor((lat + 90.0) / degrees),
+        math.floor((lon + 180.0) / degrees) % columns,
+    )
+
+
+__all__ = [
+    "FIELD_WEIGHTS",
+    "MIN_SCORE",
+    "Hit",
+    "MemorialIndex",
+    "SearchDocument",
+    "documents_from",
+    "fold",
+    "is_search_text",
+    "memorial_search_text",
+    "parse_search_text",
+    "query_words",
+    "search_text",
+    "skeleton",
+]

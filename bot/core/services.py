@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -18,16 +20,21 @@ from bot.core.domain import (
     ScoredMemorial,
     Subscription,
 )
-from bot.core.geo import distance_km
 from bot.core.ports import (
     AnniversaryRepository,
     ChatRepository,
     Clock,
     EventRepository,
     MemorialRepository,
+    MemorialSearchSource,
 )
-from bot.core.search import MemorialIndex
+from bot.core.search import Hit, MemorialIndex, documents_from
 from bot.core.timeutil import zone
+
+log = logging.getLogger(__name__)
+
+SEARCH_VERSION_CHECK_SECONDS = 10.0
+"""How often, at most, the search index asks (in the background) whether memorials changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +77,10 @@ class Core:
         self.clock = clock
         self.settings = settings
         self._index: MemorialIndex | None = None
+        self._index_version = ""
+        self._index_checked = 0.0
         self._index_lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None
 
     # -- anniversaries -------------------------------------------------------------------
 
@@ -86,33 +96,113 @@ class Core:
     # -- memorials -----------------------------------------------------------------------
 
     async def index(self) -> MemorialIndex:
-        """The memorial search index, built on first use."""
+        """The memorial search index: built on first use, refreshed when the data changed.
+
+        With a repository that is also a ``MemorialSearchSource`` the index is built from the
+        stored search documents, and at most every ``SEARCH_VERSION_CHECK_SECONDS`` a
+        background task asks whether memorials changed (an import made by another process)
+        and rebuilds the index if so; queries meanwhile use the current one.
+        """
+        index = self._index
+        if index is None:
+            async with self._index_lock:
+                if self._index is None:
+                    await self._build_index()
+                index = self._index
+            assert index is not None
+            return index
+        if (
+            isinstance(self.memorials, MemorialSearchSource)
+            and self._refresh is None
+            and time.monotonic() - self._index_checked >= SEARCH_VERSION_CHECK_SECONDS
+        ):
+            self._index_checked = time.monotonic()
+            self._refresh = asyncio.create_task(self._refresh_in_background())
+        return index
+
+    async def refresh_index(self) -> bool:
+        """Rebuild the index now if the stored memorials changed; whether it was rebuilt."""
         async with self._index_lock:
-            if self._index is None:
-                memorials = await self.memorials.all_memorials()
-                extra: dict[str, list[str]] = {}
-                for person in await self.memorials.all_people():
-                    for memorial in memorials:
-                        if any(ref.slug == person.slug for ref in memorial.people):
-                            extra.setdefault(memorial.slug, []).extend(person.aliases)
-                self._index = MemorialIndex(memorials, extra)
-            return self._index
+            self._index_checked = time.monotonic()
+            if self._index is not None and isinstance(self.memorials, MemorialSearchSource):
+                if await self.memorials.search_version() == self._index_version:
+                    return False
+                log.info("memorials changed; rebuilding the search index")
+            await self._build_index()
+            return True
+
+    async def finish_refresh(self) -> None:
+        """Wait for a background index refresh, if one runs (before closing the database)."""
+        task = self._refresh
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _refresh_in_background(self) -> None:
+        try:
+            await self.refresh_index()
+        except Exception:
+            log.exception("could not refresh the memorial search index")
+        finally:
+            self._refresh = None
+
+    async def _build_index(self) -> None:
+        """Build the index from the repository (call with the index lock held)."""
+        started = time.perf_counter()
+        if isinstance(self.memorials, MemorialSearchSource):
+            version = await self.memorials.search_version()
+            documents = list(await self.memorials.search_documents())
+        else:
+            version = ""
+            documents = documents_from(
+                await self.memorials.all_memorials(), await self.memorials.all_people()
+            )
+        if len(documents) > 5000:
+            index = await asyncio.to_thread(MemorialIndex, documents)
+        else:
+            index = MemorialIndex(documents)
+        self._index, self._index_version = index, version
+        self._index_checked = time.monotonic()
+        log.info(
+            "search index of %s memorials built in %.0f ms",
+            len(index),
+            (time.perf_counter() - started) * 1000,
+        )
 
     def invalidate_index(self) -> None:
         """Forget the search index after the data changed."""
         self._index = None
 
     async def search_memorials(self, query: str, limit: int = 5) -> list[ScoredMemorial]:
-        """Memorials matching a query in any language, script or spelling, best first."""
-        return (await self.index()).search(query, limit)
+        """Memorials matching a query in any language, script or spelling, best first.
+
+        The query is matched against names, aliases, cities, addresses and the people
+        commemorated; each hit has a score from 0 to 100 (see ``bot.core.search``).
+        """
+        hits = (await self.index()).search(query, limit)
+        return await self._hydrate(hits)
 
     async def nearest_memorials(self, point: GeoPoint, limit: int = 5) -> list[ScoredMemorial]:
-        """Memorials by great-circle distance from ``point``, nearest first."""
-        memorials = await self.memorials.all_memorials()
-        ranked = sorted((distance_km(point, GeoPoint(m.lat, m.lon)), m.slug, m) for m in memorials)
+        """Memorials by great-circle distance from ``point``, nearest first, in kilometres."""
+        hits = (await self.index()).nearest(point, limit)
+        return await self._hydrate(hits)
+
+    async def _hydrate(self, hits: Sequence[Hit]) -> list[ScoredMemorial]:
+        """The memorials behind index hits, in the hits' order (vanished ones left out)."""
+        if not hits:
+            return []
+        slugs = [hit.slug for hit in hits]
+        if isinstance(self.memorials, MemorialSearchSource):
+            found = {m.slug: m for m in await self.memorials.memorials_by_slugs(slugs)}
+        else:
+            found = {}
+            for slug in slugs:
+                memorial = await self.memorials.get_memorial(slug)
+                if memorial is not None:
+                    found[slug] = memorial
         return [
-            ScoredMemorial(memorial, score=0.0, distance_km=round(km, 3))
-            for km, _, memorial in ranked[:limit]
+            ScoredMemorial(found[hit.slug], hit.score, hit.distance_km)
+            for hit in hits
+            if hit.slug in found
         ]
 
     async def memorial(self, slug: str) -> Memorial | None:

@@ -1,0 +1,489 @@
+"""Memorial search and nearest memorials, in memory: every matching rule with the seeds' own
+examples, in both directions of script."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+
+import pytest
+
+from bot.core.domain import GeoPoint
+from bot.core.geo import distance_km
+from bot.core.records import Dataset, check_references
+from bot.core.search import (
+    MIN_SCORE,
+    MemorialIndex,
+    SearchDocument,
+    documents_from,
+    fold,
+    is_search_text,
+    memorial_search_text,
+    parse_search_text,
+    query_words,
+    search_text,
+    skeleton,
+)
+from bot.core.transfer import read_text
+from tests.fakes.memory import fake_core
+
+SEED_YAML = """
+memorials:
+  - slug: rebecq-national-memorial
+    kind: monument
+    names:
+      en: National Memorial to the Soviet Armed Partisans in Belgium
+      ru: Национальный мемориал советским вооружённым партизанам в Бельгии
+      fr: Mémorial national aux Partisans armés soviétiques en Belgique
+      nl: Nationaal Gedenkteken voor de Sovjet Gewapende Partizanen in België
+      de: Nationale Gedenkstätte für die sowjetischen Bewaffneten Partisanen in Belgien
+    address: Cimetière communal, Rebecq
+    city: {en: Rebecq, ru: Ребек, fr: Rebecq, nl: Rebecq, de: Rebecq}
+    country: BE
+    lat: 50.665
+    lon: 4.1322
+    precision: town
+    year: 2019
+    sources: [{seed: 002_e1a59ee7d95aae50.txt}]
+  - slug: gouvy-monument
+    kind: monument
+    names:
+      en: Memorial to the Belgian Resistance and the Soviet partisans in Gouvy
+      ru: Памятник бельгийскому Сопротивлению и советским партизанам в Гуви
+      fr: Mémorial de la Résistance belge et des partisans soviétiques à Gouvy
+      nl: Gedenkteken voor het Belgisch verzet en de Sovjetpartizanen in Gouvy
+      de: Denkmal für den belgischen Widerstand und die sowjetischen Partisanen in Gouvy
+    city: {en: Gouvy, ru: Гуви, fr: Gouvy, nl: Gouvy, de: Gouvy}
+    country: BE
+    lat: 50.1856
+    lon: 5.9425
+    precision: town
+    sources: [{seed: 000_fa9671f599f18303.txt}]
+  - slug: manhay-monument
+    kind: monument
+    names:
+      en: Monument to the Soviet partisans in Manhay
+      ru: Памятник советским партизанам в Мане
+      fr: Monument aux partisans soviétiques à Manhay
+      nl: Monument voor de Sovjetpartizanen in Manhay
+      de: Denkmal für die sowjetischen Partisanen in Manhay
+    aliases: [Mane]
+    city: {en: Manhay, ru: Мане, fr: Manhay, nl: Manhay, de: Manhay}
+    country: BE
+    lat: 50.2914
+    lon: 5.6592
+    precision: town
+    people: [alexei-gvozdarev, vil-kapustin]
+    sources: [{seed: 000_fa9671f599f18303.txt}]
+  - slug: liege-citadel-memorial
+    kind: memorial
+    names:
+      en: Memorial of the Citadel of Liège
+      ru: Мемориал Цитадели Льежа
+      fr: Mémorial de la Citadelle de Liège
+      nl: Gedenkteken van de Citadel van Luik
+      de: Gedenkstätte der Zitadelle Lüttich
+    city: {en: Liège, ru: Льеж, fr: Liège, nl: Luik, de: Lüttich}
+    country: BE
+    lat: 50.6426
+    lon: 5.5748
+    precision: site
+    sources: [{seed: 003_f7dd72df6cf2def8.txt}]
+  - slug: smolensk-scorched-flower-monument
+    kind: monument
+    names:
+      en: Monument to the child prisoners of concentration camps “Scorched Flower”
+      ru: Памятник детям — узникам концлагерей «Опалённый цветок»
+    city: {en: Smolensk, ru: Смоленск}
+    country: RU
+    lat: 54.7826
+    lon: 32.0453
+    precision: town
+    sources: [{seed: 004_339b51a6a4b5236e.txt}]
+  - slug: vyazma-dulag-184-memorial
+    kind: mass_grave
+    names:
+      en: Memorial at the site of Dulag-184
+      ru: Мемориал на месте Дулага-184
+      de: Gedenkstätte am Ort des Dulag 184
+    city: {en: Vyazma, ru: Вязьма, de: Wjasma}
+    country: RU
+    lat: 55.2117
+    lon: 34.2946
+    precision: town
+    sources: [{seed: 004_339b51a6a4b5236e.txt}]
+people:
+  - slug: alexei-gvozdarev
+    names:
+      en: Alexei Gvozdarev
+      ru: Алексей Гвоздарев
+      fr: Alexeï Gvozdarev
+      nl: Aleksej Gvozdarev
+      de: Alexei Gwosdarew
+    sources: [{seed: 000_fa9671f599f18303.txt}]
+  - slug: vil-kapustin
+    names: {en: Vil Kapustin, ru: Вил Капустин, fr: Vil Kapoustine, nl: Vil Kapoestin}
+    sources: [{seed: 000_fa9671f599f18303.txt}]
+anniversaries:
+  - slug: rebecq-memorial-unveiling-2019
+    month: 10
+    day: 12
+    year: 2019
+    kind: unveiling
+    memorial: rebecq-national-memorial
+    observed_in: [BE]
+    title: {en: Unveiling of the National Memorial at Rebecq, ru: Открытие мемориала в Ребеке}
+    sources: [{seed: 002_e1a59ee7d95aae50.txt}]
+  - slug: victory-day
+    month: 5
+    day: 9
+    year: 1945
+    kind: commemoration_day
+    title: {en: Victory Day, ru: День Победы}
+    sources: [{ref: "Wikipedia (en): Victory Day (9 May)", url: "https://en.wikipedia.org/wiki/Victory_Day_(9_May)"}]
+events:
+  - slug: immortal-regiment-liege-2027
+    starts_at: "2027-05-05T14:00:00+02:00"
+    timezone: Europe/Brussels
+    memorial: liege-citadel-memorial
+    title: {en: Immortal Regiment in Liège, ru: Бессмертный полк в Льеже}
+    sources: [{seed: 003_f7dd72df6cf2def8.txt}]
+"""
+
+
+def seed_dataset() -> Dataset:
+    """A small dataset in the seeds' words, read through the import code."""
+    dataset = Dataset()
+    errors = read_text(SEED_YAML, "yaml", "seeds.yaml", into=dataset)
+    errors += check_references(dataset)
+    assert not errors, [str(e) for e in errors]
+    return dataset
+
+
+@pytest.fixture(scope="module")
+def index() -> MemorialIndex:
+    dataset = seed_dataset()
+    return MemorialIndex(documents_from(dataset.memorials, dataset.people))
+
+
+def first(index: MemorialIndex, query: str) -> str | None:
+    hits = index.search(query, 5)
+    return hits[0].slug if hits else None
+
+
+# -- folding ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Liège", "liege"),
+        ("LIÈGE", "liege"),
+        ("Lüttich", "luttich"),
+        ("Льеж", "lezh"),
+        ("Вязьма", "vyazma"),
+        ("Гвоздарёв", "gvozdarev"),
+        ("Montignies-sur-Sambre", "montignies sur sambre"),
+        ("  «Опалённый цветок»  ", "opalennyy tsvetok"),
+        ("Dulag-184", "dulag 184"),
+    ],
+)
+def test_fold_removes_script_case_diacritics_and_punctuation(text: str, folded: str) -> None:
+    assert fold(text) == folded
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ("Gvozdarev", "Gvozdarew", "Gwosdarew", "Гвоздарев", "Гвоздарёв"),
+        ("Vyazma", "Вязьма", "Wjasma", "Viazma"),
+        ("Rebecq", "Ребек", "Rebek", "Rebeq"),
+        ("Gouvy", "Гуви", "Gouvi"),
+        ("Kapoustin", "Kapustin", "Капустин"),
+        ("Tschechow", "Chekhov", "Tchekhov", "Tsjechov", "Чехов"),
+        ("Schukow", "Zhukov", "Zjukov", "Жуков"),
+        ("Alexey", "Alexei", "Aleksej", "Алексей"),
+    ],
+)
+def test_skeleton_is_the_same_in_every_transliteration_scheme(spellings: tuple[str, ...]) -> None:
+    keys = {" ".join(skeleton(word) for word in fold(s).split()) for s in spellings}
+    assert len(keys) == 1, keys
+
+
+def test_query_words_carry_russian_stems() -> None:
+    assert query_words("Неизвестный солдат, Liège!") == [
+        ("neisvestni", "neisvestn"),
+        ("soldat", ""),
+        ("liege", ""),
+    ]
+    assert query_words("Мемориал d'Ardenne Liège Liège") == [
+        ("memorial", "memoria"),
+        ("dardene", ""),
+        ("liege", ""),
+    ]
+
+
+def test_russian_inflections_match() -> None:
+    documents = [
+        SearchDocument(
+            "museum", 0, 0, search_text({"ru": "Музей Неизвестного солдата"}, [], {}, None)
+        ),
+        SearchDocument("square", 0, 0, search_text({"ru": "Сквер Памяти Героев"}, [], {}, None)),
+    ]
+    index = MemorialIndex(documents)
+    assert [h.slug for h in index.search("Неизвестный солдат", 5)] == ["museum"]
+    assert [h.slug for h in index.search("память героям", 5)] == ["square"]
+    # The stored inflection itself still scores best.
+    same = index.search("Неизвестного солдата", 1)[0].score
+    assert same > index.search("Неизвестный солдат", 1)[0].score >= 85
+
+
+def test_search_text_lists_fields_once_in_order() -> None:
+    text = search_text(
+        {"en": "Memorial in Liège", "fr": "Mémorial à Liège"},
+        ["Liège", "Luik"],
+        {"en": "Liège", "ru": "Льеж"},
+        "Parc de la Citadelle, 4000 Liège",
+        [({"en": "Alexei Gvozdarev", "ru": "Алексей Гвоздарев"}, ["Gvozdarew"])],
+    )
+    assert list(parse_search_text(text)) == [
+        ("n", "memorial in liege"),
+        ("n", "memorial a liege"),
+        ("n", "liege"),
+        ("n", "luik"),
+        ("p", "alexei gvozdarev"),
+        ("p", "aleksey gvozdarev"),
+        ("p", "gvozdarew"),
+        ("c", "lezh"),
+        ("a", "parc de la citadelle 4000 liege"),
+    ]
+    assert is_search_text(text)
+    assert not is_search_text("memorial in liege luik")
+    assert not is_search_text("")
+
+
+def test_memorial_search_text_takes_people_aliases() -> None:
+    dataset = seed_dataset()
+    manhay = next(m for m in dataset.memorials if m.slug == "manhay-monument")
+    text = memorial_search_text(manhay, dataset.people)
+    assert "p alexei gwosdarew" in text.splitlines()
+    assert "p vil kapoestin" in text.splitlines()
+
+
+# -- matching rules, with the seeds' examples ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "slug"),
+    [
+        # names in every language, and cities in every language
+        ("Liège", "liege-citadel-memorial"),
+        ("Liege", "liege-citadel-memorial"),
+        ("LIEGE", "liege-citadel-memorial"),
+        ("Luik", "liege-citadel-memorial"),
+        ("Lüttich", "liege-citadel-memorial"),
+        ("Luettich", "liege-citadel-memorial"),
+        ("Льеж", "liege-citadel-memorial"),
+        ("Citadelle de Liège", "liege-citadel-memorial"),
+        ("Цитадель Льежа", "liege-citadel-memorial"),
+        ("Rebecq", "rebecq-national-memorial"),
+        ("Ребек", "rebecq-national-memorial"),
+        ("Smolensk", "smolensk-scorched-flower-monument"),
+        ("Смоленск", "smolensk-scorched-flower-monument"),
+        ("Scorched Flower", "smolensk-scorched-flower-monument"),
+        ("Опалённый цветок", "smolensk-scorched-flower-monument"),
+        ("Opalennyi tsvetok", "smolensk-scorched-flower-monument"),
+        ("Vyazma", "vyazma-dulag-184-memorial"),
+        ("Вязьма", "vyazma-dulag-184-memorial"),
+        ("Wjasma", "vyazma-dulag-184-memorial"),
+        ("Dulag-184", "vyazma-dulag-184-memorial"),
+        ("Gouvy", "gouvy-monument"),
+        ("Гуви", "gouvy-monument"),
+        ("Manhay", "manhay-monument"),
+        ("Мане", "manhay-monument"),
+        ("Mane", "manhay-monument"),
+        # the people commemorated, in every transliteration
+        ("Gvozdarev", "manhay-monument"),
+        ("Gvozdarew", "manhay-monument"),
+        ("Gwosdarew", "manhay-monument"),
+        ("Гвоздарев", "manhay-monument"),
+        ("Алексей Гвоздарёв", "manhay-monument"),
+        ("Kapustin", "manhay-monument"),
+        ("Kapoustine", "manhay-monument"),
+        ("Капустин", "manhay-monument"),
+        # addresses
+        ("Cimetière communal", "rebecq-national-memorial"),
+        # typos of a letter or two, the seeds' own misspellings among them
+        ("Gouvey", "gouvy-monument"),
+        ("Manet", "manhay-monument"),
+        ("Rebeq", "rebecq-national-memorial"),
+        ("Rebecque", "rebecq-national-memorial"),
+        ("Smolesnk", "smolensk-scorched-flower-monument"),
+        ("Gvozdraev", "manhay-monument"),
+        ("Vjazma", "vyazma-dulag-184-memorial"),
+        # Russian inflections, either way
+        ("в Смоленске", "smolensk-scorched-flower-monument"),
+        ("Льежа", "liege-citadel-memorial"),
+        ("Вязьме", "vyazma-dulag-184-memorial"),
+        ("Гвоздареву", "manhay-monument"),
+        ("Капустина", "manhay-monument"),
+        ("Опалённые цветки", "smolensk-scorched-flower-monument"),
+        ("памятник бельгийского сопротивления", "gouvy-monument"),
+        # prefixes, and several words spread over fields
+        ("Smol", "smolensk-scorched-flower-monument"),
+        ("Gvozd", "manhay-monument"),
+        ("Gvozdarev Manhay", "manhay-monument"),
+        ("Soviet partisans Gouvy", "gouvy-monument"),
+    ],
+)
+def test_query_finds_memorial_first(index: MemorialIndex, query: str, slug: str) -> None:
+    assert first(index, query) == slug, index.search(query, 5)
+
+
+def test_scores_are_0_to_100_best_first(index: MemorialIndex) -> None:
+    hits = index.search("Soviet partisans", 10)
+    assert len(hits) >= 3
+    scores = [hit.score for hit in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all(MIN_SCORE <= score <= 100 for score in scores)
+
+
+def test_exact_beats_typo_beats_prefix(index: MemorialIndex) -> None:
+    exact = index.search("Mane", 1)[0].score
+    typo = index.search("Manet", 1)[0].score
+    prefix = index.search("Man", 1)[0].score
+    assert exact == 100.0
+    assert MIN_SCORE <= prefix < typo < exact
+    assert MIN_SCORE <= index.search("Gouvey", 1)[0].score < index.search("Gouvy", 1)[0].score
+    # Another script or spelling of the same name is no worse than the name itself.
+    assert index.search("Vyazma", 1)[0].score == index.search("Вязьма", 1)[0].score
+    assert index.search("Gvozdarev", 1)[0].score == index.search("Gwosdarew", 1)[0].score
+
+
+def test_city_match_ranks_below_name_match() -> None:
+    documents = [
+        SearchDocument(
+            "a-city-only", 0, 0, search_text({"en": "Memorial"}, [], {"en": "Namur"}, None)
+        ),
+        SearchDocument("b-named", 0, 0, search_text({"en": "Namur"}, [], {"en": "Namen"}, None)),
+    ]
+    hits = MemorialIndex(documents).search("Namur", 5)
+    assert [h.slug for h in hits] == ["b-named", "a-city-only"]
+    assert hits[0].score > hits[1].score
+
+
+@pytest.mark.parametrize(
+    ("query", "stored"),
+    [
+        # Latin query, Cyrillic-only data
+        ("Smolensk", "Смоленск"),
+        ("Vyazma", "Вязьма"),
+        ("Kapustin", "Капустин"),
+        ("Gvozdarew", "Гвоздарев"),
+        # Cyrillic query, Latin-only data
+        ("Смоленск", "Smolensk"),
+        ("Гвоздарев", "Gwosdarew"),
+        ("Капустин", "Kapoustine"),
+        ("Ребек", "Rebecq"),
+        ("Вязьма", "Wjasma"),
+    ],
+)
+def test_both_directions_of_script(query: str, stored: str) -> None:
+    documents = [
+        SearchDocument("target", 0, 0, search_text({"xx": stored}, [], {}, None)),
+        SearchDocument("other", 0, 0, search_text({"xx": "Bruxelles"}, [], {}, None)),
+    ]
+    hits = MemorialIndex(documents).search(query, 5)
+    assert [h.slug for h in hits] == ["target"]
+
+
+def test_nothing_matches_gibberish(index: MemorialIndex) -> None:
+    assert index.search("Zzyzx", 5) == []
+    assert index.search("", 5) == []
+    assert index.search("!!!", 5) == []
+    assert index.search("Liège", 0) == []
+
+
+def test_limit_and_ties_by_slug() -> None:
+    documents = [
+        SearchDocument(f"memorial-{n}", 0, 0, search_text({"en": "Namur"}, [], {}, None))
+        for n in (3, 1, 2)
+    ]
+    hits = MemorialIndex(documents).search("namur", 2)
+    assert [h.slug for h in hits] == ["memorial-1", "memorial-2"]
+
+
+def test_empty_index() -> None:
+    index = MemorialIndex([])
+    assert len(index) == 0
+    assert index.search("Liège", 5) == []
+    assert index.nearest(GeoPoint(50.0, 4.0), 5) == []
+
+
+# -- nearest --------------------------------------------------------------------------------
+
+
+def test_nearest_orders_by_great_circle_distance(index: MemorialIndex) -> None:
+    hits = index.nearest(GeoPoint(50.66, 4.13), 3)
+    assert [h.slug for h in hits] == [
+        "rebecq-national-memorial",
+        "liege-citadel-memorial",
+        "manhay-monument",
+    ]
+    assert hits[0].distance_km is not None and hits[0].distance_km < 1.0
+    distances = [h.distance_km for h in hits]
+    assert distances == sorted(distances)  # type: ignore[type-var]
+    far = index.nearest(GeoPoint(54.78, 32.05), 1)[0]
+    assert far.slug == "smolensk-scorched-flower-monument"
+
+
+def _brute_force(points: list[tuple[str, float, float]], at: GeoPoint, limit: int) -> list[str]:
+    ranked = sorted((distance_km(at, GeoPoint(lat, lon)), slug) for slug, lat, lon in points)
+    return [slug for _, slug in ranked[:limit]]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_nearest_agrees_with_brute_force_everywhere(seed: int) -> None:
+    rng = random.Random(seed)
+    points = []
+    for n in range(3000):
+        if n % 3:  # dense clusters, as memorials are
+            lat, lon = rng.gauss(50.5, 1.0), rng.gauss(4.5, 1.5)
+        else:
+            lat, lon = math.degrees(math.asin(rng.uniform(-1, 1))), rng.uniform(-180, 180)
+        points.append((f"p-{n:05d}", max(-90.0, min(90.0, lat)), lon))
+    index = MemorialIndex(SearchDocument(s, lat, lon, "") for s, lat, lon in points)
+    probes = [
+        GeoPoint(50.6, 4.1),
+        GeoPoint(89.9, 10.0),
+        GeoPoint(-89.5, -170.0),
+        GeoPoint(0.0, 179.9),
+        GeoPoint(10.0, -179.95),
+        GeoPoint(-40.0, 120.0),
+    ]
+    probes += [GeoPoint(rng.uniform(-90, 90), rng.uniform(-180, 180)) for _ in range(30)]
+    for probe in probes:
+        for limit in (1, 5, 25):
+            got = [h.slug for h in index.nearest(probe, limit)]
+            assert got == _brute_force(points, probe, limit), (probe, limit)
+
+
+# -- through the core -------------------------------------------------------------------------
+
+
+async def test_core_search_and_nearest_over_fake_repositories() -> None:
+    core = fake_core(seed_dataset(), now=dt.datetime(2026, 5, 9, tzinfo=dt.UTC))
+    hits = await core.search_memorials("Gwosdarew", 3)
+    assert [h.memorial.slug for h in hits] == ["manhay-monument"]
+    assert hits[0].memorial.names["ru"].startswith("Памятник")
+    assert 60 <= hits[0].score <= 100
+    near = await core.nearest_memorials(GeoPoint(50.64, 5.57), 2)
+    assert [h.memorial.slug for h in near] == ["liege-citadel-memorial", "manhay-monument"]
+    assert near[0].distance_km is not None and near[0].distance_km < 1
+    assert near[1].distance_km is not None and 35 < near[1].distance_km < 45
+    assert await core.search_memorials("Zzyzx") == []
+    index = await core.index()
+    assert await core.index() is index
+    core.invalidate_index()
+    assert await core.index() is not index
