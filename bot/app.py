@@ -48,7 +48,8 @@ class App:
     events: SqlEventRepository
 
     async def close(self) -> None:
-        """Release the database connections."""
+        """Let a background search-index refresh finish, then release the connections."""
+        await self.core.finish_refresh()
         await self.engine.dispose()
 
 

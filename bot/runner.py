@@ -104,7 +104,7 @@ async def running_scheduler(
     try:
         yield service
     finally:
-        ticker.shutdown()
+        await ticker.stop()
         await service.stop()
 
 
@@ -231,15 +231,17 @@ def load_adapter(platform: str, app: App, settings: Settings) -> PlatformAdapter
     return adapter
 
 
-async def wait_for_shutdown() -> None:
-    """Return on SIGINT or SIGTERM."""
+@asynccontextmanager
+async def shutdown_requested() -> AsyncIterator[asyncio.Event]:
+    """An event set by SIGINT or SIGTERM, handled from the start so that a signal during
+    start-up stops the bot cleanly once it is up, instead of killing it half-started."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
     for number in signals:
         loop.add_signal_handler(number, stop.set)
     try:
-        await stop.wait()
+        yield stop
     finally:
         for number in signals:
             loop.remove_signal_handler(number)
@@ -250,21 +252,27 @@ async def run_bot(settings: Settings, platform: str | None) -> None:
     input; the others: on SIGINT or SIGTERM). The app opens first, then the adapters, then the
     scheduler; they stop in reverse order."""
     platforms = choose_platforms(settings, platform)
-    app = await open_app(settings)
-    try:
-        if platforms == ["console"]:
+    if platforms == ["console"]:
+        app = await open_app(settings)
+        try:
             dispatcher = Dispatcher(app.core)
             async with running_scheduler(app, {Platform.CONSOLE.value: ConsoleSender()}):
                 await ConsoleAdapter(dispatcher).run()
-            return
-        adapters = {name: load_adapter(name, app, settings) for name in platforms}
-        async with AsyncExitStack() as stack:
-            for adapter in adapters.values():
-                await adapter.start()
-                stack.push_async_callback(adapter.stop)
-            senders = {name: adapter.sender for name, adapter in adapters.items()}
-            await stack.enter_async_context(running_scheduler(app, senders))
-            log.info("running on %s; stop with Ctrl-C", " and ".join(platforms))
-            await wait_for_shutdown()
-    finally:
-        await app.close()
+        finally:
+            await app.close()
+        return
+    async with shutdown_requested() as stop:
+        app = await open_app(settings)
+        try:
+            adapters = {name: load_adapter(name, app, settings) for name in platforms}
+            async with AsyncExitStack() as stack:
+                for adapter in adapters.values():
+                    await adapter.start()
+                    stack.push_async_callback(adapter.stop)
+                senders = {name: adapter.sender for name, adapter in adapters.items()}
+                await stack.enter_async_context(running_scheduler(app, senders))
+                log.info("running on %s; stop with Ctrl-C", " and ".join(platforms))
+                await stop.wait()
+                log.info("stopping")
+        finally:
+            await app.close()

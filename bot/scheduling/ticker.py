@@ -72,8 +72,24 @@ class MinuteTicker:
             "jobs": len(self._scheduler.get_jobs()),
         }
 
+    async def stop(self, grace: float = 1.0) -> None:
+        """Pause, let a tick already handed to the loop finish (it only signals, so this takes
+        a few loop turns at most), then stop. Shutting down first would cancel that tick and
+        APScheduler would log the cancellation as a failed job."""
+        scheduler = self._scheduler
+        if scheduler is None or not scheduler.running:
+            self._scheduler = None
+            return
+        scheduler.pause()
+        executor = scheduler._lookup_executor("default")
+        deadline = asyncio.get_running_loop().time() + grace
+        running = executor._instances  # APScheduler 3 keeps no event for "job done"
+        while running.get(TICK_JOB_ID) and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        self.shutdown()
+
     def shutdown(self) -> None:
-        """Stop the scheduler (the job itself only signals, so nothing is cut short)."""
+        """Stop the scheduler at once (the job itself only signals, so nothing is cut short)."""
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None

@@ -69,7 +69,13 @@ from bot.adapters.discord.render import (
     text_message,
 )
 from bot.adapters.discord.sender import DiscordSender, api_host, describe
-from bot.config import DEFAULT_DISCORD_API_BASE_URL, ConfigError, RedactingFilter, Settings
+from bot.config import (
+    DEFAULT_DISCORD_API_BASE_URL,
+    ConfigError,
+    RedactingFilter,
+    Settings,
+    load_environment,
+)
 from bot.core.context import ChatRef, Incoming, UserRef
 from bot.core.domain import ChatKind, Platform
 from bot.core.i18n import LANGUAGE_NAMES, base_language, translator
@@ -282,7 +288,7 @@ class DiscordAdapter:
             raise ConfigError("the Discord adapter needs DISCORD_BOT_TOKEN")
         self.core = app.core
         self.settings = settings
-        self.options = options or DiscordOptions()
+        self.options = options or discord_options(load_environment())
         self.dispatcher = Dispatcher(self.core)
         self.notices = NoticeBoard()
         self.command_ids: dict[str, int] = {}
