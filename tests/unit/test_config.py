@@ -100,3 +100,29 @@ def test_tokens_are_never_in_the_repr_or_logs(caplog: pytest.LogCaptureFixture) 
         logger.removeFilter(handler_filter)
     assert "SECRET" not in caplog.text
     assert "[redacted]" in caplog.text
+
+
+def test_env_example_lists_every_variable_and_its_values_validate() -> None:
+    import re
+
+    from dotenv import dotenv_values
+
+    from bot.adapters.discord.adapter import discord_options
+    from bot.scheduling.settings import delivery_settings
+
+    root = Path(__file__).resolve().parents[2]
+    example = {k: v or "" for k, v in dotenv_values(root / ".env.example").items()}
+    read_by_code: set[str] = set()
+    for folder in ("bot", "db"):
+        for path in (root / folder).rglob("*.py"):
+            read_by_code |= set(
+                re.findall(
+                    r'"((?:TELEGRAM|DISCORD|DEFAULT|DELIVERY)_[A-Z_]+)"',
+                    path.read_text(encoding="utf-8"),
+                )
+            )
+    read_by_code |= {"DATABASE_URL", "ORGANIZER_IDS", "LOG_LEVEL"}
+    assert read_by_code <= set(example), sorted(read_by_code - set(example))
+    settings = settings_from(example)
+    delivery_settings(settings, example)
+    discord_options(example)
