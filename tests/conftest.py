@@ -14,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -49,25 +50,32 @@ def _pg_unavailable_reason() -> str | None:
         return f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {str(error).splitlines()[0]}"
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL database of this test run, migrated to head; dropped at the end."""
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, never migrated PostgreSQL database (its ``postgresql+psycopg`` URL), dropped on
+    exit. Skips with the reason when the server is unreachable; under ``CI=true`` fails."""
     reason = _pg_unavailable_reason()
     if reason:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true and {reason}")
         pytest.skip(reason)
-    name = f"cbtest_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    url = f"{url}/{name}"
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     try:
-        upgrade(parse_database_url(url))
-        yield url
+        yield f"{base}/{name}"
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test run, migrated to head; dropped at the end."""
+    with fresh_postgres_database("cbtest") as url:
+        upgrade(parse_database_url(url))
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,9 @@ models match the migrated schema (no autogenerate diff)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -18,7 +15,7 @@ from sqlalchemy import create_engine, inspect
 
 from db.engine import alembic_config, parse_database_url, upgrade
 from db.models import Base
-from tests.conftest import PG_ADMIN_URL, _pg_unavailable_reason
+from tests.conftest import fresh_postgres_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -27,22 +24,8 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh' / 'db.sqlite3'}"
         return
-    reason = _pg_unavailable_reason()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and {reason}")
-        pytest.skip(reason)
-    name = f"cbmig_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield (
-            PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-            + f"/{name}"
-        )
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("cbmig") as url:
+        yield url
 
 
 def test_empty_to_head_to_base_to_head(fresh_url: str) -> None:

@@ -34,8 +34,7 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -69,6 +68,7 @@ from bot.adapters.discord.render import (
     text_message,
 )
 from bot.adapters.discord.sender import DiscordSender, api_host, describe
+from bot.adapters.lifecycle import AdapterLifecycle
 from bot.config import (
     DEFAULT_DISCORD_API_BASE_URL,
     ConfigError,
@@ -277,7 +277,7 @@ class CommemorationBot(commands.AutoShardedBot):
 # -- the adapter --------------------------------------------------------------------------
 
 
-class DiscordAdapter:
+class DiscordAdapter(AdapterLifecycle):
     """The bot on Discord: ``await start()``, let it run beside the scheduler, ``await
     stop()`` (or ``async with``). ``sender`` is the scheduler's ``Sender`` for Discord."""
 
@@ -410,18 +410,6 @@ class DiscordAdapter:
                 restore()
             for name in LOGGERS:
                 logging.getLogger(name).removeFilter(self._log_filter)
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def wait_until_ready(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until every shard has received its servers."""

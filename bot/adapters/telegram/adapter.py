@@ -21,8 +21,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Message, Update, User
@@ -38,6 +37,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.adapters.lifecycle import AdapterLifecycle
 from bot.adapters.telegram.incoming import callback_incoming, message_incoming
 from bot.adapters.telegram.inline import (
     INLINE_CACHE_SECONDS,
@@ -219,7 +219,7 @@ class KeyedLocks:
 # -- the adapter --------------------------------------------------------------------------
 
 
-class TelegramAdapter:
+class TelegramAdapter(AdapterLifecycle):
     """The bot on Telegram: start it, let it run alongside the scheduler, stop it.
 
     ``sender`` is the ``Sender`` the scheduler uses for Telegram deliveries.
@@ -324,18 +324,6 @@ class TelegramAdapter:
         if application.running:
             await application.stop()
         await application.shutdown()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def publish_commands(self) -> None:
         """``setMyCommands`` in each language (``language_code``), and the default list in
