@@ -160,3 +160,44 @@ async def test_a_migrated_group_keeps_its_subscription(
     assert moved is not None and moved.active
     assert moved.language == "nl"
     assert await _subscription(app, group.id) is None
+
+
+# Each command as typed in a group or a channel, and how many messages it answers with (the
+# memorial card is followed by its venue).
+EVERY_COMMAND = (
+    ("start", "", 1),
+    ("help", "", 1),
+    ("today", " 10-12", 1),
+    ("memorial", " Luik", 2),
+    ("near", " 50.66 4.13", 1),
+    ("events", "", 1),
+    ("language", "", 1),
+    ("timezone", " Europe/Brussels", 1),
+    ("subscribe", " 08:00", 1),
+    ("settings", "", 1),
+    ("unsubscribe", "", 1),
+)
+
+
+def test_the_group_and_channel_scripts_cover_the_registry() -> None:
+    from handlers.registry import COMMANDS_BY_NAME
+
+    assert {name for name, _, _ in EVERY_COMMAND} == set(COMMANDS_BY_NAME)
+
+
+async def test_every_command_in_a_group_and_in_a_channel(
+    app: App, tg: FakeTelegramServer, alice: FakeUser, adapter: TelegramAdapter
+) -> None:
+    group = tg.add_group("Veterans", creator=alice)
+    channel = tg.add_channel("Chronicle", creator=alice)
+    for name, arguments, replies in EVERY_COMMAND:
+        in_group = await ask(tg, alice, f"/{name}@{BOT}{arguments}", group, replies=replies)
+        in_channel = await post(tg, channel, f"/{name}{arguments}", replies=replies)
+        for sent in (in_group, in_channel):
+            assert sent[0].text, name
+            assert "Sorry" not in sent[0].text and "Usage" not in sent[0].text, sent[0].text
+    group_subscription = await _subscription(app, group.id)
+    channel_subscription = await _subscription(app, channel.id)
+    assert group_subscription is not None and not group_subscription.active
+    assert channel_subscription is not None and not channel_subscription.active
+    assert tg.stats.errors == {}, "the fake refused nothing"
