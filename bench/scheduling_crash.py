@@ -30,6 +30,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import daily_subscription_rows  # noqa: E402
 from db import models  # noqa: E402
 from db.deliveries import SqlDeliveryLedger  # noqa: E402
 from db.engine import create_engine_for, parse_database_url, sessionmaker_for, upgrade  # noqa: E402
@@ -45,21 +46,7 @@ async def fill(url: str, chats: int) -> None:
     async with engine.begin() as connection:
         await connection.execute(
             insert(models.Subscription),
-            [
-                {
-                    "platform": "console",
-                    "chat_id": str(n),
-                    "thread_id": "",
-                    "language": "en",
-                    "timezone": "Europe/Brussels",
-                    "delivery_time": dt.time(9, 0),
-                    "topics": ["today"],
-                    "active": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for n in range(chats)
-            ],
+            daily_subscription_rows("console", range(chats), now),
         )
     await engine.dispose()
 

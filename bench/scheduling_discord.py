@@ -28,6 +28,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import daily_subscription_rows  # noqa: E402
 from bot.adapters.discord import open_sender, point_discord_py_at  # noqa: E402
 from bot.app import open_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -103,21 +104,7 @@ async def ours(count: int, rate: float, ceiling: int) -> None:
             async with app.sessions.begin() as session:
                 await session.execute(
                     insert(models.Subscription),
-                    [
-                        {
-                            "platform": "discord",
-                            "chat_id": str(channel),
-                            "thread_id": "",
-                            "language": "en",
-                            "timezone": "Europe/Brussels",
-                            "delivery_time": dt.time(9, 0),
-                            "topics": ["today"],
-                            "active": True,
-                            "created_at": AT,
-                            "updated_at": AT,
-                        }
-                        for channel in channels
-                    ],
+                    daily_subscription_rows("discord", channels, AT),
                 )
             async with open_sender(settings, app.core) as sender:
                 server.stats.requests = 0

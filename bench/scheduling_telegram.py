@@ -32,6 +32,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import daily_subscription_rows  # noqa: E402
 from bot.adapters.telegram import open_sender  # noqa: E402
 from bot.app import open_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -134,21 +135,7 @@ async def ours(chat_count: int, rate: float, ceiling: int, flood: bool) -> None:
             async with app.sessions.begin() as session:
                 await session.execute(
                     insert(models.Subscription),
-                    [
-                        {
-                            "platform": "telegram",
-                            "chat_id": str(chat),
-                            "thread_id": "",
-                            "language": "en",
-                            "timezone": "Europe/Brussels",
-                            "delivery_time": dt.time(9, 0),
-                            "topics": ["today"],
-                            "active": True,
-                            "created_at": AT,
-                            "updated_at": AT,
-                        }
-                        for chat in targets
-                    ],
+                    daily_subscription_rows("telegram", targets, AT),
                 )
             async with open_sender(settings, app.core) as sender:
                 service = DeliveryService(
