@@ -325,10 +325,6 @@ async def cmd_export(app: App, args: argparse.Namespace) -> None:
     print(f"exported {counts} to {where}")
 
 
-async def cmd_not_yet(app: App, args: argparse.Namespace) -> None:
-    raise CliError(f"{args.command}: not implemented yet in this version")
-
-
 async def cmd_tick(app: App, args: argparse.Namespace) -> None:
     """One scheduler pass at ``--at`` (default: now): queue what is due, deliver, summarize."""
     from bot.runner import parse_instant, run_tick

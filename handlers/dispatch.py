@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from bot.core.context import Incoming, RequestContext
 from bot.core.domain import ChatKind
-from bot.core.i18n import base_language, translator
+from bot.core.i18n import translator
 from bot.core.reply import Reply, ReplyBuilder
 from bot.core.services import Core
 from handlers import memorials
@@ -126,10 +126,8 @@ class Dispatcher:
     async def _context(self, incoming: Incoming) -> RequestContext:
         core = self.core
         stored = await core.chats.get_settings(incoming.platform, incoming.chat.id)
-        language = (
-            (stored.language if stored else None)
-            or base_language(incoming.user.client_language)
-            or core.settings.default_language
+        language = core.resolve_language(
+            stored.language if stored else None, incoming.user.client_language
         )
         timezone = (stored.timezone if stored else None) or core.settings.default_timezone
         extras = {"bot_username": self.bot_username} if self.bot_username else {}

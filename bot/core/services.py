@@ -14,12 +14,12 @@ from bot.core.domain import (
     Anniversary,
     ChatSettings,
     Event,
-    EventStatus,
     GeoPoint,
     Memorial,
     ScoredMemorial,
     Subscription,
 )
+from bot.core.i18n import base_language
 from bot.core.ports import (
     AnniversaryRepository,
     ChatRepository,
@@ -215,10 +215,10 @@ class Core:
         """Announced events that have not started yet, soonest first, cancelled ones included."""
         return list(await self.events.upcoming(self.clock.now(), limit))
 
-    @staticmethod
-    def is_active(event: Event) -> bool:
-        """Whether an event still takes place."""
-        return event.status is not EventStatus.CANCELLED
+    def resolve_language(self, stored: str | None, client: str | None) -> str:
+        """The language to speak: the chat's stored choice, else the user's client language
+        (``nl-BE``, ``pt-BR`` reduced to the base) when it is one of ours, else the default."""
+        return stored or base_language(client) or self.settings.default_language
 
     # -- chats ---------------------------------------------------------------------------
 
@@ -301,8 +301,3 @@ class Core:
     def is_organizer(self, platform: str, user_id: str) -> bool:
         """Whether a user is a bot-wide organizer (``ORGANIZER_IDS``)."""
         return f"{platform}:{user_id}" in self.settings.organizer_ids
-
-
-def sort_by_year(items: Sequence[Anniversary]) -> list[Anniversary]:
-    """Anniversaries with a known year first, oldest first, then the undated ones."""
-    return sorted(items, key=lambda a: (a.year is None, a.year or 0, a.slug))

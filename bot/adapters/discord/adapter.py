@@ -78,7 +78,7 @@ from bot.config import (
 )
 from bot.core.context import ChatRef, Incoming, UserRef
 from bot.core.domain import ChatKind, Platform
-from bot.core.i18n import LANGUAGE_NAMES, base_language, translator
+from bot.core.i18n import LANGUAGE_NAMES, translator
 from bot.core.reply import Reply, ReplyBuilder
 from bot.core.timeutil import find_zone, parse_hhmm
 from handlers.chat_settings import find_language
@@ -497,11 +497,7 @@ class DiscordAdapter(AdapterLifecycle):
         """The chat's language: its choice, else the user's Discord language, else the
         default (the dispatcher's rule)."""
         stored = await self.core.stored_language(PLATFORM, incoming.chat.id)
-        return (
-            stored
-            or base_language(incoming.user.client_language)
-            or self.core.settings.default_language
-        )
+        return self.core.resolve_language(stored, incoming.user.client_language)
 
     async def run_command(
         self, interaction: Interaction, name: str, values: dict[str, Any]
@@ -620,12 +616,7 @@ class DiscordAdapter(AdapterLifecycle):
             )
         stored = await self.core.chats.get_settings(PLATFORM, target)
         guild_locale = interaction.guild_locale.value if interaction.guild_locale else None
-        code = (
-            code
-            or (stored.language if stored else None)
-            or base_language(guild_locale)
-            or self.core.settings.default_language
-        )
+        code = code or self.core.resolve_language(stored.language if stored else None, guild_locale)
         zone_name = (
             zone_name
             or (stored.timezone if stored else None)
@@ -679,7 +670,7 @@ class DiscordAdapter(AdapterLifecycle):
         }
 
     def _user_language(self, interaction: Interaction) -> str:
-        return base_language(interaction.locale.value) or self.core.settings.default_language
+        return self.core.resolve_language(None, interaction.locale.value)
 
     async def complete_memorial(
         self, interaction: Interaction, current: str

@@ -61,7 +61,7 @@ from bot.adapters.telegram.sender import (
 from bot.config import ConfigError, Settings
 from bot.core.context import AdminCheck, ChatRef, RequestContext, UserRef
 from bot.core.domain import LANGUAGES, ChatKind, Platform
-from bot.core.i18n import base_language, translator
+from bot.core.i18n import translator
 from handlers.dispatch import Dispatcher
 from handlers.registry import command_menu
 
@@ -566,8 +566,7 @@ class TelegramAdapter(AdapterLifecycle):
         """The language of a chat: its choice, else the user's client language, else the
         default."""
         stored = await self.core.stored_language(PLATFORM, chat_id)
-        client = base_language(user.language_code if user is not None else None)
-        return stored or client or self.core.settings.default_language
+        return self.core.resolve_language(stored, user.language_code if user else None)
 
     def _request_context(self, user: User, language: str) -> RequestContext:
         """A handler context for a user outside any chat (inline mode)."""
