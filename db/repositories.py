@@ -31,17 +31,11 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def _sources(rows: list[Any]) -> tuple[domain.Source, ...]:
-    return tuple(
-        domain.Source(seed=row.get("seed"), ref=row.get("ref"), url=row.get("url")) for row in rows
-    )
+    return tuple(domain.Source.from_row(row) for row in rows)
 
 
 def _source_rows(sources: Sequence[domain.Source]) -> list[dict[str, str]]:
-    rows = []
-    for source in sources:
-        row = {"seed": source.seed, "ref": source.ref, "url": source.url}
-        rows.append({key: value for key, value in row.items() if value})
-    return rows
+    return [source.as_row() for source in sources]
 
 
 def to_memorial(row: models.Memorial) -> domain.Memorial:

@@ -10,6 +10,7 @@ import datetime as dt
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 LANGUAGES: tuple[str, ...] = ("en", "ru", "fr", "nl", "de")
 """The five languages the bot speaks, English first (the fallback)."""
@@ -99,15 +100,34 @@ class DeliveryStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a fact comes from: a seed file of the project, or a public reference."""
+    """Where a fact comes from: a seed file of the project, or a public reference.
+
+    ``ref`` is the title of the publication or page, ``publisher`` who published it, ``date``
+    its publication date (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``). ``seed`` names the file of
+    ``shared/seeds/`` it was taken from: provenance only, never shown to users.
+    """
 
     seed: str | None = None
     ref: str | None = None
     url: str | None = None
+    publisher: str | None = None
+    date: str | None = None
 
     def label(self) -> str:
-        """A short human-readable label for the source."""
-        return self.ref or self.seed or self.url or ""
+        """A short human-readable label for the source (never the seed's file name)."""
+        return self.ref or self.url or ""
+
+    def as_row(self) -> dict[str, str]:
+        """The source's non-empty fields by name, in the order of SOURCE_FIELDS."""
+        return {name: value for name in SOURCE_FIELDS if (value := getattr(self, name))}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Source:
+        """A source from a mapping of SOURCE_FIELDS (other keys are ignored)."""
+        return cls(**{name: row.get(name) or None for name in SOURCE_FIELDS})
+
+
+SOURCE_FIELDS = ("seed", "ref", "publisher", "date", "url")
 
 
 @dataclass(frozen=True, slots=True)

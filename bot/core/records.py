@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from bot.core.domain import (
     LANGUAGES,
+    SOURCE_FIELDS,
     Anniversary,
     AnniversaryKind,
     Event,
@@ -118,7 +119,7 @@ LIST_FIELDS: dict[str, tuple[str, ...]] = {
 }
 """The fields of each kind that hold a list of text."""
 
-SOURCE_KEYS = ("seed", "ref", "url")
+SOURCE_KEYS = SOURCE_FIELDS
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"})
 
 
@@ -416,26 +417,28 @@ class _Row:
             problems = False
             for key, text in item.items():
                 if key not in SOURCE_KEYS:
-                    self.error(f"{name}.{key}", "unknown field (known: seed, ref, url)")
+                    self.error(f"{name}.{key}", f"unknown field (known: {', '.join(SOURCE_KEYS)})")
                     problems = True
-                elif text is not None and not isinstance(text, str):
+                elif key != "date" and text is not None and not isinstance(text, str):
                     self.error(f"{name}.{key}", "must be text")
                     problems = True
             url = item.get("url")
             if isinstance(url, str) and url.strip() and not URL.match(url.strip()):
                 self.error(f"{name}.url", f"{url!r} is not an http or https URL")
                 problems = True
+            date = item.get("date")
+            if isinstance(date, (dt.date, int)):
+                date = str(date)
+            if date is not None and not (isinstance(date, str) and SOURCE_DATE.match(date)):
+                self.error(f"{name}.date", f"{date!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+                problems = True
             if not problems:
-                result.append(
-                    Source(
-                        seed=_opt(item.get("seed")),
-                        ref=_opt(item.get("ref")),
-                        url=_opt(item.get("url")),
-                    )
-                )
+                fields = {key: _opt(item.get(key)) for key in SOURCE_KEYS}
+                result.append(Source.from_row(fields | {"date": date}))
         return tuple(result)
 
 
+SOURCE_DATE = re.compile(r"^[12][0-9]{3}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$")
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 

@@ -18,8 +18,8 @@ CSV (UTF-8, comma-separated; a BOM and ``;`` or tab separators are accepted on i
       ``names.fr``, ``names.nl``, ``names.de``, ``city.en``…;
     - lists (``aliases``, ``people``, ``observed_in``) in one cell, items joined with ``|``
       (a ``|`` or ``\\`` inside an item is written ``\\|`` or ``\\\\``);
-    - sources numbered from 1: ``sources.1.seed``, ``sources.1.ref``, ``sources.1.url``,
-      ``sources.2.ref``…
+    - sources numbered from 1: ``sources.1.seed``, ``sources.1.ref``, ``sources.1.publisher``,
+      ``sources.1.date``, ``sources.1.url``, ``sources.2.ref``…
 
     A file holds one kind when its name says which (``memorials.csv``); otherwise its first
     column is ``type`` (``memorial``, ``person``, ``anniversary`` or ``event``) and a row leaves
@@ -47,7 +47,15 @@ from typing import Any
 
 import yaml
 
-from bot.core.domain import LANGUAGES, Anniversary, Event, Memorial, Person, Source
+from bot.core.domain import (
+    LANGUAGES,
+    SOURCE_FIELDS,
+    Anniversary,
+    Event,
+    Memorial,
+    Person,
+    Source,
+)
 from bot.core.ports import DatasetStore
 from bot.core.records import (
     FIELDS,
@@ -76,7 +84,7 @@ ROW_TYPES: dict[str, str] = {
 TYPE_OF_KIND = {kind: row_type for row_type, kind in ROW_TYPES.items()}
 LIST_SEPARATOR = "|"
 
-_SOURCE_COLUMN = re.compile(r"^sources\.([1-9][0-9]*)\.(seed|ref|url)$")
+_SOURCE_COLUMN = re.compile(rf"^sources\.([1-9][0-9]*)\.({'|'.join(SOURCE_FIELDS)})$")
 
 
 class TransferError(ValueError):
@@ -395,7 +403,10 @@ def _column_problem(column: str, kinds: Sequence[str]) -> str | None:
     if not dot and any(column in LOCALIZED_FIELDS[kind] for kind in kinds):
         return f"is localized: write one column per language ({column}.en, {column}.ru, …)"
     if column == "sources":
-        return "write sources as sources.1.seed, sources.1.ref, sources.1.url, sources.2.…"
+        return (
+            "write sources as sources.1.ref, sources.1.publisher, sources.1.date, sources.1.url,"
+            " sources.2.…"
+        )
     return "unknown column"
 
 
@@ -525,11 +536,7 @@ def record_document(kind: str, record: Any) -> dict[str, Any]:
 
 
 def _sources(sources: Sequence[Source]) -> list[dict[str, str]]:
-    rows = []
-    for source in sources:
-        row = {"seed": source.seed, "ref": source.ref, "url": source.url}
-        rows.append({key: value for key, value in row.items() if value})
-    return rows
+    return [source.as_row() for source in sources]
 
 
 def documents(dataset: Dataset) -> dict[str, list[dict[str, Any]]]:
@@ -601,7 +608,7 @@ def csv_columns(data: Mapping[str, Sequence[Mapping[str, Any]]], *, typed: bool)
             columns.extend(n for n in names if n not in columns)
         most_sources = max([most_sources, *(len(row.get("sources", ())) for row in rows)])
     for number in range(1, max(most_sources, 1) + 1):
-        columns.extend(f"sources.{number}.{key}" for key in ("seed", "ref", "url"))
+        columns.extend(f"sources.{number}.{key}" for key in SOURCE_FIELDS)
     return columns
 
 

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import yaml
 
-from bot.core.records import Dataset, RecordError, check_references, parse_rows
+from bot.core.records import (
+    Dataset,
+    RecordError,
+    check_duplicates,
+    check_references,
+    parse_rows,
+)
 
 DATASET_DIR = Path(__file__).resolve().parent
 KINDS = ("memorials", "people", "anniversaries", "events")
@@ -21,6 +27,15 @@ class DatasetError(ValueError):
         self.errors = errors
 
 
+def dataset_files(directory: Path, kind: str) -> list[Path]:
+    """The files that hold ``kind``: ``KIND.yaml``, then ``KIND/*.yaml`` in name order.
+
+    The calendar of anniversaries is split by month (``anniversaries/01-january.yaml`` …) so
+    that each month can be written and reviewed on its own.
+    """
+    return [directory / f"{kind}.yaml", *sorted((directory / kind).glob("*.yaml"))]
+
+
 def load_curated(directory: Path = DATASET_DIR) -> Dataset:
     """Read and validate the curated dataset; raise DatasetError listing every problem.
 
@@ -28,9 +43,9 @@ def load_curated(directory: Path = DATASET_DIR) -> Dataset:
     its own lists.
     """
     stamps = tuple(
-        (kind, path.stat().st_mtime_ns if path.exists() else 0)
+        (str(path), path.stat().st_mtime_ns if path.exists() else 0)
         for kind in KINDS
-        for path in [directory / f"{kind}.yaml"]
+        for path in dataset_files(directory, kind)
     )
     cached = _load_curated(directory, stamps)
     return Dataset(
@@ -46,13 +61,14 @@ def _load_curated(directory: Path, _stamps: tuple[tuple[str, int], ...]) -> Data
     dataset = Dataset()
     errors: list[RecordError] = []
     for kind in KINDS:
-        path = directory / f"{kind}.yaml"
-        if not path.exists():
-            continue
-        rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        records, row_errors = parse_rows(kind, rows, path.name)
-        errors.extend(row_errors)
-        getattr(dataset, kind).extend(records)
+        for path in dataset_files(directory, kind):
+            if not path.exists():
+                continue
+            rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+            name = str(path.relative_to(directory))
+            _records, row_errors = parse_rows(kind, rows, name, into=dataset)
+            errors.extend(row_errors)
+    errors.extend(check_duplicates(dataset))
     errors.extend(check_references(dataset))
     if errors:
         raise DatasetError(errors)
