@@ -21,6 +21,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -171,6 +172,10 @@ class Event(Base):
     title: Mapped[dict[str, Any]]
     description: Mapped[dict[str, Any]]
     sources: Mapped[list[Any]]
+    recurrence: Mapped[str | None] = mapped_column(String(10))
+    """``yearly`` for a ceremony held every year around ``starts_at``; NULL: once."""
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False while no organizer has confirmed this occurrence of a recurring ceremony."""
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
 
     memorial: Mapped[Memorial | None] = relationship(lazy="joined")

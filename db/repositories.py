@@ -109,6 +109,8 @@ def to_event(row: models.Event) -> domain.Event:
         title=dict(row.title),
         description=dict(row.description),
         sources=_sources(row.sources),
+        recurrence=domain.Recurrence(row.recurrence) if row.recurrence else None,
+        confirmed=row.confirmed,
     )
 
 
@@ -256,7 +258,8 @@ class SqlEventRepository:
         self.sessions = sessions
 
     async def upcoming(self, after: dt.datetime, limit: int) -> list[domain.Event]:
-        """Events starting at or after ``after``, soonest first."""
+        """Events starting at or after ``after``, soonest first; a yearly ceremony whose
+        stored date has passed comes back at its next occurrence."""
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(models.Event)
@@ -264,7 +267,18 @@ class SqlEventRepository:
                 .order_by(models.Event.starts_at, models.Event.slug)
                 .limit(limit)
             )
-            return [to_event(row) for row in rows]
+            events = [to_event(row) for row in rows]
+            recurring = await session.scalars(
+                select(models.Event).where(
+                    models.Event.starts_at < after, models.Event.recurrence.is_not(None)
+                )
+            )
+            for row in recurring:
+                moved = to_event(row).next_occurrence(after)
+                if moved is not None:
+                    events.append(moved)
+        events.sort(key=lambda event: (event.starts_at, event.slug))
+        return events[:limit]
 
     async def all_events(self) -> list[domain.Event]:
         """Every event, soonest first."""
@@ -566,6 +580,8 @@ def _event_values(event: domain.Event, memorial_ids: Mapping[str, int]) -> dict[
         "title": dict(event.title),
         "description": dict(event.description),
         "sources": _source_rows(event.sources),
+        "recurrence": event.recurrence.value if event.recurrence else None,
+        "confirmed": event.confirmed,
     }
 
 

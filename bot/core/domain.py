@@ -6,11 +6,14 @@ text, resolved with a fallback chain (requested language, then English, then any
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from bot.core.timeutil import zone
 
 LANGUAGES: tuple[str, ...] = ("en", "ru", "fr", "nl", "de")
 """The five languages the bot speaks, English first (the fallback)."""
@@ -70,6 +73,12 @@ class EventStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     MOVED = "moved"
     CANCELLED = "cancelled"
+
+
+class Recurrence(enum.StrEnum):
+    """How an event comes back: a ceremony held on about the same day every year."""
+
+    YEARLY = "yearly"
 
 
 class Platform(enum.StrEnum):
@@ -209,7 +218,13 @@ class Anniversary:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A ceremony or action announced for a moment in a place's time zone."""
+    """A ceremony or action announced for a moment in a place's time zone.
+
+    A ``recurrence`` of ``yearly`` marks a ceremony that sources show held every year
+    around ``starts_at``'s day; ``confirmed`` is False while no organizer or source has
+    confirmed this year's date and time ("usually held; an organizer confirms each year").
+    An event announced by an organizer is confirmed and does not recur.
+    """
 
     slug: str
     starts_at: dt.datetime
@@ -221,7 +236,37 @@ class Event:
     memorial: str | None = None
     organizer: str | None = None
     sources: tuple[Source, ...] = ()
+    recurrence: Recurrence | None = None
+    confirmed: bool = True
     id: int | None = None
+
+    def occurrence_after(self, instant: dt.datetime) -> dt.datetime | None:
+        """The start of the first occurrence at or after ``instant``: ``starts_at`` itself,
+        or for a yearly event the same local date and time in the first year that is not
+        past (29 February falls on 28 February in other years); None when it is over."""
+        if self.starts_at >= instant:
+            return self.starts_at
+        if self.recurrence is not Recurrence.YEARLY:
+            return None
+        place = zone(self.timezone)
+        local = self.starts_at.astimezone(place)
+        year = max(local.year, instant.astimezone(place).year)
+        while True:
+            leap_day = (local.month, local.day) == (2, 29)
+            day = 28 if leap_day and not calendar.isleap(year) else local.day
+            candidate = local.replace(year=year, day=day, tzinfo=None).replace(tzinfo=place)
+            start = candidate.astimezone(dt.UTC)
+            if start >= instant:
+                return start
+            year += 1
+
+    def next_occurrence(self, instant: dt.datetime) -> Event | None:
+        """This event moved to its first occurrence at or after ``instant`` (see
+        ``occurrence_after``), or None when it is over."""
+        start = self.occurrence_after(instant)
+        if start is None:
+            return None
+        return self if start == self.starts_at else replace(self, starts_at=start)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ kind), no unknown field, required fields present, text where text is expected, l
 among ``LANGUAGES`` with ``en`` and ``ru`` present in required localized fields, real dates
 (29 February only when the year is unknown or a leap year), whole numbers in range,
 coordinates in range, ISO 3166-1 country codes, IANA time zones, ISO-8601 instants with an
-offset, enumerations (kind, precision, status), and sources (``seed``, ``ref`` or ``url``, a
-``url`` being http or https).
+offset, enumerations (kind, precision, status, recurrence), booleans, and sources (``seed``,
+``ref`` or ``url``, a ``url`` being http or https).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from bot.core.domain import (
@@ -34,6 +34,7 @@ from bot.core.domain import (
     Person,
     PersonRef,
     Precision,
+    Recurrence,
     Source,
 )
 from bot.core.timeutil import LEAP_YEAR, zone
@@ -98,6 +99,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "status",
         "title",
         "description",
+        "recurrence",
+        "confirmed",
         "sources",
     ),
 }
@@ -388,6 +391,20 @@ class _Row:
                 items.append(item.strip())
         return tuple(dict.fromkeys(items))
 
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.data.get(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1"):
+            return True
+        if text in ("false", "no", "0"):
+            return False
+        self.error(name, f"{value!r} is not true or false")
+        return default
+
     def choice(self, name: str, enum: Callable[[str], T], default: T | None = None) -> T:
         value = self.text(name, required=default is None)
         if value is None:
@@ -541,7 +558,12 @@ def parse_anniversary(
 def parse_event(
     data: Mapping[str, Any], file: str, row: int, line: int | None = None
 ) -> tuple[Event, list[RecordError]]:
-    """An event record: an ISO-8601 start with its offset, and the place's IANA zone."""
+    """An event record: an ISO-8601 start with its offset, and the place's IANA zone.
+
+    ``recurrence: yearly`` marks a ceremony held every year; such an event is unconfirmed
+    unless ``confirmed: true`` says otherwise, any other event confirmed unless
+    ``confirmed: false``.
+    """
     r = _Row(data, file, row, line, "events")
     starts_at = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     raw = data.get("starts_at")
@@ -576,6 +598,10 @@ def parse_event(
         organizer=r.text("organizer"),
         sources=tuple(r.sources()) if data.get("sources") else (),
     )
+    recurrence = r.choice("recurrence", Recurrence, None) if data.get("recurrence") else None
+    confirmed = r.boolean("confirmed", recurrence is None)
+    if recurrence is not None or not confirmed:
+        event = replace(event, recurrence=recurrence, confirmed=confirmed)
     return event, r.errors
 
 

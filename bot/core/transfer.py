@@ -520,6 +520,11 @@ def record_document(kind: str, record: Any) -> dict[str, Any]:
             "status": record.status.value,
             "title": record.title,
             "description": record.description,
+            "recurrence": record.recurrence.value if record.recurrence else None,
+            # written only when it is not what the recurrence implies (see parse_event)
+            "confirmed": None
+            if record.confirmed == (record.recurrence is None)
+            else record.confirmed,
             "sources": _sources(record.sources),
         }
     else:
@@ -625,6 +630,8 @@ def flatten(kind: str, document: Mapping[str, Any]) -> dict[str, str]:
                 cells[f"{name}.{code}"] = text
         elif name in LIST_FIELDS[kind]:
             cells[name] = join_list(value)
+        elif isinstance(value, bool):
+            cells[name] = "true" if value else "false"
         elif isinstance(value, float):
             cells[name] = repr(value)
         else:

@@ -144,3 +144,21 @@ async def test_migrate_and_deactivate_chat(empty_app: App) -> None:
     assert settings is not None and settings.language == "ru"
     assert await chats.deactivate_chat("telegram", "-100777") == 1
     assert await chats.deactivate_chat("telegram", "-100777") == 0
+
+
+async def test_a_yearly_event_is_stored_and_comes_back_every_year(empty_app: App) -> None:
+    from dataclasses import replace
+
+    from bot.core.domain import Recurrence
+    from tests.fakes.sample import sample_dataset
+
+    dataset = sample_dataset()
+    dataset.events = [
+        replace(e, recurrence=Recurrence.YEARLY, confirmed=False) for e in dataset.events
+    ]
+    await empty_app.store.upsert(dataset)
+    later = await empty_app.events.upcoming(dt.datetime(2026, 5, 10, 12, 1, tzinfo=dt.UTC), 10)
+    assert [e.slug for e in later] == ["immortal-regiment-liege-2026"]
+    assert later[0].recurrence is Recurrence.YEARLY and later[0].confirmed is False
+    assert later[0].starts_at == dt.datetime(2027, 5, 10, 12, 0, tzinfo=dt.UTC)
+    assert await empty_app.store.upsert(dataset) == 0

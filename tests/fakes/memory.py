@@ -53,9 +53,8 @@ class FakeEventRepository:
         self.events = events
 
     async def upcoming(self, after: dt.datetime, limit: int) -> list[Event]:
-        found = sorted(
-            (e for e in self.events if e.starts_at >= after), key=lambda e: (e.starts_at, e.slug)
-        )
+        moved = (e.next_occurrence(after) for e in self.events)
+        found = sorted((e for e in moved if e is not None), key=lambda e: (e.starts_at, e.slug))
         return found[:limit]
 
 
