@@ -273,7 +273,9 @@ async def cmd_import(app: App, args: argparse.Namespace) -> None:
         progress = _Progress(sys.stderr, "importing")
         print(f"reading and checking {path} …", file=sys.stderr, flush=True)
     try:
-        result = await import_path(app.store, path, progress)
+        from db.dataset import seed_catalogue
+
+        result = await import_path(app.store, path, progress, catalogue=seed_catalogue())
     except TransferError as error:
         raise CliError(f"import: {error}") from None
     finally:

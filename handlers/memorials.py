@@ -7,6 +7,7 @@ from bot.core.domain import GeoPoint, Memorial, MemorialKind, Precision, ScoredM
 from bot.core.geo import map_url, parse_point
 from bot.core.i18n import Translator
 from bot.core.reply import MAX_ACTION_BYTES, Button, Reply, ReplyBuilder, Venue
+from bot.core.sources import write_sources
 from handlers.base import N_, UsageError
 
 SEARCH_LIMIT = 5
@@ -72,9 +73,7 @@ def memorial_card(ctx: RequestContext, memorial: Memorial) -> Reply:
     else:
         position = t.gettext("Position: {coordinates}", coordinates=where)
     out.line().text(position + " ").link(t.gettext("Map"), map_url(point)).line()
-    sources = [source.label() for source in memorial.sources if source.label()]
-    if sources:
-        out.line(t.gettext("Sources: {sources}", sources="; ".join(sources)))
+    write_sources(out, t, memorial.sources)
     out.row(Button(t.gettext("Open the map"), url=map_url(point)))
     return out.build(venue=Venue(point, name, place_line(t, memorial)))
 

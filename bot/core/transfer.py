@@ -69,6 +69,7 @@ from bot.core.records import (
     check_references,
     parse_rows,
 )
+from bot.core.sources import SeedCatalogue, enrich_dataset
 from bot.core.timeutil import zone
 
 FORMATS: tuple[str, ...] = ("json", "yaml", "csv")
@@ -118,15 +119,24 @@ class ImportResult:
 
 
 async def import_path(
-    store: DatasetStore, path: Path, progress: Callable[[int, int], None] | None = None
+    store: DatasetStore,
+    path: Path,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    catalogue: SeedCatalogue | None = None,
 ) -> ImportResult:
     """Read, check and write a file or a directory of files: all or nothing.
+
+    With a seed ``catalogue``, every ``seed:`` source is completed from it (publisher,
+    title, date, address), as the curated dataset is when it is loaded.
 
     Every problem is collected first (fields, repeated slugs, references that resolve neither
     in the files nor in the database); with none, the records are written in one transaction.
     Raises ``TransferError`` when the path cannot be read at all.
     """
     dataset, errors = await asyncio.to_thread(read_path, path)
+    if catalogue:
+        dataset = enrich_dataset(dataset, catalogue)
     known = await store.known_slugs()
     errors.extend(check_references(dataset, known["memorials"], known["people"]))
     if errors:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.core.domain import Source
 from bot.core.records import (
     Dataset,
     RecordError,
@@ -14,9 +15,12 @@ from bot.core.records import (
     check_references,
     parse_rows,
 )
+from bot.core.sources import catalogue_from, enrich_dataset
 
 DATASET_DIR = Path(__file__).resolve().parent
 KINDS = ("memorials", "people", "anniversaries", "events")
+SEEDS_FILE = "seeds.yaml"
+SEED_FIELDS = frozenset({"publisher", "title", "date", "url", "note"})
 
 
 class DatasetError(ValueError):
@@ -36,16 +40,50 @@ def dataset_files(directory: Path, kind: str) -> list[Path]:
     return [directory / f"{kind}.yaml", *sorted((directory / kind).glob("*.yaml"))]
 
 
+def seed_catalogue(directory: Path = DATASET_DIR) -> dict[str, Source]:
+    """What each seed article states about itself (``seeds.yaml``): file name -> a source
+    with its title (``ref``), publisher, date and address. Raises DatasetError when the
+    file is malformed."""
+    path = directory / SEEDS_FILE
+    if not path.exists():
+        return {}
+    return dict(_seed_catalogue(path, path.stat().st_mtime_ns))
+
+
+@lru_cache(maxsize=4)
+def _seed_catalogue(path: Path, _stamp: int) -> dict[str, Source]:
+    rows = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    errors: list[RecordError] = []
+    if not isinstance(rows, dict):
+        errors.append(RecordError(SEEDS_FILE, 0, "-", "must map seed file names to fields"))
+        raise DatasetError(errors)
+    for row, (name, fields) in enumerate(rows.items(), start=1):
+        if not isinstance(fields, dict):
+            errors.append(RecordError(SEEDS_FILE, row, str(name), "must be a mapping of fields"))
+            continue
+        unknown = set(fields) - SEED_FIELDS
+        if unknown:
+            errors.append(
+                RecordError(SEEDS_FILE, row, str(name), f"unknown fields {sorted(unknown)}")
+            )
+        if not (fields.get("publisher") or fields.get("url")):
+            errors.append(RecordError(SEEDS_FILE, row, str(name), "needs a publisher or a url"))
+    if errors:
+        raise DatasetError(errors)
+    return catalogue_from(rows)
+
+
 def load_curated(directory: Path = DATASET_DIR) -> Dataset:
     """Read and validate the curated dataset; raise DatasetError listing every problem.
 
-    The files are parsed once per process (and again when one changes); each call returns
-    its own lists.
+    Every ``seed:`` source is completed from the seed catalogue (``seeds.yaml``): publisher,
+    title, date and address, so that users see those and never a file name. The files are
+    parsed once per process (and again when one changes); each call returns its own lists.
     """
+    paths = [path for kind in KINDS for path in dataset_files(directory, kind)]
     stamps = tuple(
         (str(path), path.stat().st_mtime_ns if path.exists() else 0)
-        for kind in KINDS
-        for path in dataset_files(directory, kind)
+        for path in [*paths, directory / SEEDS_FILE]
     )
     cached = _load_curated(directory, stamps)
     return Dataset(
@@ -72,4 +110,4 @@ def _load_curated(directory: Path, _stamps: tuple[tuple[str, int], ...]) -> Data
     errors.extend(check_references(dataset))
     if errors:
         raise DatasetError(errors)
-    return dataset
+    return enrich_dataset(dataset, seed_catalogue(directory))
