@@ -25,10 +25,12 @@ from db.repositories import (
     Sessions,
     SqlAnniversaryRepository,
     SqlChatRepository,
+    SqlConversationRepository,
     SqlDatasetStore,
     SqlEventRepository,
     SqlMemorialRepository,
 )
+from db.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool
     anniversaries = SqlAnniversaryRepository(sessions)
     events = SqlEventRepository(sessions)
     chats = SqlChatRepository(sessions)
+    conversations = SqlConversationRepository(sessions)
     store = SqlDatasetStore(sessions)
     core = Core(
         memorials=memorials,
@@ -88,6 +91,8 @@ async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool
         chats=chats,
         clock=clock or SystemClock(),
         settings=settings.core_settings(),
+        conversations=conversations,
+        unit_of_work=SqlUnitOfWork(sessions),
     )
     app = App(settings, urls, engine, sessions, core, store, chats, anniversaries, events)
     if seed and await store.is_empty():

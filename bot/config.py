@@ -50,6 +50,7 @@ class Settings:
     telegram_rate_limit: float = 25.0
     discord_rate_limit: float = 40.0
     log_level: str = "INFO"
+    conversation_idle_minutes: int = 30
 
     def core_settings(self) -> CoreSettings:
         """The part of the settings the core needs."""
@@ -58,6 +59,7 @@ class Settings:
             default_timezone=self.default_timezone,
             default_delivery_time=self.default_delivery_time,
             organizer_ids=self.organizer_ids,
+            conversation_idle=dt.timedelta(minutes=self.conversation_idle_minutes),
         )
 
 
@@ -135,6 +137,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         and not _get(env, "TELEGRAM_WEBHOOK_URL")
     ):
         raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
+    raw_idle = (_get(env, "CONVERSATION_IDLE_MINUTES", "30") or "30").strip()
+    if not raw_idle.isdigit() or not 1 <= int(raw_idle) <= 10080:
+        raise ConfigError(
+            f"CONVERSATION_IDLE_MINUTES={raw_idle!r} must be a number of minutes from 1 to 10080"
+        )
     level = (_get(env, "LOG_LEVEL", "INFO") or "INFO").upper()
     if not isinstance(logging.getLevelName(level), int):
         raise ConfigError(f"LOG_LEVEL={level!r} is not a logging level (DEBUG, INFO, WARNING…)")
@@ -157,6 +164,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         telegram_rate_limit=_rate(env, "TELEGRAM_RATE_LIMIT", 25.0),
         discord_rate_limit=_rate(env, "DISCORD_RATE_LIMIT", 40.0),
         log_level=level,
+        conversation_idle_minutes=int(raw_idle),
     )
 
 

@@ -263,3 +263,28 @@ class DeliveryFanOut(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Conversation(Base):
+    """A conversation in progress (a form being filled), one per platform, chat, topic and
+    user: the flow, the step awaiting an answer and the answers so far."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("platform", "chat_id", "thread_id", "user_id"),
+        Index("ix_conversations_updated_at", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str] = mapped_column(String(64), default="")
+    user_id: Mapped[str] = mapped_column(String(64))
+    flow: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(40))
+    turn: Mapped[int] = mapped_column(Integer, default=1)
+    language: Mapped[str] = mapped_column(String(8), default="")
+    answers: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    offered: Mapped[list[Any]] = mapped_column(JsonType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)

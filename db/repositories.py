@@ -14,6 +14,7 @@ from bot.core import domain
 from bot.core.records import Dataset, ImportReport, KindCounts
 from bot.core.search import SearchDocument, is_search_text, memorial_search_text, search_text
 from db import models
+from db.unit_of_work import reading, writing
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -297,7 +298,7 @@ class SqlChatRepository:
 
     async def get_settings(self, platform: str, chat_id: str) -> domain.ChatSettings | None:
         """The chat's stored settings."""
-        async with self.sessions() as session:
+        async with reading(self.sessions) as session:
             row = await session.scalar(
                 select(models.Chat).where(
                     models.Chat.platform == platform, models.Chat.chat_id == chat_id
@@ -309,7 +310,7 @@ class SqlChatRepository:
 
     async def save_settings(self, settings: domain.ChatSettings) -> None:
         """Store the chat's settings; its subscriptions follow its language and zone."""
-        async with self.sessions.begin() as session:
+        async with writing(self.sessions) as session:
             row = await session.scalar(
                 select(models.Chat).where(
                     models.Chat.platform == settings.platform,
@@ -340,7 +341,7 @@ class SqlChatRepository:
         self, platform: str, chat_id: str, thread_id: str = ""
     ) -> domain.Subscription | None:
         """The chat's (or topic's) subscription."""
-        async with self.sessions() as session:
+        async with reading(self.sessions) as session:
             row = await session.scalar(
                 select(models.Subscription).where(
                     models.Subscription.platform == platform,
@@ -352,7 +353,7 @@ class SqlChatRepository:
 
     async def save_subscription(self, subscription: domain.Subscription) -> domain.Subscription:
         """Create or update a subscription; its next run is recomputed by the scheduler."""
-        async with self.sessions.begin() as session:
+        async with writing(self.sessions) as session:
             row = await session.scalar(
                 select(models.Subscription).where(
                     models.Subscription.platform == subscription.platform,
@@ -379,7 +380,7 @@ class SqlChatRepository:
 
     async def migrate_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
         """Move settings and subscriptions to the new id; the new id's own rows give way."""
-        async with self.sessions.begin() as session:
+        async with writing(self.sessions) as session:
             old_chat = await session.scalar(
                 select(models.Chat).where(
                     models.Chat.platform == platform, models.Chat.chat_id == old_chat_id
@@ -417,7 +418,7 @@ class SqlChatRepository:
 
     async def deactivate_chat(self, platform: str, chat_id: str) -> int:
         """Deactivate every active subscription of a chat; returns how many."""
-        async with self.sessions.begin() as session:
+        async with writing(self.sessions) as session:
             rows = list(
                 await session.scalars(
                     select(models.Subscription).where(
@@ -434,7 +435,7 @@ class SqlChatRepository:
 
     async def active_subscriptions(self) -> list[domain.Subscription]:
         """Every active subscription."""
-        async with self.sessions() as session:
+        async with reading(self.sessions) as session:
             rows = await session.scalars(
                 select(models.Subscription)
                 .where(models.Subscription.active.is_(True))
@@ -837,3 +838,73 @@ async def _refresh_search_text(
                 updates.append({"id": row_id, "search_text": text, "updated_at": now})
         if updates:
             await session.execute(update(memorial), updates)
+
+
+class SqlConversationRepository:
+    """Conversations in progress, in SQL (they survive a restart)."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+
+    @staticmethod
+    def _where(key: domain.ConversationKey) -> tuple[Any, ...]:
+        return (
+            models.Conversation.platform == key.platform,
+            models.Conversation.chat_id == key.chat_id,
+            models.Conversation.thread_id == key.thread_id,
+            models.Conversation.user_id == key.user_id,
+        )
+
+    async def get_conversation(
+        self, key: domain.ConversationKey
+    ) -> domain.ConversationState | None:
+        """The conversation of this key, if one is in progress."""
+        async with reading(self.sessions) as session:
+            row = await session.scalar(select(models.Conversation).where(*self._where(key)))
+            if row is None:
+                return None
+            return domain.ConversationState(
+                key=key,
+                flow=row.flow,
+                step=row.step,
+                answers=dict(row.answers or {}),
+                updated_at=row.updated_at,
+                turn=row.turn,
+                offered=tuple(str(value) for value in row.offered or ()),
+                language=row.language,
+            )
+
+    async def save_conversation(self, state: domain.ConversationState) -> None:
+        """Create or replace the conversation of ``state.key``."""
+        async with writing(self.sessions) as session:
+            row = await session.scalar(select(models.Conversation).where(*self._where(state.key)))
+            if row is None:
+                row = models.Conversation(
+                    platform=state.key.platform,
+                    chat_id=state.key.chat_id,
+                    thread_id=state.key.thread_id,
+                    user_id=state.key.user_id,
+                    created_at=state.updated_at,
+                )
+                session.add(row)
+            row.flow = state.flow
+            row.step = state.step
+            row.turn = state.turn
+            row.language = state.language
+            row.answers = dict(state.answers)
+            row.offered = list(state.offered)
+            row.updated_at = state.updated_at
+
+    async def delete_conversation(self, key: domain.ConversationKey) -> bool:
+        """End the conversation of this key; whether there was one."""
+        async with writing(self.sessions) as session:
+            result = await session.execute(delete(models.Conversation).where(*self._where(key)))
+            return bool(getattr(result, "rowcount", 0))
+
+    async def delete_idle_conversations(self, before: dt.datetime) -> int:
+        """End every conversation not touched since ``before``; how many."""
+        async with writing(self.sessions) as session:
+            result = await session.execute(
+                delete(models.Conversation).where(models.Conversation.updated_at < before)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)

@@ -27,4 +27,9 @@ class UsageError(Exception):
 
 
 class NotAllowed(Exception):
-    """The user may not change this chat's settings."""
+    """The user may not do this here; ``reason`` (translated) says why, or is empty for the
+    usual "only the administrators" refusal."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from dataclasses import replace
 
 from bot.core.context import RequestContext
+from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step
 from bot.core.domain import LANGUAGES
 from bot.core.i18n import LANGUAGE_NAMES, translator
-from bot.core.reply import Button, Reply, ReplyBuilder
-from bot.core.timeutil import find_zone, parse_hhmm
-from handlers.base import NotAllowed, UsageError
+from bot.core.places import zones_for
+from bot.core.reply import AnswerKind, Button, Reply, ReplyBuilder
+from bot.core.timeutil import find_zone, parse_hhmm, zone
+from handlers.base import N_, NotAllowed, UsageError
 
 
 async def _require_configure(ctx: RequestContext) -> None:
@@ -34,7 +38,8 @@ def language_buttons() -> tuple[tuple[Button, ...], ...]:
 
 async def choose_language(ctx: RequestContext) -> Reply:
     """``/language``: the choices as buttons; ``/language ru``: store the choice."""
-    if not ctx.args:
+    text = ctx.option("language")
+    if not text:
         out = ReplyBuilder().text(
             ctx.t.gettext(
                 "Current language: {language}. Choose another:",
@@ -42,10 +47,10 @@ async def choose_language(ctx: RequestContext) -> Reply:
             )
         )
         return ReplyBuilder(out.spans, list(language_buttons())).build()
-    code = find_language(ctx.arg_text)
+    code = find_language(text)
     if code is None:
         raise UsageError(
-            ctx.t.gettext("“{text}” is not one of the bot's languages.", text=ctx.arg_text[:40])
+            ctx.t.gettext("“{text}” is not one of the bot's languages.", text=text[:40])
         )
     await _require_configure(ctx)
     await ctx.core.set_language(ctx.platform, ctx.chat.id, code)
@@ -57,42 +62,138 @@ async def choose_language(ctx: RequestContext) -> Reply:
     )
 
 
+def zone_label(ctx: RequestContext, name: str, place: str = "") -> str:
+    """A zone with the local time there now ("Europe/Moscow · 14:05 · Moscow, RU")."""
+    local = ctx.t.time(ctx.now.astimezone(zone(name)).time())
+    return " · ".join(part for part in (name, local, place) if part)
+
+
 async def choose_timezone(ctx: RequestContext) -> Reply:
-    """``/timezone``: show the zone; ``/timezone Europe/Moscow``: store it."""
+    """``/timezone``: ask for a city or country; ``/timezone Europe/Moscow``: store it;
+    ``/timezone Moscow`` (not a zone name): offer the matching zones."""
     t = ctx.t
-    if not ctx.args:
-        return (
-            ReplyBuilder()
-            .line(t.gettext("Time zone: {zone}.", zone=ctx.timezone))
-            .text(
-                t.gettext(
-                    "To change it, send /timezone followed by a zone name, "
-                    "for example /timezone Europe/Moscow."
-                )
+    text = ctx.option("zone")
+    if not text:
+        if not await ctx.can_configure():
+            return (
+                ReplyBuilder()
+                .line(t.gettext("Time zone: {zone}.", zone=zone_label(ctx, ctx.timezone)))
+                .text(t.gettext("Only the administrators of this chat can change its settings."))
+                .build()
             )
-            .build()
-        )
-    name = find_zone(ctx.arg_text)
+        return await ctx.start_flow(TIMEZONE)
+    await _require_configure(ctx)
+    name = find_zone(text)
     if name is None:
-        raise UsageError(t.gettext("“{text}” is not a known time zone.", text=ctx.arg_text[:60]))
+        if len(text) > MAX_PLACE_CHARS:
+            raise UsageError(t.gettext("“{text}” is not a known time zone.", text=text[:60]))
+        return await ctx.start_flow(TIMEZONE, {"zone": text})
+    return await _set_timezone(ctx, name)
+
+
+async def _set_timezone(ctx: RequestContext, name: str) -> Reply:
     await _require_configure(ctx)
     await ctx.core.set_timezone(ctx.platform, ctx.chat.id, name)
-    return ReplyBuilder().text(t.gettext("Time zone set to {zone}.", zone=name)).build()
+    t = ctx.t
+    local = t.time(ctx.now.astimezone(zone(name)).time())
+    return (
+        ReplyBuilder()
+        .line(t.gettext("Time zone set to {zone}.", zone=name))
+        .text(t.gettext("The local time there is {time}.", time=local))
+        .build()
+    )
+
+
+async def _parse_zone(ctx: RequestContext, answers: Answers, answer: Answer) -> str:
+    t = ctx.t
+    if answer.choice is not None:
+        chosen = find_zone(answer.choice)
+        if chosen is not None:
+            return chosen
+    text = answer.given
+    if not text:
+        raise Invalid(t.gettext("Please send the name of a city or a country."))
+    if len(text) > MAX_PLACE_CHARS:
+        raise Invalid(t.gettext("That is too long for a place name."))
+    candidates = await asyncio.to_thread(zones_for, text, ctx.now)
+    if len(candidates) == 1:
+        return candidates[0].zone
+    if not candidates:
+        raise Invalid(
+            t.gettext(
+                "I found no time zone for “{text}”. Try a nearby city, a country, "
+                "or an offset such as UTC+3.",
+                text=text[:60],
+            ),
+            {"candidates": []},
+        )
+    raise Invalid(
+        t.gettext("Several time zones match “{text}”.", text=text[:60]),
+        {"candidates": [[c.zone, c.place] for c in candidates]},
+        hint=True,
+    )
+
+
+async def _zone_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:
+    return [
+        Choice(name, zone_label(ctx, name, place)) for name, place in answers.get("candidates", [])
+    ]
+
+
+def _zone_prompt(ctx: RequestContext, answers: Answers) -> str:
+    t = ctx.t
+    if answers.get("candidates"):
+        return t.gettext("Choose the time zone, or send another city or country.")
+    return t.gettext(
+        "Which time zone? Send a city or a country in any language (Moscow, Москва, "
+        "Lüttich, Belgium) or an offset such as UTC+3. Now: {zone}.",
+        zone=zone_label(ctx, ctx.timezone),
+    )
+
+
+async def _finish_timezone(ctx: RequestContext, answers: Answers) -> Reply:
+    return await _set_timezone(ctx, str(answers["zone"]))
+
+
+TIMEZONE = "timezone"
+MAX_PLACE_CHARS = 100
+TIMEZONE_FLOW = Flow(
+    TIMEZONE,
+    "timezone",
+    (
+        Step(
+            "zone",
+            AnswerKind.ZONE,
+            _zone_prompt,
+            N_("City, country or time zone"),
+            parse=_parse_zone,
+            choices=_zone_choices,
+            placeholder=N_("Moscow, Lüttich, Belgium, UTC+3…"),
+            max_length=MAX_PLACE_CHARS,
+        ),
+    ),
+    _finish_timezone,
+)
 
 
 async def subscribe(ctx: RequestContext) -> Reply:
-    """``/subscribe [HH:MM]``: the daily "on this day" post at a local time."""
+    """``/subscribe``: ask the time of the daily post; ``/subscribe HH:MM``: subscribe."""
     t = ctx.t
-    delivery_time = None
-    if ctx.args:
-        if len(ctx.args) > 1:
-            raise UsageError()
-        try:
-            delivery_time = parse_hhmm(ctx.args[0])
-        except ValueError:
-            raise UsageError(
-                t.gettext("“{text}” is not a time of day.", text=ctx.args[0][:20])
-            ) from None
+    text = ctx.option("time")
+    if not text:
+        await _require_configure(ctx)
+        return await ctx.start_flow(SUBSCRIBE)
+    if len(ctx.args) > 1:
+        raise UsageError()
+    try:
+        delivery_time = parse_hhmm(text)
+    except ValueError:
+        raise UsageError(t.gettext("“{text}” is not a time of day.", text=text[:20])) from None
+    return await _subscribe_at(ctx, delivery_time)
+
+
+async def _subscribe_at(ctx: RequestContext, delivery_time: dt.time | None) -> Reply:
+    t = ctx.t
     await _require_configure(ctx)
     subscription = await ctx.core.subscribe(
         ctx.platform,
@@ -115,6 +216,64 @@ async def subscribe(ctx: RequestContext) -> Reply:
         )
         .build()
     )
+
+
+COMMON_TIMES = ("07:00", "08:00", "09:00", "12:00", "18:00", "20:00")
+OTHER_TIME = "other"
+
+
+async def _time_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:
+    choices = [Choice(value, ctx.t.time(parse_hhmm(value))) for value in COMMON_TIMES]
+    if not answers.get("typing"):
+        choices.append(Choice(OTHER_TIME, ctx.t.gettext("Another time…")))
+    return choices
+
+
+async def _parse_time(ctx: RequestContext, answers: Answers, answer: Answer) -> str:
+    t = ctx.t
+    if answer.choice == OTHER_TIME:
+        raise Invalid(
+            t.gettext("Send the time as HH:MM, for example 07:30."), {"typing": True}, hint=True
+        )
+    text = answer.given
+    try:
+        return parse_hhmm(text).strftime("%H:%M")
+    except ValueError:
+        raise Invalid(
+            t.gettext("“{text}” is not a time of day. Send it as HH:MM.", text=text[:20])
+        ) from None
+
+
+def _time_prompt(ctx: RequestContext, answers: Answers) -> str:
+    return ctx.t.gettext(
+        "At what time should the daily “on this day” post arrive ({zone})? "
+        "Choose one, or send a time such as 07:30.",
+        zone=ctx.timezone,
+    )
+
+
+async def _finish_subscribe(ctx: RequestContext, answers: Answers) -> Reply:
+    return await _subscribe_at(ctx, parse_hhmm(str(answers["time"])))
+
+
+SUBSCRIBE = "subscribe"
+SUBSCRIBE_FLOW = Flow(
+    SUBSCRIBE,
+    "subscribe",
+    (
+        Step(
+            "time",
+            AnswerKind.TIME,
+            _time_prompt,
+            N_("Time of the daily post (HH:MM)"),
+            parse=_parse_time,
+            choices=_time_choices,
+            placeholder=N_("07:30"),
+            max_length=5,
+        ),
+    ),
+    _finish_subscribe,
+)
 
 
 async def unsubscribe(ctx: RequestContext) -> Reply:
@@ -146,5 +305,7 @@ async def show_settings(ctx: RequestContext) -> Reply:
 
 
 async def pick_language(ctx: RequestContext) -> Reply:
-    """The action behind a language button (``lang:<code>``)."""
-    return await choose_language(replace(ctx, args=ctx.args[:1], arg_text=" ".join(ctx.args[:1])))
+    """The action behind a language button (``lang:<code>``): replaces the choices."""
+    code = ctx.args[0] if ctx.args else ""
+    reply = await choose_language(replace(ctx, options={"language": code}))
+    return replace(reply, replaces=True)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+from typing import Any
+
 from bot.core.context import RequestContext
+from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step
 from bot.core.domain import GeoPoint, Memorial, MemorialKind, Precision, ScoredMemorial, pick
-from bot.core.geo import map_url, parse_point
+from bot.core.geo import map_url, parse_coordinates
 from bot.core.i18n import Translator
-from bot.core.reply import MAX_ACTION_BYTES, Button, Reply, ReplyBuilder, Venue
+from bot.core.places import find_city
+from bot.core.reply import MAX_ACTION_BYTES, AnswerKind, Button, Reply, ReplyBuilder, Venue
 from bot.core.sources import write_sources
 from handlers.base import N_, UsageError
 
@@ -79,11 +85,12 @@ def memorial_card(ctx: RequestContext, memorial: Memorial) -> Reply:
 
 
 async def show_memorial(ctx: RequestContext) -> Reply:
-    """``/memorial <query>``: the best match's card, other matches as buttons."""
+    """``/memorial <query>``: the best match's card, other matches as buttons; a weak best
+    match asks "did you mean …?"; a bare ``/memorial`` asks which memorial."""
     t = ctx.t
-    query = ctx.arg_text.strip()
+    query = ctx.option("query") or ctx.arg_text.strip()
     if not query:
-        raise UsageError()
+        return await ctx.start_flow(MEMORIAL)
     if len(query) > MAX_QUERY_CHARS:
         raise UsageError(t.gettext("The query is too long."))
     found = await ctx.core.search_memorials(query, SEARCH_LIMIT + 1)
@@ -95,6 +102,8 @@ async def show_memorial(ctx: RequestContext) -> Reply:
             .text(t.gettext("Try another spelling, a town, or a person's name."))
             .build()
         )
+    if hits[0].score < STRONG_MATCH:
+        return did_you_mean(ctx, query, hits)
     card = memorial_card(ctx, hits[0].memorial)
     others = hits[1:]
     if not others:
@@ -104,6 +113,23 @@ async def show_memorial(ctx: RequestContext) -> Reply:
     if len(found) > SEARCH_LIMIT and action:
         buttons += ((Button(ctx.t.gettext("More results ▶"), action=action),),)
     return Reply(spans=card.spans, buttons=buttons, venue=card.venue)
+
+
+def did_you_mean(ctx: RequestContext, query: str, hits: list[ScoredMemorial]) -> Reply:
+    """No memorial matches well: the closest ones as buttons."""
+    t = ctx.t
+    out = ReplyBuilder().line(
+        t.gettext("No memorial matches “{query}” exactly.", query=query[:MAX_QUERY_CHARS])
+    )
+    out.text(t.gettext("Did you mean one of these?"))
+    return ReplyBuilder(out.spans, list(_memorial_buttons(ctx, hits))).build()
+
+
+def suggestion_label(ctx: RequestContext, memorial: Memorial) -> str:
+    """A memorial as a choice: its name and town."""
+    city = pick(memorial.city, ctx.language)
+    name = pick(memorial.names, ctx.language)
+    return f"{name} · {city}" if city else name
 
 
 def page_action(query: str, offset: int) -> str | None:
@@ -121,6 +147,11 @@ async def show_results_page(ctx: RequestContext) -> Reply:
     if not offset_text.isdigit() or not query:
         return ReplyBuilder().text(t.gettext("This list is no longer available.")).build()
     offset = min(int(offset_text), MAX_RESULTS)
+    return replace(await _results_page(ctx, query, offset), replaces=True)
+
+
+async def _results_page(ctx: RequestContext, query: str, offset: int) -> Reply:
+    t = ctx.t
     hits = await ctx.core.search_memorials(query, offset + PAGE_SIZE + 1)
     page = hits[offset : offset + PAGE_SIZE]
     if not page:
@@ -177,23 +208,32 @@ def format_distance(t: Translator, km: float) -> str:
 
 
 async def show_nearest(ctx: RequestContext) -> Reply:
-    """``/near <lat> <lon>`` or a shared location: memorials by great-circle distance."""
+    """``/near <lat> <lon>`` (any notation), or a shared location: memorials by great-circle
+    distance; a bare ``/near`` asks where."""
     t = ctx.t
     if ctx.location is not None:
         point = ctx.location
     else:
-        if len(ctx.args) != 2:
-            raise UsageError()
+        typed = [ctx.option("latitude"), ctx.option("longitude")]
+        text = " ".join(part for part in typed if part) or ctx.arg_text
+        if not text.strip():
+            return await ctx.start_flow(NEAR)
         try:
-            point = parse_point(ctx.args[0], ctx.args[1])
+            point = parse_coordinates(text)
         except ValueError:
             raise UsageError(
                 t.gettext("Latitude goes from -90 to 90 and longitude from -180 to 180.")
             ) from None
+    return await nearest_to(ctx, point)
+
+
+async def nearest_to(ctx: RequestContext, point: GeoPoint, place: str = "") -> Reply:
+    """The memorials nearest to ``point`` (named ``place`` when a town was given)."""
+    t = ctx.t
     hits = await ctx.core.nearest_memorials(point, NEAR_LIMIT)
     if not hits:
         return ReplyBuilder().text(t.gettext("No memorials are listed yet.")).build()
-    where = t.coordinates(point.lat, point.lon)
+    where = place or t.coordinates(point.lat, point.lon)
     out = ReplyBuilder().bold(t.gettext("Memorials nearest to {place}", place=where)).line()
     for number, hit in enumerate(hits, start=1):
         memorial = hit.memorial
@@ -201,3 +241,134 @@ async def show_nearest(ctx: RequestContext) -> Reply:
         out.text(f"{number}. ").bold(pick(memorial.names, ctx.language))
         out.line(f" — {place_line(t, memorial)} — {distance}")
     return ReplyBuilder(out.spans, list(_memorial_buttons(ctx, hits))).build()
+
+
+# -- conversations: which memorial, and where ------------------------------------------------
+
+STRONG_MATCH = 90.0
+"""A best match scoring below this is offered as "did you mean …?" instead of opened."""
+MEMORIAL = "memorial"
+NEAR = "near"
+
+
+async def _parse_memorial(ctx: RequestContext, answers: Answers, answer: Answer) -> str:
+    t = ctx.t
+    if answer.choice is not None and await ctx.core.memorial(answer.choice) is not None:
+        return answer.choice
+    query = answer.given
+    if not query:
+        raise Invalid(t.gettext("Please send a name, a town or a person."))
+    if len(query) > MAX_QUERY_CHARS:
+        raise Invalid(t.gettext("The query is too long."))
+    hits = await ctx.core.search_memorials(query, SEARCH_LIMIT)
+    if hits and hits[0].score >= STRONG_MATCH and (len(hits) == 1 or hits[1].score < hits[0].score):
+        return hits[0].memorial.slug
+    suggestions = [[hit.memorial.slug, suggestion_label(ctx, hit.memorial)] for hit in hits]
+    if not hits:
+        raise Invalid(
+            t.gettext("No memorial matches “{query}”.", query=query)
+            + " "
+            + t.gettext("Try another spelling, a town, or a person's name."),
+            {"suggestions": []},
+        )
+    if hits[0].score >= STRONG_MATCH:
+        message = t.gettext("Several memorials match “{query}”.", query=query)
+    else:
+        message = t.gettext("No memorial matches “{query}” exactly.", query=query)
+    return_hint = hits[0].score >= STRONG_MATCH
+    raise Invalid(message, {"suggestions": suggestions}, hint=return_hint)
+
+
+async def _memorial_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:
+    return [Choice(slug, label) for slug, label in answers.get("suggestions", [])]
+
+
+def _memorial_prompt(ctx: RequestContext, answers: Answers) -> str:
+    t = ctx.t
+    if answers.get("suggestions"):
+        return t.gettext("Which one do you mean? Or send another name.")
+    return t.gettext(
+        "Which memorial? Send a name, a town or a person, in any language or spelling."
+    )
+
+
+async def _finish_memorial(ctx: RequestContext, answers: Answers) -> Reply:
+    memorial = await ctx.core.memorial(str(answers["memorial"]))
+    if memorial is None:
+        return ReplyBuilder().text(ctx.t.gettext("This memorial is no longer listed.")).build()
+    return memorial_card(ctx, memorial)
+
+
+MEMORIAL_FLOW = Flow(
+    MEMORIAL,
+    "memorial",
+    (
+        Step(
+            "memorial",
+            AnswerKind.MEMORIAL,
+            _memorial_prompt,
+            N_("Memorial, town or person"),
+            parse=_parse_memorial,
+            choices=_memorial_choices,
+            placeholder=N_("Rebecq, Citadelle de Liège, Gvozdarev…"),
+            max_length=MAX_QUERY_CHARS,
+        ),
+    ),
+    _finish_memorial,
+)
+
+
+async def _parse_place(ctx: RequestContext, answers: Answers, answer: Answer) -> list[Any]:
+    t = ctx.t
+    if answer.location is not None:
+        return [answer.location.lat, answer.location.lon, ""]
+    text = answer.given
+    if not text:
+        raise Invalid(t.gettext("Please share a location or send coordinates."))
+    try:
+        point = parse_coordinates(text)
+    except ValueError:
+        pass
+    else:
+        return [point.lat, point.lon, ""]
+    if len(text) <= MAX_QUERY_CHARS:
+        town = await asyncio.to_thread(find_city, text)
+        if town is not None:
+            return [town.point.lat, town.point.lon, town.name]
+    raise Invalid(
+        t.gettext(
+            "“{text}” is neither coordinates nor a town I know. Send coordinates such as "
+            "50.63, 5.57, or share a location.",
+            text=text[:60],
+        )
+    )
+
+
+def _place_prompt(ctx: RequestContext, answers: Answers) -> str:
+    return ctx.t.gettext(
+        "Where? Share a location, send coordinates (50.63, 5.57 or 50°38′N 5°34′E), "
+        "or the name of a town."
+    )
+
+
+async def _finish_near(ctx: RequestContext, answers: Answers) -> Reply:
+    lat, lon, place = answers["place"]
+    return await nearest_to(ctx, GeoPoint(float(lat), float(lon)), str(place or ""))
+
+
+NEAR_FLOW = Flow(
+    NEAR,
+    "near",
+    (
+        Step(
+            "place",
+            AnswerKind.LOCATION,
+            _place_prompt,
+            N_("Coordinates or town"),
+            parse=_parse_place,
+            placeholder=N_("50.63, 5.57"),
+            max_length=MAX_QUERY_CHARS,
+        ),
+    ),
+    _finish_near,
+)

@@ -79,6 +79,11 @@ async def show_help(ctx: RequestContext) -> Reply:
     return out.text(help_text(ctx)).build()
 
 
+async def cancel(ctx: RequestContext) -> Reply:
+    """``/cancel``: end the conversation in progress, saving nothing."""
+    return await ctx.cancel_flow()
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("start", show_start, N_("Start and see what the bot does"), N_("/start")),
     Command("help", show_help, N_("List the commands"), N_("/help")),
@@ -93,21 +98,17 @@ COMMANDS: tuple[Command, ...] = (
         "memorial",
         memorials.show_memorial,
         N_("Find a memorial by name, place or person"),
-        N_("/memorial <name, place or person>"),
-        (
-            Param(
-                "query", N_("A name, a place or a person"), required=True, autocomplete="memorial"
-            ),
-        ),
+        N_("/memorial [name, place or person]"),
+        (Param("query", N_("A name, a place or a person"), autocomplete="memorial"),),
     ),
     Command(
         "near",
         memorials.show_nearest,
         N_("Memorials nearest to a place"),
-        N_("/near <latitude> <longitude>"),
+        N_("/near [latitude longitude]"),
         (
-            Param("latitude", N_("Latitude, from -90 to 90"), ParamKind.NUMBER, required=True),
-            Param("longitude", N_("Longitude, from -180 to 180"), ParamKind.NUMBER, required=True),
+            Param("latitude", N_("Latitude, from -90 to 90"), ParamKind.NUMBER),
+            Param("longitude", N_("Longitude, from -180 to 180"), ParamKind.NUMBER),
         ),
     ),
     Command("events", events.show_events, N_("Upcoming ceremonies and marches"), N_("/events")),
@@ -123,8 +124,14 @@ COMMANDS: tuple[Command, ...] = (
         "timezone",
         chat_settings.choose_timezone,
         N_("Show or set the time zone of this chat"),
-        N_("/timezone [Area/City]"),
-        (Param("zone", N_("A time zone such as Europe/Brussels"), autocomplete="timezone"),),
+        N_("/timezone [city, country or Area/City]"),
+        (
+            Param(
+                "zone",
+                N_("A city, a country or a time zone such as Europe/Brussels"),
+                autocomplete="timezone",
+            ),
+        ),
         configures_chat=True,
     ),
     Command(
@@ -145,6 +152,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "settings", chat_settings.show_settings, N_("Show this chat's settings"), N_("/settings")
     ),
+    Command("cancel", cancel, N_("Stop filling in a form"), N_("/cancel")),
 )
 
 COMMANDS_BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
@@ -156,14 +164,22 @@ def command_menu(t: Translator) -> list[tuple[str, str]]:
 
 
 async def show_day(ctx: RequestContext) -> Reply:
-    """The action behind the previous/next day buttons (``today:<YYYY-MM-DD>``)."""
-    return await today.show_today(replace(ctx, args=ctx.args[:1]))
+    """The action behind the previous/next day buttons (``today:<YYYY-MM-DD>``): the day
+    replaces the one shown."""
+    day = ctx.args[0] if ctx.args else ""
+    reply = await today.show_today(replace(ctx, options={"date": day} if day else {}))
+    return replace(reply, replaces=True)
+
+
+async def show_events_page(ctx: RequestContext) -> Reply:
+    """The action behind the events' ◀ ▶ (``ev:<offset>``): the page replaces the one shown."""
+    return replace(await events.show_events(ctx), replaces=True)
 
 
 ACTIONS: dict[str, Handler] = {
     "m": memorials.open_memorial,
     "ms": memorials.show_results_page,
-    "ev": events.show_events,
+    "ev": show_events_page,
     "lang": chat_settings.pick_language,
     "today": show_day,
 }

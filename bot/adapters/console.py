@@ -1,7 +1,9 @@
 """The console adapter: the same bot in a terminal, one message per line of standard input.
 
 Replies are printed as plain text; buttons as numbered lines (``[1] …``), and a line holding
-just a number presses that button of the last reply. It needs no token and no network.
+just a number presses that button of the last reply (of the open question, when the last
+reply has no buttons). In a conversation the next line is the answer; a path to an existing
+file answers a photo or file question. It needs no token and no network.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bot.core.context import ChatRef, Incoming, UserRef
+import mimetypes
+from pathlib import Path
+
+from bot.core.context import Attachment, AttachmentKind, ChatRef, Incoming, UserRef
 from bot.core.domain import ChatKind
-from bot.core.reply import Button, Reply, Style
+from bot.core.reply import AnswerKind, Button, Reply, Style
 from handlers.dispatch import Dispatcher
 
 CONSOLE_CHAT = ChatRef(id="console", kind=ChatKind.PRIVATE, title="console")
@@ -46,6 +51,26 @@ def flat_buttons(reply: Reply) -> list[Button]:
     return [button for row in reply.buttons for button in row]
 
 
+def file_attachment(path: Path) -> Attachment | None:
+    """A file on disk as an attachment (None when there is no such file)."""
+    if not path.is_file():
+        return None
+    mime, _ = mimetypes.guess_type(path.name)
+
+    async def fetch() -> bytes:
+        return await asyncio.to_thread(path.read_bytes)
+
+    kind = AttachmentKind.PHOTO if (mime or "").startswith("image/") else AttachmentKind.DOCUMENT
+    return Attachment(
+        kind=kind,
+        file_ref=str(path),
+        mime_type=mime or "application/octet-stream",
+        size=path.stat().st_size,
+        file_name=path.name,
+        fetch=fetch,
+    )
+
+
 class ConsoleAdapter:
     """Reads requests from a text stream and writes replies to another."""
 
@@ -56,28 +81,45 @@ class ConsoleAdapter:
         self.stdin = stdin
         self.stdout = stdout
         self._last: Reply | None = None
+        self._question: Reply | None = None
 
     async def handle_line(self, line: str) -> str | None:
         """Answer one line of input; None when there is nothing to print."""
         text = line.strip()
         if not text:
             return None
-        if text.isdigit() and self._last is not None:
-            buttons = flat_buttons(self._last)
-            index = int(text) - 1
-            if not 0 <= index < len(buttons):
-                return f"[no button {text}]"
-            button = buttons[index]
-            if button.url:
-                return button.url
-            incoming = Incoming("console", CONSOLE_CHAT, CONSOLE_USER, action=button.action)
-        else:
-            incoming = Incoming("console", CONSOLE_CHAT, CONSOLE_USER, text=text)
+        incoming = self.incoming(text)
+        if isinstance(incoming, str):
+            return incoming
         reply = await self.dispatcher.handle(incoming)
         if reply is None:
             return None
         self._last = reply
+        if reply.ask is not None:
+            self._question = reply
+        elif incoming.text is None or not text.startswith("/") or text.startswith("/cancel"):
+            self._question = None  # an answer without a next question: the form is closed
         return render_plain(reply)
+
+    def incoming(self, text: str) -> Incoming | str:
+        """The request a line makes (a button press, a file, text), or what to print."""
+        shown = self._last if self._last is not None and self._last.buttons else self._question
+        if text.isdigit() and shown is not None:
+            buttons = flat_buttons(shown)
+            index = int(text) - 1
+            if 0 <= index < len(buttons):
+                button = buttons[index]
+                if button.url:
+                    return button.url
+                return Incoming("console", CONSOLE_CHAT, CONSOLE_USER, action=button.action)
+            if self._question is None:
+                return f"[no button {text}]"
+        question = self._question.ask if self._question is not None else None
+        if question is not None and question.kind in (AnswerKind.PHOTO, AnswerKind.FILE):
+            attachment = file_attachment(Path(text).expanduser())
+            if attachment is not None:
+                return Incoming("console", CONSOLE_CHAT, CONSOLE_USER, attachment=attachment)
+        return Incoming("console", CONSOLE_CHAT, CONSOLE_USER, text=text)
 
     async def run(self) -> None:
         """Answer every line until end of input."""

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+import enum
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core.domain import ChatKind, GeoPoint
 from bot.core.i18n import Translator
 from bot.core.services import Core
 from bot.core.timeutil import zone
+
+if TYPE_CHECKING:
+    from bot.core.reply import Reply
+
+
+class FlowStarter(Protocol):
+    """What a handler needs of conversations (implemented by the flow engine)."""
+
+    async def start(
+        self, ctx: RequestContext, name: str, answers: dict[str, Any]
+    ) -> Reply:  # pragma: no cover - protocol
+        """Begin flow ``name`` for the context's user and return its first question."""
+        ...
+
+    async def cancel_current(self, ctx: RequestContext) -> Reply:  # pragma: no cover
+        """End the context's user's conversation here, saving nothing."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +53,42 @@ class UserRef:
 
 
 AdminCheck = Callable[[], Awaitable[bool]]
+Fetch = Callable[[], Awaitable[bytes]]
+OptionValue = str | int | float | bool
+
+
+class AttachmentKind(enum.StrEnum):
+    """What a user attached: a photo (compressed by the platform) or a file as it was sent."""
+
+    PHOTO = "photo"
+    DOCUMENT = "document"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A photo or file sent to the bot: described by the platform, its bytes fetched on demand.
+
+    ``file_ref`` is the platform's own reference (a Telegram ``file_id``, a Discord attachment
+    URL, a path on the console): cheap to repost by reference. ``fetch`` downloads the bytes.
+    """
+
+    kind: AttachmentKind
+    file_ref: str
+    mime_type: str = ""
+    size: int | None = None
+    file_name: str = ""
+    fetch: Fetch | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
     """A request as an adapter hands it to the dispatcher.
 
-    Exactly one of ``text`` (a message, e.g. ``/memorial Liège``), ``action`` (a pressed
-    button's action id) or ``location`` (a shared location) is the request.
+    The request is one of: ``text`` (a message, e.g. ``/memorial Liège``), a ``command`` with
+    typed ``options`` (a Discord slash command: no text to re-parse), ``action`` (a pressed
+    button's action id), ``location`` (a shared location) or ``attachment`` (a photo or file,
+    with ``text`` as its caption). ``is_answer`` marks text that answers the bot's question
+    (a Discord modal): it goes to the conversation even when it starts with ``/``.
     """
 
     platform: str
@@ -52,6 +99,10 @@ class Incoming:
     location: GeoPoint | None = None
     check_admin: AdminCheck | None = None
     """Asks the platform whether the user administers the chat; called only when needed."""
+    command: str | None = None
+    options: Mapping[str, OptionValue] = field(default_factory=dict)
+    attachment: Attachment | None = None
+    is_answer: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +124,32 @@ class RequestContext:
     extras: dict[str, str] = field(default_factory=dict)
     """Adapter facts a handler may show, e.g. ``bot_username`` for deep links."""
     check_admin: AdminCheck | None = None
+    options: Mapping[str, OptionValue] = field(default_factory=dict)
+    """The command's parameters by name: typed values from Discord, or the words of a typed
+    command assigned to the registry's parameters in order (the last takes the rest)."""
+    attachment: Attachment | None = None
+    flows: FlowStarter | None = None
+    """Starts a conversation (the dispatcher's engine); None outside the dispatcher."""
+
+    def option(self, name: str) -> str:
+        """A parameter's value as text ("" when absent)."""
+        value = self.options.get(name)
+        if value is None or isinstance(value, bool):
+            return ""
+        return str(value).strip()
+
+    async def start_flow(self, name: str, answers: Mapping[str, Any] | None = None) -> Reply:
+        """Start the conversation ``name`` (prefilled with ``answers``) and return its first
+        question; the answers' step is validated first, as if the user had sent it."""
+        if self.flows is None:
+            raise RuntimeError("conversations need the dispatcher")
+        return await self.flows.start(self, name, dict(answers or {}))
+
+    async def cancel_flow(self) -> Reply:
+        """End this user's conversation here (``/cancel``)."""
+        if self.flows is None:
+            raise RuntimeError("conversations need the dispatcher")
+        return await self.flows.cancel_current(self)
 
     @property
     def zone(self) -> ZoneInfo:

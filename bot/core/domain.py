@@ -301,3 +301,33 @@ class ScoredMemorial:
     memorial: Memorial
     score: float
     distance_km: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationKey:
+    """Whose conversation: one per platform, chat, forum topic and user, so that two people
+    filling forms in one group never mix."""
+
+    platform: str
+    chat_id: str
+    thread_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    """A conversation in progress: the flow, the step awaiting an answer, the answers so far.
+
+    ``answers`` holds JSON values only (it is stored as JSON). ``turn`` counts the questions
+    asked, so that a button or modal of an earlier question is recognised as stale.
+    ``offered`` are the values of the choices the current question offers, in order.
+    """
+
+    key: ConversationKey
+    flow: str
+    step: str
+    answers: dict[str, Any]
+    updated_at: dt.datetime
+    turn: int = 1
+    offered: tuple[str, ...] = ()
+    language: str = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from bot.core.domain import GeoPoint
 
@@ -20,6 +21,45 @@ def parse_point(lat_text: str, lon_text: str) -> GeoPoint:
     if not -180.0 <= lon <= 180.0:
         raise ValueError(f"longitude {lon} is outside -180..180")
     return GeoPoint(lat, lon)
+
+
+_COORDINATE = re.compile(
+    r"(?P<lead>[NSEW])?\s*(?P<number>[-+−]?\d+(?:[.,]\d+)?)\s*"
+    r"(?:°\s*(?:(?P<minutes>\d+(?:[.,]\d+)?)\s*['′’]\s*)?"
+    r"(?:(?P<seconds>\d+(?:[.,]\d+)?)\s*(?:[\"″”]|'')\s*)?)?"
+    r"(?P<trail>[NSEW](?![A-Z]))?",
+    re.IGNORECASE,
+)
+
+
+def parse_coordinates(text: str) -> GeoPoint:
+    """A position written as people write it; raise ValueError.
+
+    Accepted: decimal degrees with a point or a comma as the decimal mark ("50.63, 5.57",
+    "50,63 5,57", "50.63;5.57"), degrees-minutes-seconds ("50°38′N 5°34′E",
+    "50°38'12\" N, 5°34' E") and hemisphere letters before or after ("N50.63 E5.57",
+    "50.63S 5.57W"). Without letters the latitude comes first.
+    """
+    found = [m for m in _COORDINATE.finditer(text.strip()) if m.group("number")]
+    if len(found) != 2:
+        raise ValueError(f"not a position: {text!r}")
+    values: list[tuple[float, str]] = []
+    for match in found:
+        number = float(match.group("number").replace(",", ".").replace("−", "-"))
+        minutes = float((match.group("minutes") or "0").replace(",", "."))
+        seconds = float((match.group("seconds") or "0").replace(",", "."))
+        if minutes >= 60 or seconds >= 60:
+            raise ValueError(f"minutes and seconds go up to 59: {text!r}")
+        sign = -1.0 if number < 0 else 1.0
+        value = sign * (abs(number) + minutes / 60 + seconds / 3600)
+        letter = (match.group("lead") or match.group("trail") or "").upper()
+        if letter in ("S", "W"):
+            value = -abs(value)
+        values.append((value, letter))
+    (first, first_letter), (second, second_letter) = values
+    if first_letter in ("E", "W") or second_letter in ("N", "S"):
+        first, second = second, first
+    return parse_point(str(first), str(second))
 
 
 def distance_km(a: GeoPoint, b: GeoPoint) -> float:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
 from bot.core.domain import (
     Anniversary,
     ChatSettings,
+    ConversationKey,
+    ConversationState,
     Event,
     Memorial,
     Person,
@@ -139,3 +142,28 @@ class Sender(Protocol):
     async def send(self, chat_id: str, reply: Reply, thread_id: str = "") -> None:
         """Send ``reply``; raises ``DeliveryError`` subclasses on failure."""
         ...
+
+
+class ConversationRepository(Protocol):
+    """Conversations in progress, one per key; they survive a restart."""
+
+    async def get_conversation(self, key: ConversationKey) -> ConversationState | None:
+        """The conversation of this key, if one is in progress."""
+        ...
+
+    async def save_conversation(self, state: ConversationState) -> None:
+        """Create or replace the conversation of ``state.key``."""
+        ...
+
+    async def delete_conversation(self, key: ConversationKey) -> bool:
+        """End the conversation of this key; whether there was one."""
+        ...
+
+    async def delete_idle_conversations(self, before: dt.datetime) -> int:
+        """End every conversation not touched since ``before``; how many."""
+        ...
+
+
+UnitOfWork = Callable[[], AbstractAsyncContextManager[None]]
+"""Opens a unit of work: inside it, every repository write belongs to one transaction,
+committed when the block ends and rolled back if it raises."""

@@ -7,6 +7,7 @@ action id of at most 64 bytes (Telegram's ``callback_data`` limit).
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
@@ -23,15 +24,63 @@ class Style(enum.StrEnum):
     ITALIC = "italic"
     CODE = "code"
     LINK = "link"
+    TIMESTAMP = "timestamp"
+    """An instant: ``text`` is how it reads in the chat's zone; a platform that shows each
+    reader their own time (Discord's ``<t:…>``) renders ``moment`` instead."""
 
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A run of text with one style; ``url`` is set for links."""
+    """A run of text with one style; ``url`` is set for links, ``moment`` for timestamps."""
 
     text: str
     style: Style = Style.PLAIN
     url: str | None = None
+    moment: dt.datetime | None = None
+
+
+class AnswerKind(enum.StrEnum):
+    """The kind of answer a conversation step expects."""
+
+    TEXT = "text"
+    CHOICE = "choice"
+    DATE = "date"
+    TIME = "time"
+    ZONE = "zone"
+    LOCATION = "location"
+    MEMORIAL = "memorial"
+    PHOTO = "photo"
+    FILE = "file"
+    CONFIRM = "confirm"
+
+    @property
+    def typed(self) -> bool:
+        """Whether the answer is typed text (a modal on Discord, ForceReply on Telegram)."""
+        return self not in (
+            AnswerKind.CHOICE,
+            AnswerKind.CONFIRM,
+            AnswerKind.PHOTO,
+            AnswerKind.FILE,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """The question a reply asks: each platform renders it natively (Telegram's ForceReply
+    or location button, a Discord modal or attachment option, the console's next line).
+
+    ``label`` is a short name of the answer (a modal field's label), ``turn`` the
+    conversation's question number (stale buttons and modals are refused).
+    """
+
+    kind: AnswerKind
+    label: str
+    turn: int
+    placeholder: str = ""
+    max_length: int | None = None
+    multiline: bool = False
+    location: bool = False
+    """Offer "send my location" where the platform has it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +118,11 @@ class Reply:
     ephemeral: bool = False
     title: str | None = None
     """A heading; Discord renders it as the embed title, others as a bold first line."""
+    ask: Ask | None = None
+    """The question this reply asks, when it is a conversation's step."""
+    replaces: bool = False
+    """Answering a pressed button: replace that button's message (paging, choices) rather
+    than sending a new one."""
 
     def plain_text(self) -> str:
         """The text without any markup."""
@@ -112,6 +166,12 @@ class ReplyBuilder:
         self.spans.append(Span(text, Style.LINK, url))
         return self
 
+    def timestamp(self, text: str, moment: dt.datetime) -> ReplyBuilder:
+        """Append an instant: ``text`` in the chat's zone, or the reader's own time where the
+        platform can show it."""
+        self.spans.append(Span(text, Style.TIMESTAMP, moment=moment))
+        return self
+
     def line(self, text: str = "") -> ReplyBuilder:
         """Append plain text and a line break."""
         return self.text(text + "\n")
@@ -129,6 +189,8 @@ class ReplyBuilder:
         image_url: str | None = None,
         ephemeral: bool = False,
         title: str | None = None,
+        ask: Ask | None = None,
+        replaces: bool = False,
     ) -> Reply:
         """Freeze into a ``Reply``; trailing line breaks are dropped."""
         spans = list(self.spans)
@@ -142,6 +204,8 @@ class ReplyBuilder:
             image_url=image_url,
             ephemeral=ephemeral,
             title=title,
+            ask=ask,
+            replaces=replaces,
         )
 
 

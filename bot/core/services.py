@@ -24,9 +24,11 @@ from bot.core.ports import (
     AnniversaryRepository,
     ChatRepository,
     Clock,
+    ConversationRepository,
     EventRepository,
     MemorialRepository,
     MemorialSearchSource,
+    UnitOfWork,
 )
 from bot.core.search import Hit, MemorialIndex, documents_from
 from bot.core.timeutil import zone
@@ -46,6 +48,27 @@ class CoreSettings:
     default_delivery_time: dt.time = dt.time(9, 0)
     organizer_ids: frozenset[str] = field(default_factory=frozenset)
     """Bot-wide organizers as ``platform:user_id``."""
+    conversation_idle: dt.timedelta = dt.timedelta(minutes=30)
+    """A conversation (a form being filled) ends after this long without an answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayContent:
+    """What the "on this day" post of a date shows.
+
+    The day's anniversaries; on a day without any, a memorial of the day (so that no post is
+    ever empty) and the events coming up.
+    """
+
+    day: dt.date
+    anniversaries: list[Anniversary]
+    memorial: Memorial | None = None
+    events: list[Event] = field(default_factory=list)
+
+
+DAY_EVENTS_AHEAD = dt.timedelta(days=30)
+"""How far ahead a day without anniversaries looks for events to show."""
+DAY_EVENTS_LIMIT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +92,8 @@ class Core:
         chats: ChatRepository,
         clock: Clock,
         settings: CoreSettings,
+        conversations: ConversationRepository,
+        unit_of_work: UnitOfWork,
     ) -> None:
         self.memorials = memorials
         self.anniversaries = anniversaries
@@ -76,6 +101,9 @@ class Core:
         self.chats = chats
         self.clock = clock
         self.settings = settings
+        self.conversations = conversations
+        self.unit_of_work = unit_of_work
+        """Opens one transaction for several writes (``async with core.unit_of_work():``)."""
         self._index: MemorialIndex | None = None
         self._index_version = ""
         self._index_checked = 0.0
@@ -88,6 +116,30 @@ class Core:
         """Anniversaries of ``day``'s month and day; those with a year before ``day`` first."""
         items = await self.anniversaries.on_day(day.month, day.day)
         return [item for item in items if item.year is None or item.year <= day.year]
+
+    async def day_content(self, day: dt.date) -> DayContent:
+        """The content of ``day``'s post: its anniversaries, or else the memorial of the day
+        and the events of the next ``DAY_EVENTS_AHEAD`` (at most ``DAY_EVENTS_LIMIT``)."""
+        items = await self.on_this_day(day)
+        if items:
+            return DayContent(day, items)
+        start = dt.datetime.combine(day, dt.time(0), zone(self.settings.default_timezone))
+        start = max(start, self.clock.now())
+        events = [
+            event
+            for event in await self.events.upcoming(start, DAY_EVENTS_LIMIT)
+            if event.starts_at < start + DAY_EVENTS_AHEAD
+        ]
+        return DayContent(day, [], await self.memorial_of_the_day(day), events)
+
+    async def memorial_of_the_day(self, day: dt.date) -> Memorial | None:
+        """A memorial for ``day``: the memorials in slug order, one a day in turn, so that
+        with at least 31 of them no one is shown twice within a month; None when there is
+        none."""
+        memorials = sorted(await self.memorials.all_memorials(), key=lambda m: m.slug)
+        if not memorials:
+            return None
+        return memorials[day.toordinal() % len(memorials)]
 
     def local_today(self, timezone: str | None = None) -> dt.date:
         """Today's date in a zone (default: the bot's default zone)."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from bot.core.domain import (
     Anniversary,
     ChatSettings,
+    ConversationKey,
+    ConversationState,
     Event,
     Memorial,
     Person,
@@ -108,6 +112,34 @@ class FakeChatRepository:
         return count
 
 
+class FakeConversationRepository:
+    """Conversations in a dictionary."""
+
+    def __init__(self) -> None:
+        self.states: dict[ConversationKey, ConversationState] = {}
+
+    async def get_conversation(self, key: ConversationKey) -> ConversationState | None:
+        return self.states.get(key)
+
+    async def save_conversation(self, state: ConversationState) -> None:
+        self.states[state.key] = state
+
+    async def delete_conversation(self, key: ConversationKey) -> bool:
+        return self.states.pop(key, None) is not None
+
+    async def delete_idle_conversations(self, before: dt.datetime) -> int:
+        idle = [key for key, state in self.states.items() if state.updated_at < before]
+        for key in idle:
+            del self.states[key]
+        return len(idle)
+
+
+@asynccontextmanager
+async def no_transaction() -> AsyncIterator[None]:
+    """The fakes write at once: a unit of work that only marks the block."""
+    yield
+
+
 def fake_core(
     dataset: Dataset,
     *,
@@ -132,4 +164,6 @@ def fake_core(
         chats=FakeChatRepository(),
         clock=FixedClock(now),
         settings=settings or CoreSettings(),
+        conversations=FakeConversationRepository(),
+        unit_of_work=no_transaction,
     )

@@ -85,9 +85,10 @@ async def test_memorial_finds_by_alias_and_person(dispatcher: Dispatcher) -> Non
         assert reply.venue is not None
 
 
-async def test_memorial_without_query_gives_usage(dispatcher: Dispatcher) -> None:
+async def test_memorial_without_query_asks_which(dispatcher: Dispatcher) -> None:
     reply = await ask(dispatcher, "/memorial")
-    assert "Usage: /memorial <name, place or person>" in reply.plain_text()
+    assert reply.ask is not None
+    assert "Which memorial?" in reply.plain_text()
 
 
 async def test_memorial_nothing_found(dispatcher: Dispatcher) -> None:
@@ -116,7 +117,10 @@ async def test_shared_location_answers_nearest(dispatcher: Dispatcher) -> None:
 @pytest.mark.parametrize("args", ["", "50.6", "91 4", "50 181", "abc def", "nan 4"])
 async def test_near_bad_arguments(dispatcher: Dispatcher, args: str) -> None:
     reply = await ask(dispatcher, f"/near {args}")
-    assert "Usage: /near <latitude> <longitude>" in reply.plain_text()
+    if not args:
+        assert reply.ask is not None and "Where?" in reply.plain_text()
+    else:
+        assert "Usage: /near [latitude longitude]" in reply.plain_text()
 
 
 async def test_events_shown_in_the_chats_zone(dispatcher: Dispatcher) -> None:
@@ -165,7 +169,8 @@ async def test_timezone_set_and_shown(dispatcher: Dispatcher) -> None:
     assert "Europe/Moscow" in reply.plain_text()
     assert "Europe/Moscow" in (await ask(dispatcher, "/settings")).plain_text()
     bad = await ask(dispatcher, "/timezone Mars/Olympus")
-    assert "Usage: /timezone [Area/City]" in bad.plain_text()
+    assert "I found no time zone for “Mars/Olympus”" in bad.plain_text()
+    assert bad.ask is not None
 
 
 async def test_subscribe_and_unsubscribe(dispatcher: Dispatcher, core: Core) -> None:
@@ -181,8 +186,11 @@ async def test_subscribe_and_unsubscribe(dispatcher: Dispatcher, core: Core) -> 
     assert "Usage: /subscribe [HH:MM]" in bad.plain_text()
 
 
-async def test_subscribe_default_time(dispatcher: Dispatcher, core: Core) -> None:
-    await ask(dispatcher, "/subscribe")
+async def test_subscribe_without_a_time_asks_for_one(dispatcher: Dispatcher, core: Core) -> None:
+    question = await ask(dispatcher, "/subscribe")
+    assert question.ask is not None
+    assert await core.chats.get_subscription("telegram", PRIVATE.id) is None
+    await ask(dispatcher, "3")  # the third button, 09:00
     subscription = await core.chats.get_subscription("telegram", PRIVATE.id)
     assert subscription is not None and subscription.delivery_time == dt.time(9, 0)
 
@@ -213,12 +221,12 @@ async def test_commands_for_another_bot_are_ignored(dispatcher: Dispatcher) -> N
     assert reply is not None
 
 
-async def test_plain_text_in_a_group_is_ignored_and_in_private_gets_a_hint(
+async def test_plain_text_in_a_group_is_ignored_and_in_private_is_a_search(
     dispatcher: Dispatcher,
 ) -> None:
     assert await dispatcher.handle(Incoming("telegram", GROUP, USER, text="hello")) is None
     reply = await ask(dispatcher, "hello")
-    assert "/help" in reply.plain_text()
+    assert "No memorial matches “hello”" in reply.plain_text()
 
 
 async def test_unknown_command(dispatcher: Dispatcher) -> None:
