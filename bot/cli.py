@@ -136,6 +136,8 @@ def event_json(event: Event, language: str) -> dict[str, Any]:
         "place": pick(event.place, language) or None,
         "memorial_slug": event.memorial,
         "status": event.status.value,
+        "recurrence": event.recurrence.value if event.recurrence else None,
+        "confirmed": event.confirmed,
     }
 
 
@@ -174,7 +176,15 @@ async def cmd_today(app: App, args: argparse.Namespace) -> None:
     from bot.core.i18n import translator
     from handlers.today import digest
 
-    print(render_plain(digest(translator(language), day, items)))
+    content = await app.core.day_content(day)
+    reply = digest(
+        translator(language),
+        day,
+        content.anniversaries,
+        memorial=content.memorial,
+        events=content.events,
+    )
+    print(render_plain(reply))
 
 
 async def cmd_memorial(app: App, args: argparse.Namespace) -> None:
@@ -229,7 +239,8 @@ async def cmd_events(app: App, args: argparse.Namespace) -> None:
         print("no upcoming events")
     for event in events:
         when = event.starts_at.astimezone(zone(event.timezone)).isoformat(timespec="minutes")
-        print(f"{when}  {pick(event.title, language)}  [{event.status.value}]")
+        usual = "" if event.confirmed else "  (usually held; an organizer confirms each year)"
+        print(f"{when}  {pick(event.title, language)}  [{event.status.value}]{usual}")
 
 
 class _Progress:

@@ -48,6 +48,8 @@ async def show_events(ctx: RequestContext) -> Reply:
             out.line(t.gettext("Place: {place}", place=place))
         if event.status is not EventStatus.SCHEDULED:
             out.italic(t.gettext(STATUS_LABELS[event.status])).line()
+        if not event.confirmed:
+            out.italic(t.gettext("Usually held; an organizer confirms each year.")).line()
         description = pick(event.description, ctx.language)
         if description:
             out.line(description)

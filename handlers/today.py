@@ -1,15 +1,28 @@
-"""``/today [date]``: the anniversaries of a day."""
+"""``/today [date]``: the anniversaries of a day, and never an empty page.
+
+A day with anniversaries shows each with its year ("N years ago"), its text and its first
+source. A day without any (an operator deleted them, or a new installation's data has a gap)
+shows the memorial of the day and the events coming up, so the daily post always has
+something to say.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from bot.core.context import RequestContext
-from bot.core.domain import Anniversary, pick
+from bot.core.domain import Anniversary, Event, GeoPoint, Memorial, pick
+from bot.core.geo import map_url
 from bot.core.i18n import Translator
 from bot.core.reply import Button, Reply, ReplyBuilder
-from bot.core.timeutil import parse_day
+from bot.core.sources import write_sources
+from bot.core.timeutil import parse_day, zone
 from handlers.base import UsageError
+from handlers.memorials import KIND_LABELS, place_line
+
+DESCRIPTION_MAX = 600
+"""The memorial of the day shows at most this much of its description."""
 
 
 def years_ago_text(t: Translator, years: int) -> str:
@@ -19,13 +32,58 @@ def years_ago_text(t: Translator, years: int) -> str:
     return t.ngettext("{count} year ago", "{count} years ago", years)
 
 
-def digest(t: Translator, day: dt.date, items: list[Anniversary]) -> Reply:
-    """The "on this day" digest for ``day``: the text of the daily post and of ``/today``."""
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at the last sentence (else word) end before ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    if end > limit // 3:
+        return cut[: end + 1]
+    return cut.rsplit(" ", 1)[0] + " …"
+
+
+def memorial_of_the_day(out: ReplyBuilder, t: Translator, memorial: Memorial) -> None:
+    """The memorial of the day: name, kind and place, description, map link and source."""
+    out.line().bold(t.gettext("Memorial of the day")).line()
+    out.bold(pick(memorial.names, t.language)).line()
+    kind = t.gettext(KIND_LABELS[memorial.kind])
+    out.italic(f"{kind} · {place_line(t, memorial)}").line()
+    description = pick(memorial.description, t.language)
+    if description:
+        out.line(shorten(description, DESCRIPTION_MAX))
+    point = GeoPoint(memorial.lat, memorial.lon)
+    out.link(t.gettext("Map"), map_url(point)).line()
+    write_sources(out, t, memorial.sources, limit=1)
+
+
+def coming_events(out: ReplyBuilder, t: Translator, events: Sequence[Event]) -> None:
+    """The events coming up, one line each: date, time and title in the event's own zone."""
+    if not events:
+        return
+    out.line().bold(t.gettext("Coming up")).line()
+    for event in events:
+        when = t.date_time(event.starts_at, zone(event.timezone))
+        out.line(f"{when} — {pick(event.title, t.language)}")
+        if not event.confirmed:
+            out.italic(t.gettext("Usually held; an organizer confirms each year.")).line()
+
+
+def digest(
+    t: Translator,
+    day: dt.date,
+    items: Sequence[Anniversary],
+    *,
+    memorial: Memorial | None = None,
+    events: Sequence[Event] = (),
+) -> Reply:
+    """The "on this day" digest for ``day``: the text of the daily post and of ``/today``.
+
+    Each anniversary shows its first source; a day without anniversaries shows ``memorial``
+    (the memorial of the day) and ``events`` instead.
+    """
     out = ReplyBuilder()
     out.bold(t.gettext("On this day, {date}", date=t.day_month(day))).line()
-    if not items:
-        out.line().text(t.gettext("Nothing is recorded for this day yet."))
-        return out.build()
     for item in items:
         out.line()
         if item.year is not None:
@@ -34,25 +92,33 @@ def digest(t: Translator, day: dt.date, items: list[Anniversary]) -> Reply:
         text = pick(item.text, t.language)
         if text:
             out.line(text)
+        write_sources(out, t, item.sources, limit=1)
+    if not items:
+        if memorial is None:
+            out.line().text(t.gettext("Nothing is recorded for this day yet.")).line()
+        else:
+            memorial_of_the_day(out, t, memorial)
+        coming_events(out, t, events)
     return out.build()
 
 
 async def show_today(ctx: RequestContext) -> Reply:
     """``/today`` for the chat's local date, or ``/today MM-DD`` / ``YYYY-MM-DD``."""
     local_today = ctx.local_now.date()
-    if ctx.args:
-        if len(ctx.args) > 1:
+    text = ctx.option("date")
+    if text:
+        if len(text.split()) > 1:
             raise UsageError()
         try:
-            day = parse_day(ctx.args[0], local_today)
+            day = parse_day(text, local_today)
         except ValueError:
-            raise UsageError(
-                ctx.t.gettext("“{text}” is not a date.", text=ctx.args[0][:40])
-            ) from None
+            raise UsageError(ctx.t.gettext("“{text}” is not a date.", text=text[:40])) from None
     else:
         day = local_today
-    items = await ctx.core.on_this_day(day)
-    reply = digest(ctx.t, day, items)
+    content = await ctx.core.day_content(day)
+    reply = digest(
+        ctx.t, day, content.anniversaries, memorial=content.memorial, events=content.events
+    )
     previous, following = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
     buttons = (
         (

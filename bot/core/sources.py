@@ -149,7 +149,10 @@ def write_sources(
         shown = shown[:limit]
     if not shown:
         return out
-    pattern = t.ngettext("Source: {sources}", "Sources: {sources}", len(shown), sources="\0")
+    if len(shown) == 1:
+        pattern = t.gettext("Source: {sources}", sources="\0")
+    else:
+        pattern = t.gettext("Sources: {sources}", sources="\0")
     head, _, tail = pattern.partition("\0")
     out.text(head)
     for number, source in enumerate(shown):

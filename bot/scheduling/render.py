@@ -1,8 +1,10 @@
 """What a delivery says: each (item, date, language) rendered once and reused across the fan-out.
 
 Daily posts are the ``/today`` digest of the subscriber's local date (``handlers.today.digest``,
-with "N years ago"); a day with nothing recorded is skipped rather than posted empty. Event
-items announce, remind of, or cancel an event, its time shown in the event's own zone.
+with "N years ago"). A daily post is never skipped for lack of content: a day without
+anniversaries shows the memorial of the day and the events coming up (``Core.day_content``).
+Event items announce, remind of, or cancel an event, its time shown in the event's own zone;
+a yearly ceremony not yet confirmed says so.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from bot.core.domain import LANGUAGES, Anniversary, Event, EventStatus, pick
 from bot.core.i18n import Translator, translator
 from bot.core.reply import Reply, ReplyBuilder
+from bot.core.services import DayContent
 from bot.core.timeutil import zone
 from bot.scheduling.planner import DAILY_ITEM, parse_event_key
 from handlers.today import digest
@@ -25,6 +28,15 @@ log = logging.getLogger(__name__)
 
 AnniversariesOf = Callable[[dt.date], Awaitable[Sequence[Anniversary]]]
 EventById = Callable[[int], Awaitable[Event | None]]
+DayContentOf = Callable[[dt.date], Awaitable[DayContent]]
+
+
+def day_content_of(anniversaries: AnniversariesOf) -> DayContentOf | None:
+    """The day's full content behind an anniversaries callable: ``Core.on_this_day`` comes
+    with its ``Core.day_content`` (memorial of the day, events coming up); None otherwise."""
+    owner = getattr(anniversaries, "__self__", None)
+    found = getattr(owner, "day_content", None)
+    return found if callable(found) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,8 @@ def event_message(t: Translator, kind: str, event: Event) -> Reply:
     place = pick(event.place, t.language)
     if place:
         out.line(t.gettext("Place: {place}", place=place))
+    if not event.confirmed:
+        out.italic(t.gettext("Usually held; an organizer confirms each year.")).line()
     if kind == "announce":
         description = pick(event.description, t.language)
         if description:
@@ -77,8 +91,10 @@ class Renderer:
         monotonic: Callable[[], float],
         ttl: float = 60.0,
         max_entries: int = 4096,
+        day_content: DayContentOf | None = None,
     ) -> None:
         self.anniversaries = anniversaries
+        self.day_content = day_content or day_content_of(anniversaries)
         self.events = events
         self.monotonic = monotonic
         self.ttl = ttl
@@ -111,14 +127,24 @@ class Renderer:
         self.renders += 1
         t = translator(language if language in LANGUAGES else "en")
         if item_key == DAILY_ITEM:
-            items = [
-                item
-                for item in await self.anniversaries(day)
-                if item.year is None or item.year <= day.year
-            ]
-            if not items:
-                return Rendered(None, "nothing is recorded for this day")
-            return Rendered(digest(t, day, items))
+            if self.day_content is not None:
+                content = await self.day_content(day)
+            else:
+                items = [
+                    item
+                    for item in await self.anniversaries(day)
+                    if item.year is None or item.year <= day.year
+                ]
+                content = DayContent(day, items)
+            return Rendered(
+                digest(
+                    t,
+                    day,
+                    content.anniversaries,
+                    memorial=content.memorial,
+                    events=content.events,
+                )
+            )
         parsed = parse_event_key(item_key)
         if parsed is None:
             return Rendered(None, f"unknown item {item_key!r}")

@@ -51,7 +51,7 @@ URL = re.compile(r"\bhttps?://\S+")
 WORD = re.compile(r"[^\W\d_]{3,}")
 
 SAME_WORDS: dict[str, set[str]] = {
-    "fr": {"Monument", "Inscription", "Sources", "date", "latitude", "longitude"},
+    "fr": {"Monument", "Inscription", "Source", "Sources", "date", "latitude", "longitude"},
     "nl": {"Monument", "Museum"},
     "de": {"Museum"},
 }

@@ -58,14 +58,34 @@ async def test_each_item_and_language_is_rendered_once(empty_app: App) -> None:
     assert len(source.calls) == 2  # type: ignore[attr-defined]
 
 
-async def test_a_day_with_nothing_recorded_is_skipped_with_a_reason(empty_app: App) -> None:
+async def test_a_day_with_nothing_recorded_is_still_posted(empty_app: App) -> None:
     await add_subscriptions(empty_app, [{}])
     source = anniversary_source({(5, 9): []})
-    report = await service(empty_app, {"console": RecordingSender()}, anniversaries=source).tick()
-    assert report.drained.skipped == 1
-    assert list((await _statuses(empty_app)).values()) == [
-        "skipped: nothing is recorded for this day"
-    ]
+    sender = RecordingSender()
+    report = await service(empty_app, {"console": sender}, anniversaries=source).tick()
+    assert (report.drained.sent, report.drained.skipped) == (1, 0)
+    assert list((await _statuses(empty_app)).values()) == ["sent"]
+    assert "Nothing is recorded for this day yet." in sender.sent[0].text
+
+
+async def test_a_day_without_anniversaries_posts_the_memorial_of_the_day(empty_app: App) -> None:
+    from tests.fakes.sample import sample_dataset
+
+    dataset = sample_dataset()
+    dataset.anniversaries = []
+    await empty_app.store.upsert(dataset)
+    await add_subscriptions(empty_app, [{}, {"language": "ru"}])
+    sender = RecordingSender()
+    svc = service(empty_app, {"console": sender}, anniversaries=empty_app.core.on_this_day)
+    report = await svc.tick()
+    assert (report.drained.sent, report.drained.skipped) == (2, 0)
+    texts = sorted(message.text for message in sender.sent)
+    names = {m.slug: m.names for m in dataset.memorials}
+    expected = await empty_app.core.memorial_of_the_day(AT.date())
+    assert expected is not None
+    english = next(text for text in texts if "Memorial of the day" in text)
+    assert names[expected.slug]["en"] in english
+    assert "Immortal Regiment" in english  # the event of the next day, coming up
 
 
 async def test_transient_errors_are_retried_with_backoff_and_jitter(empty_app: App) -> None:
