@@ -94,6 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
         "path", nargs="?", help="a file, or a directory (one file per kind); default: stdout"
     )
 
+    dataset = commands.add_parser(
+        "dataset", help='the "on this day" calendar: coverage of the year, languages, sources'
+    )
+    dataset_commands = dataset.add_subparsers(
+        dest="dataset_command", required=True, metavar="ACTION"
+    )
+    check = dataset_commands.add_parser(
+        "check",
+        help="days of the year covered, records per language, records without a specific "
+        "source, dates that do not exist; exit 1 when something is missing",
+    )
+    check.add_argument(
+        "--db", action="store_true", help="check the live database instead of the curated files"
+    )
+    check.add_argument("--json", action="store_true", help="print JSON")
+    check.add_argument(
+        "--dir", help="a directory laid out like the curated dataset (default: db/dataset)"
+    )
     tick = commands.add_parser("tick", help="one scheduler pass at an instant")
     tick.add_argument("--at", help="ISO-8601 instant (default: now)")
     return parser
@@ -351,6 +369,38 @@ async def cmd_tick(app: App, args: argparse.Namespace) -> None:
     await run_tick(app, at)
 
 
+def cmd_dataset_check(dataset: Any, args: argparse.Namespace) -> None:
+    """``dataset check``: the calendar's coverage, printed as text or JSON; exit 1 when a day
+    is uncovered, a record lacks a language or a specific source, or a date does not exist.
+
+    ``dataset`` is what the database holds (``--db``); None reads the curated files.
+    """
+    from pathlib import Path
+
+    from bot.core.coverage import check_dataset
+    from db.dataset import DATASET_DIR, read_curated
+
+    if dataset is None:
+        directory = Path(args.dir) if args.dir else DATASET_DIR
+        if not directory.is_dir():
+            raise CliError(f"dataset check: {directory}: no such directory")
+        records, errors = read_curated(directory)
+        report = check_dataset(records, f"curated dataset ({directory})", errors)
+    else:
+        report = check_dataset(dataset, "database")
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        print("\n".join(report.lines()))
+    if not report.ok:
+        raise SystemExit(1)
+
+
+async def cmd_dataset_check_db(app: App, args: argparse.Namespace) -> None:
+    """``dataset check --db``: the same check over everything the database holds."""
+    cmd_dataset_check(await app.store.load_dataset(), args)
+
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[None]]] = {
     "today": cmd_today,
     "memorial": cmd_memorial,
@@ -359,6 +409,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[None]]] = {
     "import": cmd_import,
     "export": cmd_export,
     "tick": cmd_tick,
+    "dataset": cmd_dataset_check_db,
 }
 
 
@@ -411,6 +462,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.command == "db":
             asyncio.run(_db_upgrade(settings))
+        elif args.command == "dataset" and not args.db:
+            cmd_dataset_check(None, args)
         elif args.command == "run":
             check_catalogs()
             from bot.runner import run_bot

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need into .venv (pinned by requirements.lock), then runs every gate:
 # ruff (lint and format check), mypy in strict mode, and the whole pytest suite on SQLite and
-# on the local PostgreSQL. Extra arguments go to pytest.
+# on the local PostgreSQL, then `dataset check` on the curated dataset. Extra arguments go to
+# pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,5 @@ echo "== mypy (strict)"
 .venv/bin/mypy
 echo "== pytest"
 .venv/bin/python -m pytest "$@"
+echo "== dataset check (the curated calendar: 366 days, five languages, specific sources)"
+.venv/bin/python -m bot dataset check

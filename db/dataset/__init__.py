@@ -94,20 +94,39 @@ def load_curated(directory: Path = DATASET_DIR) -> Dataset:
     )
 
 
-@lru_cache(maxsize=4)
-def _load_curated(directory: Path, _stamps: tuple[tuple[str, int], ...]) -> Dataset:
+def read_curated(directory: Path = DATASET_DIR) -> tuple[Dataset, list[RecordError]]:
+    """Read the curated files without stopping at problems: every record that parses (seed
+    sources completed from the catalogue) and every error, for ``dataset check``."""
     dataset = Dataset()
     errors: list[RecordError] = []
     for kind in KINDS:
         for path in dataset_files(directory, kind):
             if not path.exists():
                 continue
-            rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
             name = str(path.relative_to(directory))
+            try:
+                rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+            except yaml.YAMLError as error:
+                errors.append(RecordError(name, 0, "-", f"is not valid YAML: {error}"))
+                continue
+            if not isinstance(rows, list):
+                errors.append(RecordError(name, 0, "-", "must be a list of records"))
+                continue
             _records, row_errors = parse_rows(kind, rows, name, into=dataset)
             errors.extend(row_errors)
     errors.extend(check_duplicates(dataset))
     errors.extend(check_references(dataset))
+    try:
+        catalogue = seed_catalogue(directory)
+    except DatasetError as error:
+        errors.extend(error.errors)
+        catalogue = {}
+    return enrich_dataset(dataset, catalogue), errors
+
+
+@lru_cache(maxsize=4)
+def _load_curated(directory: Path, _stamps: tuple[tuple[str, int], ...]) -> Dataset:
+    dataset, errors = read_curated(directory)
     if errors:
         raise DatasetError(errors)
-    return enrich_dataset(dataset, seed_catalogue(directory))
+    return dataset
