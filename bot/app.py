@@ -1,4 +1,6 @@
-"""The composition root: builds the database, repositories and core from ``Settings``."""
+"""The composition root: builds the database, the repositories, the core and the one
+dispatcher from ``Settings`` (read from the environment once, by the CLI), and hands each its
+dependencies explicitly. Adapters are built by the runner from ``App.dispatcher``."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from db.repositories import (
     SqlMemorialRepository,
 )
 from db.unit_of_work import SqlUnitOfWork
+from handlers.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ class App:
     chats: SqlChatRepository
     anniversaries: SqlAnniversaryRepository
     events: SqlEventRepository
+    dispatcher: Dispatcher
+    """The one dispatcher every adapter is handed."""
 
     async def close(self) -> None:
         """Let a background search-index refresh finish, then release the connections."""
@@ -94,7 +99,18 @@ async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool
         conversations=conversations,
         unit_of_work=SqlUnitOfWork(sessions),
     )
-    app = App(settings, urls, engine, sessions, core, store, chats, anniversaries, events)
+    app = App(
+        settings,
+        urls,
+        engine,
+        sessions,
+        core,
+        store,
+        chats,
+        anniversaries,
+        events,
+        Dispatcher(core),
+    )
     if seed and await store.is_empty():
         dataset = load_curated()
         await store.upsert(dataset)

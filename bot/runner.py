@@ -33,7 +33,6 @@ from bot.scheduling.service import DeliveryService, TickReport
 from bot.scheduling.settings import delivery_settings
 from bot.scheduling.ticker import MinuteTicker
 from db.deliveries import SqlDeliveryLedger
-from handlers.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +217,8 @@ class PlatformAdapter(Protocol):
 
 
 def load_adapter(platform: str, app: App, settings: Settings) -> PlatformAdapter:
-    """``bot.adapters.<platform>.<Platform>Adapter(app, settings)``; ConfigError if absent."""
+    """``bot.adapters.<platform>.<Platform>Adapter(dispatcher, settings)``, handed the app's
+    one dispatcher; ConfigError if absent."""
     class_name = f"{platform.capitalize()}Adapter"
     try:
         module = importlib.import_module(f"bot.adapters.{platform}")
@@ -227,7 +227,7 @@ def load_adapter(platform: str, app: App, settings: Settings) -> PlatformAdapter
     adapter_class = getattr(module, class_name, None)
     if adapter_class is None:
         raise ConfigError(f"the {platform} adapter is not available in this version yet")
-    adapter: PlatformAdapter = adapter_class(app, settings)
+    adapter: PlatformAdapter = adapter_class(app.dispatcher, settings)
     return adapter
 
 
@@ -255,7 +255,7 @@ async def run_bot(settings: Settings, platform: str | None) -> None:
     if platforms == ["console"]:
         app = await open_app(settings)
         try:
-            dispatcher = Dispatcher(app.core)
+            dispatcher = app.dispatcher
             async with running_scheduler(app, {Platform.CONSOLE.value: ConsoleSender()}):
                 await ConsoleAdapter(dispatcher).run()
         finally:

@@ -82,12 +82,22 @@ class Dispatcher:
     ) -> None:
         self.core = core
         self.bot_username = bot_username
+        """The bot's name where a platform has not said its own (``set_username``)."""
+        self.usernames: dict[str, str] = {}
         self.flows = FlowEngine(
             flows if flows is not None else FLOWS,
             core.conversations,
             core.unit_of_work,
             core.settings.conversation_idle,
         )
+
+    def set_username(self, platform: str, username: str) -> None:
+        """The bot's user name on a platform (``/cmd@name`` is for this bot there)."""
+        self.usernames[platform] = username
+
+    def username(self, platform: str) -> str:
+        """The bot's user name on a platform ("" when unknown)."""
+        return self.usernames.get(platform, self.bot_username)
 
     async def handle(self, incoming: Incoming) -> Reply | None:
         """Answer one request; None when the request is not for this bot."""
@@ -104,11 +114,8 @@ class Dispatcher:
             else None
         )
         if parsed is not None and incoming.attachment is None:
-            if (
-                parsed.addressee
-                and self.bot_username
-                and (parsed.addressee.lower() != self.bot_username.lower())
-            ):
+            username = self.username(incoming.platform)
+            if parsed.addressee and username and parsed.addressee.lower() != username.lower():
                 return None
             return await self._command(context, parsed.name, parsed.arg_text)
         current = await self.flows.current(context)
@@ -144,7 +151,9 @@ class Dispatcher:
         prefix, _, argument = action.partition(":")
         if prefix == "cv":
             current = await self.flows.current(context)
-            return await self._guard(context, lambda: self.flows.press(context, current, argument))
+            reply = await self._guard(context, lambda: self.flows.press(context, current, argument))
+            # The answer to a question's button takes the question's place.
+            return replace(reply, replaces=True)
         handler = ACTIONS.get(prefix)
         if handler is None:
             log.warning("unknown action %r", action)
@@ -246,7 +255,8 @@ class Dispatcher:
             stored.language if stored else None, incoming.user.client_language
         )
         timezone = (stored.timezone if stored else None) or core.settings.default_timezone
-        extras = {"bot_username": self.bot_username} if self.bot_username else {}
+        username = self.username(incoming.platform)
+        extras = {"bot_username": username} if username else {}
         return RequestContext(
             core=core,
             platform=incoming.platform,

@@ -63,7 +63,10 @@ def coming_events(out: ReplyBuilder, t: Translator, events: Sequence[Event]) -> 
         return
     out.line().bold(t.gettext("Coming up")).line()
     for event in events:
-        when = t.date_time(event.starts_at, zone(event.timezone))
+        local = event.starts_at.astimezone(zone(event.timezone))
+        when = t.date_time(local, local.tzinfo or zone(event.timezone))
+        if not event.confirmed:
+            when = t.full_date(local.date())
         out.line(f"{when} — {pick(event.title, t.language)}")
         if not event.confirmed:
             out.italic(t.gettext("Usually held; an organizer confirms each year.")).line()

@@ -9,11 +9,10 @@ file answers a photo or file question. It needs no token and no network.
 from __future__ import annotations
 
 import asyncio
-import sys
-from typing import TextIO
-
 import mimetypes
+import sys
 from pathlib import Path
+from typing import TextIO
 
 from bot.core.context import Attachment, AttachmentKind, ChatRef, Incoming, UserRef
 from bot.core.domain import ChatKind

@@ -435,48 +435,55 @@ class FlowEngine:
     # -- buttons -------------------------------------------------------------------------
 
     async def press(self, ctx: RequestContext, current: Current, argument: str) -> Reply:
-        """A conversation button (``cv:<turn>:<verb>[:<argument>]``)."""
+        """A conversation button (``cv:<turn>:<verb>[:<argument>]``). What a button of the
+        current question leads to takes that question's place; a stale or foreign button
+        gets a notice of its own."""
+        reply, valid = await self._press(ctx, current, argument)
+        return dataclasses.replace(reply, replaces=True) if valid else reply
+
+    async def _press(
+        self, ctx: RequestContext, current: Current, argument: str
+    ) -> tuple[Reply, bool]:
         t = ctx.t
         turn_text, _, rest = argument.partition(":")
         verb, _, value = rest.partition(":")
         state = current.state
         if state is None:
             if current.expired is not None:
-                return self.expired_reply(ctx, current.expired)
-            return _notice(t.gettext("This question is closed; there is nothing to answer."))
+                return self.expired_reply(ctx, current.expired), False
+            return _notice(t.gettext("This question is closed; there is nothing to answer.")), False
+        stale = _notice(
+            t.gettext("That button belongs to an earlier question: please answer the last one.")
+        )
         if not turn_text.isdigit() or int(turn_text) != state.turn:
-            return _notice(
-                t.gettext("That button belongs to an earlier question: please answer the last one.")
-            )
+            return stale, False
         flow = self.flow_of(state)
         step = flow.step(state.step)
         if step is None:
             await self.repository.delete_conversation(state.key)
-            return self._ended(ctx, flow)
+            return self._ended(ctx, flow), False
         if verb == "cancel":
-            return await self.cancel(ctx, current)
+            return await self.cancel(ctx, current), True
         if verb == "back":
             previous = flow.preceding(step.name, state.answers)
             if previous is None:
-                return await self.ask(ctx, dataclasses.replace(state, turn=state.turn + 1))
+                return await self.ask(ctx, dataclasses.replace(state, turn=state.turn + 1)), True
             moved = dataclasses.replace(state, step=previous.name, turn=state.turn + 1)
-            return await self.ask(ctx, moved)
+            return await self.ask(ctx, moved), True
         if verb == "skip" and step.optional:
             answers = {**state.answers, step.name: None}
             following = flow.following(step.name, answers)
             if following is None:
-                return await self._finish(ctx, flow, state, answers)
+                return await self._finish(ctx, flow, state, answers), True
             moved = dataclasses.replace(
                 state, step=following.name, answers=answers, turn=state.turn + 1
             )
-            return await self.ask(ctx, moved)
+            return await self.ask(ctx, moved), True
         if verb == "c" and value.isdigit() and int(value) < len(state.offered):
-            return await self.answer(ctx, state, Answer(choice=state.offered[int(value)]))
+            return await self.answer(ctx, state, Answer(choice=state.offered[int(value)])), True
         if verb == "open":
-            return await self.ask(ctx, dataclasses.replace(state, turn=state.turn + 1))
-        return _notice(
-            t.gettext("That button belongs to an earlier question: please answer the last one.")
-        )
+            return await self.ask(ctx, dataclasses.replace(state, turn=state.turn + 1)), True
+        return stale, False
 
     async def cancel(self, ctx: RequestContext, current: Current) -> Reply:
         """``/cancel`` or the Cancel button: end the conversation, saving nothing."""
@@ -542,6 +549,15 @@ class FlowEngine:
                 command=flow.command,
             )
         )
+
+
+NAVIGATION = frozenset({"back", "skip", "cancel"})
+
+
+def is_navigation(action_id: str | None) -> bool:
+    """Whether an action id is a conversation's Back, Skip or Cancel button."""
+    parts = (action_id or "").split(":")
+    return len(parts) >= 3 and parts[0] == ACTION_PREFIX and parts[2] in NAVIGATION
 
 
 def action(turn: int, verb: str, argument: str = "") -> str:

@@ -156,7 +156,7 @@ async def adapter(
 ) -> AsyncIterator[DiscordAdapter]:
     """The adapter, connected to the fake; no error may be logged unless the test clears
     the log."""
-    running = DiscordAdapter(app, discord_settings, options=OPTIONS)
+    running = DiscordAdapter(app.dispatcher, discord_settings, options=OPTIONS)
     await running.start()
     try:
         yield running

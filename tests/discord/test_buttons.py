@@ -19,7 +19,7 @@ from tests.fakes.discord_server import FakeDiscordServer
 @contextlib.asynccontextmanager
 async def running(app: App, settings: Settings) -> AsyncIterator[DiscordAdapter]:
     """A fresh adapter (a new discord.py client) for the duration of the block."""
-    adapter = DiscordAdapter(app, settings, options=OPTIONS)
+    adapter = DiscordAdapter(app.dispatcher, settings, options=OPTIONS)
     await adapter.start()
     try:
         yield adapter

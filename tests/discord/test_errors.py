@@ -110,7 +110,9 @@ async def test_slow_answers_are_deferred(
     discord_settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    running = DiscordAdapter(app, discord_settings, options=replace(OPTIONS, defer_after=0.05))
+    running = DiscordAdapter(
+        app.dispatcher, discord_settings, options=replace(OPTIONS, defer_after=0.05)
+    )
     await running.start()
     try:
         original = app.chats.get_settings
@@ -169,7 +171,9 @@ async def test_a_failure_after_a_public_deferral_apologizes_privately(
         raise RuntimeError("events table gone")
 
     monkeypatch.setattr(app.core, "upcoming_events", slow_and_broken)
-    running = DiscordAdapter(app, discord_settings, options=replace(OPTIONS, defer_after=0.05))
+    running = DiscordAdapter(
+        app.dispatcher, discord_settings, options=replace(OPTIONS, defer_after=0.05)
+    )
     await running.start()
     try:
         handle, first = await command(dc, world.fr, world.fr.member, "events")

@@ -23,7 +23,7 @@ async def test_start_and_stop_in_the_callers_loop(
     app: App, dc: FakeDiscordServer, discord_settings: Settings
 ) -> None:
     before = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    async with DiscordAdapter(app, discord_settings, options=OPTIONS) as adapter:
+    async with DiscordAdapter(app.dispatcher, discord_settings, options=OPTIONS) as adapter:
         assert dc.api_base == discord.http.Route.BASE
         assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == dc.gateway_url
         assert adapter.bot.is_ready()
@@ -42,7 +42,7 @@ async def test_the_gateway_is_asked_of_the_api_when_not_configured(
     app: App, dc: FakeDiscordServer, discord_settings: Settings
 ) -> None:
     settings = replace(discord_settings, discord_gateway_url=None)
-    async with DiscordAdapter(app, settings, options=OPTIONS) as adapter:
+    async with DiscordAdapter(app.dispatcher, settings, options=OPTIONS) as adapter:
         assert adapter.bot.is_ready()
         assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == dc.gateway_url
     assert any(r.route == "GET /gateway/bot" for r in dc.requests)
@@ -53,16 +53,16 @@ async def test_a_refused_token_or_an_absent_server_is_one_clear_line(
 ) -> None:
     wrong = replace(discord_settings, discord_token="not-the-token")
     with pytest.raises(ConfigError) as refused:
-        await DiscordAdapter(app, wrong, options=OPTIONS).start()
+        await DiscordAdapter(app.dispatcher, wrong, options=OPTIONS).start()
     assert str(refused.value) == (
         f"DISCORD_BOT_TOKEN was rejected by the Discord API at 127.0.0.1:{dc.port}"
     )
     port = free_tcp_port()
     absent = replace(discord_settings, discord_api_base_url=f"http://127.0.0.1:{port}/api/v10")
     with pytest.raises(ConfigError, match=f"cannot reach the Discord API at 127.0.0.1:{port}"):
-        await DiscordAdapter(app, absent, options=OPTIONS).start()
+        await DiscordAdapter(app.dispatcher, absent, options=OPTIONS).start()
     with pytest.raises(ConfigError, match="DISCORD_BOT_TOKEN"):
-        DiscordAdapter(app, replace(discord_settings, discord_token=None))
+        DiscordAdapter(app.dispatcher, replace(discord_settings, discord_token=None))
     assert "not-the-token" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -81,7 +81,7 @@ async def test_auto_sharding_runs_every_shard(
             discord_api_base_url=sharded.api_base,
             discord_gateway_url=sharded.gateway_url,
         )
-        async with DiscordAdapter(app, settings, options=OPTIONS) as adapter:
+        async with DiscordAdapter(app.dispatcher, settings, options=OPTIONS) as adapter:
             assert adapter.bot.shard_count == 2
             assert sorted(adapter.bot.shards) == [0, 1]
             guild = adapter.bot.get_guild(one.id)
@@ -106,7 +106,7 @@ async def test_a_process_can_run_some_shards_only(app: App, discord_settings: Se
             discord_gateway_url=sharded.gateway_url,
         )
         options = replace(OPTIONS, shard_count=2, shard_ids=(1,))
-        async with DiscordAdapter(app, settings, options=options) as adapter:
+        async with DiscordAdapter(app.dispatcher, settings, options=options) as adapter:
             assert sorted(adapter.bot.shards) == [1]
             assert adapter.bot.get_guild(one.id) is not None
         assert [c.shard for c in sharded.gateway_connections] == [(1, 2)]

@@ -96,7 +96,7 @@ async def test_hostile_data_and_queries_ping_nobody(
     _, nothing = await command(dc, server, server.member, "memorial", {"query": f"qqq {bad}"})
     assert_inert(message_of(nothing), role)
     short = f"@everyone <@&{role}> **Hero**"
-    _, usage = await command(dc, server, server.member, "timezone", {"zone": short})
+    _, usage = await command(dc, server, server.organizer, "timezone", {"zone": short})
     assert usage.ephemeral
     assert usage.content
     assert f"@{ZWSP}everyone" in usage.content

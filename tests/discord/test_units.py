@@ -12,14 +12,15 @@ from discord.app_commands import TranslationContextLocation as Where
 
 from bot.adapters.discord import DiscordOptions, discord_options
 from bot.adapters.discord.commands import (
+    ANSWER,
     NAME_MSGIDS,
     SETUP,
     CommandTranslator,
     command_shapes,
-    command_text,
     complete_languages,
     complete_zones,
     memorial_choice,
+    typed_options,
     valid_name,
 )
 from bot.adapters.discord.notices import NoticeBoard
@@ -56,7 +57,7 @@ def test_every_command_and_option_name_is_a_msgid() -> None:
     for command, options in command_shapes().items():
         assert command in names
         assert set(options) <= names
-    assert set(command_shapes()) == {c.name for c in COMMANDS} | {SETUP}
+    assert set(command_shapes()) == {c.name for c in COMMANDS} | {SETUP, ANSWER}
 
 
 def test_names_are_localized_only_when_valid_and_unique() -> None:
@@ -125,12 +126,15 @@ def test_valid_names() -> None:
     assert not valid_name("x" * 33)
 
 
-def test_options_become_the_text_a_user_would_type() -> None:
+def test_options_reach_the_handler_typed() -> None:
     near = COMMANDS_BY_NAME["near"]
-    assert command_text(near, {"latitude": 50.66, "longitude": -4.0}) == "/near 50.66 -4.0"
+    assert typed_options(near, {"latitude": 50.66, "longitude": -4}) == {
+        "latitude": 50.66,
+        "longitude": -4.0,
+    }
     memorial = COMMANDS_BY_NAME["memorial"]
-    assert command_text(memorial, {"query": "  Liège \n cemetery "}) == "/memorial Liège cemetery"
-    assert command_text(COMMANDS_BY_NAME["today"], {"date": None}) == "/today"
+    assert typed_options(memorial, {"query": "  Liège \n cemetery "}) == {"query": "Liège cemetery"}
+    assert typed_options(COMMANDS_BY_NAME["today"], {"date": None}) == {}
     assert memorial_choice("m:liege-citadel-memorial") == "liege-citadel-memorial"
     assert memorial_choice("Liège") is None
     assert memorial_choice("m:Not A Slug") is None

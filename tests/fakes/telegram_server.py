@@ -1182,7 +1182,9 @@ class FakeTelegramServer:
             "getchatmembercount": self._m_get_chat_member_count,
             "setchatmenubutton": self._m_set_chat_menu_button,
             "getchatmenubutton": self._m_get_chat_menu_button,
+            "getfile": self._m_get_file,
         }
+        self._file_bytes: dict[str, bytes] = {}
 
     # ---------------------------------------------------------------- lifecycle & addresses
 
@@ -1192,6 +1194,7 @@ class FakeTelegramServer:
             raise RuntimeError("the fake Telegram server is already running")
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         runner = web.AppRunner(
             app,
@@ -1726,6 +1729,78 @@ class FakeTelegramServer:
             message["entities"] = found
         self._store(target, message, from_bot=False)
         return self._enqueue("message", message)
+
+    def send_user_file(
+        self,
+        user: FakeUser,
+        chat: FakeChat | int | None,
+        data: bytes,
+        *,
+        as_photo: bool = True,
+        file_name: str = "photo.jpg",
+        mime_type: str = "image/jpeg",
+        caption: str | None = None,
+        reply_to: MessageRef | None = None,
+    ) -> JSON:
+        """``user`` sends ``data`` as a photo (three sizes, like Telegram) or as a document;
+        the bot can ``getFile`` it and download the bytes."""
+        target = self._user_chat(user, chat)
+        message = self._new_message(target, user)
+        self._apply_thread(target, message, None, reply_to)
+        number = next(self._file_ids)
+        if as_photo:
+            sizes = []
+            for width in (90, 320, 1280):
+                file_id = f"AgACAgIAAxkBAAU{number:06d}x{width}{secrets.token_urlsafe(8)}"
+                entry = {
+                    "file_id": file_id,
+                    "file_unique_id": f"AQAU{number:06d}x{width}",
+                    "file_size": len(data),
+                    "width": width,
+                    "height": width * 2 // 3,
+                }
+                self._files[file_id] = dict(entry, kind="photo")
+                self._file_bytes[file_id] = data
+                sizes.append(entry)
+            message["photo"] = sizes
+        else:
+            file_id = f"BQACAgIAAxkBAAU{number:06d}{secrets.token_urlsafe(8)}"
+            document = {
+                "file_id": file_id,
+                "file_unique_id": f"AgAU{number:06d}",
+                "file_name": file_name,
+                "mime_type": mime_type,
+                "file_size": len(data),
+            }
+            self._files[file_id] = dict(document, kind="document")
+            self._file_bytes[file_id] = data
+            message["document"] = document
+        if caption is not None:
+            message["caption"] = caption
+        self._store(target, message, from_bot=False)
+        return self._enqueue("message", message)
+
+    async def _m_get_file(self, p: _Params) -> JSON:
+        file_id = p.text("file_id") or ""
+        known = self._files.get(file_id)
+        if known is None or file_id not in self._file_bytes:
+            raise _bad("wrong file_id or the file is temporarily unavailable")
+        return {
+            "file_id": file_id,
+            "file_unique_id": known["file_unique_id"],
+            "file_size": len(self._file_bytes[file_id]),
+            "file_path": f"files/{file_id}",
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        self.stats.requests += 1
+        if request.match_info["token"] != self._token:
+            return self._error_response(ApiError(401, "Unauthorized"))
+        file_id = request.match_info["path"].removeprefix("files/")
+        data = self._file_bytes.get(file_id)
+        if data is None:
+            return self._error_response(ApiError(404, "Not Found"))
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def share_location(
         self,

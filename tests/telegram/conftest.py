@@ -58,7 +58,7 @@ async def adapter(
 ) -> AsyncIterator[TelegramAdapter]:
     """The adapter, long-polling the fake server; no error may be logged unless the test
     clears the log."""
-    running = TelegramAdapter(app, telegram_settings, poll_timeout=5)
+    running = TelegramAdapter(app.dispatcher, telegram_settings, poll_timeout=5)
     await running.start()
     try:
         yield running

@@ -111,7 +111,7 @@ async def test_a_forum_topic_has_its_own_subscription_and_replies(
     topic = tg.add_topic(forum, "Daily memory", by=alice)
     other = tg.add_topic(forum, "Chatter", by=alice)
 
-    [reply] = await ask(tg, alice, "/subscribe", forum, thread=topic)
+    [reply] = await ask(tg, alice, "/subscribe 09:00", forum, thread=topic)
     assert reply.message_thread_id == topic
     assert reply.text is not None and reply.text.startswith("Subscribed.")
     in_topic = await _subscription(app, forum.id, topic)
@@ -130,7 +130,7 @@ async def test_a_forum_topic_has_its_own_subscription_and_replies(
 async def test_a_user_who_blocks_the_bot_is_unsubscribed(
     app: App, tg: FakeTelegramServer, alice: FakeUser, adapter: TelegramAdapter
 ) -> None:
-    await ask(tg, alice, "/subscribe")
+    await ask(tg, alice, "/subscribe 09:00")
     assert (subscription := await _subscription(app, alice.id)) is not None
     assert subscription.active
     tg.block_bot(alice)
@@ -141,7 +141,7 @@ async def test_the_bot_removed_from_a_group_stops_posting_there(
     app: App, tg: FakeTelegramServer, alice: FakeUser, adapter: TelegramAdapter
 ) -> None:
     group = tg.add_group("Veterans", creator=alice)
-    await ask(tg, alice, "/subscribe", group)
+    await ask(tg, alice, "/subscribe 09:00", group)
     tg.my_chat_member(group, "left", by=alice)
     await _eventually_inactive(app, group.id)
 
@@ -176,6 +176,7 @@ EVERY_COMMAND = (
     ("subscribe", " 08:00", 1),
     ("settings", "", 1),
     ("unsubscribe", "", 1),
+    ("cancel", "", 1),
 )
 
 

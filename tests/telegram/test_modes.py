@@ -47,7 +47,7 @@ async def test_the_default_menu_is_in_the_default_language(
     app: App, tg: FakeTelegramServer, telegram_settings: Settings
 ) -> None:
     app.core.settings = replace(app.core.settings, default_language="nl")
-    async with TelegramAdapter(app, telegram_settings):
+    async with TelegramAdapter(app.dispatcher, telegram_settings):
         assert tg.commands() == _menu("nl")
 
 
@@ -65,7 +65,7 @@ async def test_webhook_mode_checks_the_secret(
         telegram_webhook_listen=f"127.0.0.1:{port}",
         telegram_webhook_secret=secret,
     )
-    async with TelegramAdapter(app, settings):
+    async with TelegramAdapter(app.dispatcher, settings):
         assert (tg.webhook_url, tg.webhook_secret) == (url, secret)
         [reply] = await ask(tg, alice, "/today")
         assert reply.text is not None and reply.text.startswith("On this day, May 9")
@@ -103,7 +103,7 @@ async def test_webhook_without_a_configured_secret_uses_a_random_one(
         telegram_webhook_url=f"http://127.0.0.1:{port}/",
         telegram_webhook_listen=f"127.0.0.1:{port}",
     )
-    async with TelegramAdapter(app, settings) as adapter:
+    async with TelegramAdapter(app.dispatcher, settings) as adapter:
         secret = tg.webhook_secret
         assert secret is not None and len(secret) >= 32
         assert adapter.webhook is not None and adapter.webhook.secret == secret
@@ -117,7 +117,7 @@ async def test_a_refused_token_is_a_config_error_without_the_token(
     app: App, tg: FakeTelegramServer, telegram_settings: Settings
 ) -> None:
     wrong = f"{tg.bot.id}:AAwrongwrongwrongwrongwrongwrongwrong"
-    adapter = TelegramAdapter(app, replace(telegram_settings, telegram_token=wrong))
+    adapter = TelegramAdapter(app.dispatcher, replace(telegram_settings, telegram_token=wrong))
     with pytest.raises(ConfigError) as refused:
         await adapter.start()
     assert str(refused.value) == (
@@ -137,7 +137,7 @@ async def test_a_bad_webhook_setting_is_a_config_error(
         telegram_webhook_listen="127.0.0.1:eighty",
     )
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_LISTEN"):
-        await TelegramAdapter(app, settings).start()
+        await TelegramAdapter(app.dispatcher, settings).start()
 
 
 @sqlite_only

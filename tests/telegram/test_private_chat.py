@@ -30,7 +30,7 @@ async def test_every_command_answers_in_html(
 
     [start] = await command("/start")
     assert start.startswith("<b>Welcome! This bot keeps the memory of the Second World War.</b>")
-    assert "/memorial &lt;name, place or person&gt; — Find a memorial" in start
+    assert "/memorial [name, place or person] — Find a memorial" in start
     [help_] = await command("/help")
     assert help_.startswith("<b>Commands</b>\n/start — ")
     [today] = await command("/today")
@@ -46,7 +46,7 @@ async def test_every_command_answers_in_html(
     [language] = await command("/language")
     assert language == "Current language: English. Choose another:"
     [zone] = await command("/timezone Europe/Moscow")
-    assert zone == "Time zone set to Europe/Moscow."
+    assert zone.startswith("Time zone set to Europe/Moscow.\nThe local time there is ")
     [subscribed] = await command("/subscribe 08:30")
     assert subscribed.startswith("Subscribed. The “on this day” post will arrive every day at 8:30")
     [settings] = await command("/settings")
@@ -56,6 +56,8 @@ async def test_every_command_answers_in_html(
     )
     [unsubscribed] = await command("/unsubscribe")
     assert unsubscribed == "Unsubscribed. Send /subscribe to start again."
+    [cancelled] = await command("/cancel")
+    assert cancelled == "There is nothing to cancel."
     assert asked == set(COMMANDS_BY_NAME), "every command of the registry is exercised"
 
     subscription = await app.core.chats.get_subscription("telegram", str(alice.id))
@@ -91,13 +93,18 @@ async def test_bad_input_gets_a_usage_hint(
     [bad_date] = await ask(tg, alice, "/today 99-99")
     assert bad_date.text == "“99-99” is not a date.\nUsage: /today [MM-DD or YYYY-MM-DD]"
     [missing] = await ask(tg, alice, "/near 50.1")
-    assert missing.text == "Usage: /near <latitude> <longitude>"
+    assert missing.text == (
+        "Latitude goes from -90 to 90 and longitude from -180 to 180.\n"
+        "Usage: /near [latitude longitude]"
+    )
     [overlong] = await ask(tg, alice, "/memorial " + "Liège " * 300)
-    assert overlong.text == "The message is too long.\nUsage: /memorial <name, place or person>"
+    assert overlong.text == "The message is too long.\nUsage: /memorial [name, place or person]"
     [unknown] = await ask(tg, alice, "/fly")
     assert unknown.text == "I don't know the command /fly. Send /help to see the commands."
     [chat] = await ask(tg, alice, "hello")
-    assert chat.text == "Send /help to see what I can do."
+    assert chat.text == (
+        "No memorial matches “hello”.\nTry another spelling, a town, or a person's name."
+    )
 
 
 @sqlite_only

@@ -33,8 +33,8 @@ import contextlib
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import Any
 
 import aiohttp
 import discord
@@ -51,12 +51,13 @@ from bot.adapters.discord.commands import (
     CommandTranslator,
     Completer,
     build_commands,
-    command_text,
     complete_languages,
     complete_memorials,
     complete_zones,
     memorial_choice,
+    typed_options,
 )
+from bot.adapters.discord.forms import AnswerModal
 from bot.adapters.discord.notices import NoticeBoard
 from bot.adapters.discord.render import (
     NO_MENTIONS,
@@ -76,7 +77,14 @@ from bot.config import (
     Settings,
     load_environment,
 )
-from bot.core.context import ChatRef, Incoming, UserRef
+from bot.core.context import (
+    Attachment,
+    AttachmentKind,
+    ChatRef,
+    Incoming,
+    OptionValue,
+    UserRef,
+)
 from bot.core.domain import ChatKind, Platform
 from bot.core.i18n import LANGUAGE_NAMES, translator
 from bot.core.reply import Reply, ReplyBuilder
@@ -86,14 +94,9 @@ from handlers.dispatch import Dispatcher
 from handlers.events import EVENTS_MAX, EVENTS_PAGE
 from handlers.registry import COMMANDS_BY_NAME
 
-if TYPE_CHECKING:
-    from bot.app import App
-
 log = logging.getLogger(__name__)
 
 PLATFORM = Platform.DISCORD.value
-EDIT_IN_PLACE = frozenset({"ms", "ev", "today", "lang"})
-"""Action prefixes whose answer replaces the message with the buttons (paging, choices)."""
 APOLOGY = "Sorry, something went wrong. Please try again later."
 NOT_ALLOWED = "Only the administrators of this chat can change its settings."
 POSTING_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
@@ -282,14 +285,18 @@ class DiscordAdapter(AdapterLifecycle):
     stop()`` (or ``async with``). ``sender`` is the scheduler's ``Sender`` for Discord."""
 
     def __init__(
-        self, app: App, settings: Settings, *, options: DiscordOptions | None = None
+        self,
+        dispatcher: Dispatcher,
+        settings: Settings,
+        *,
+        options: DiscordOptions | None = None,
     ) -> None:
         if not settings.discord_token:
             raise ConfigError("the Discord adapter needs DISCORD_BOT_TOKEN")
-        self.core = app.core
+        self.dispatcher = dispatcher
+        self.core = dispatcher.core
         self.settings = settings
         self.options = options or discord_options(load_environment())
-        self.dispatcher = Dispatcher(self.core)
         self.notices = NoticeBoard()
         self.command_ids: dict[str, int] = {}
         self.sender = DiscordSender(
@@ -434,7 +441,9 @@ class DiscordAdapter(AdapterLifecycle):
             if bot.shard_count is None:
                 bot.shard_count = max(1, int(count))
         bot.add_dynamic_items(ActionButton)
-        for command in build_commands(self.run_command, self.run_setup, self._completers()):
+        for command in build_commands(
+            self.run_command, self.run_setup, self._completers(), self.run_answer
+        ):
             bot.tree.add_command(command)
         await bot.tree.set_translator(self.command_translator)
         if self.options.sync_commands:
@@ -471,7 +480,15 @@ class DiscordAdapter(AdapterLifecycle):
         return False
 
     def incoming(
-        self, interaction: Interaction, *, text: str | None = None, action: str | None = None
+        self,
+        interaction: Interaction,
+        *,
+        text: str | None = None,
+        action: str | None = None,
+        command: str | None = None,
+        options: dict[str, OptionValue] | None = None,
+        attachment: Attachment | None = None,
+        is_answer: bool = False,
     ) -> Incoming:
         """The dispatcher's request for an interaction."""
         kind = ChatKind.PRIVATE if interaction.guild_id is None else ChatKind.CHANNEL
@@ -486,7 +503,17 @@ class DiscordAdapter(AdapterLifecycle):
             interaction.locale.value,
             is_admin=self._is_admin(interaction),
         )
-        return Incoming(PLATFORM, chat, who, text=text, action=action)
+        return Incoming(
+            PLATFORM,
+            chat,
+            who,
+            text=text,
+            action=action,
+            command=command,
+            options=options or {},
+            attachment=attachment,
+            is_answer=is_answer,
+        )
 
     def may_configure_server(self, incoming: Incoming) -> bool:
         """Whether the user may run ``/setup``: Manage Server, an organizer role, or a
@@ -502,7 +529,7 @@ class DiscordAdapter(AdapterLifecycle):
     async def run_command(
         self, interaction: Interaction, name: str, values: dict[str, Any]
     ) -> None:
-        """A registry slash command: its options back into text, through the dispatcher."""
+        """A registry slash command: its typed options straight to the dispatcher."""
         command = COMMANDS_BY_NAME[name]
         if name == "memorial":
             slug = memorial_choice(str(values.get("query") or ""))
@@ -510,7 +537,9 @@ class DiscordAdapter(AdapterLifecycle):
                 incoming = self.incoming(interaction, action=f"m:{slug}")
                 await self.answer(interaction, incoming, lambda: self._dispatch(incoming))
                 return
-        incoming = self.incoming(interaction, text=command_text(command, values))
+        incoming = self.incoming(
+            interaction, command=name, options=dict(typed_options(command, values))
+        )
         if name == "events":
             await self.answer(interaction, incoming, lambda: self._events(incoming, 0))
             return
@@ -518,18 +547,57 @@ class DiscordAdapter(AdapterLifecycle):
 
     async def on_action(self, interaction: Interaction, action: str) -> None:
         """A pressed button: its action through the dispatcher (``ev:`` to the events view);
-        paging and choices replace their message."""
+        the reply says whether it replaces the button's message. A question's "answer"
+        button opens a modal for the typed answer."""
         incoming = self.incoming(interaction, action=action)
         prefix, _, argument = action.partition(":")
+        if (
+            prefix == "cv"
+            and argument.endswith(":open")
+            and await self.open_form(interaction, incoming, argument.partition(":")[0])
+        ):
+            return
         produce: Produce
         if prefix == "ev":
             offset = min(int(argument), EVENTS_MAX) if argument.isdigit() else 0
-            produce = lambda: self._events(incoming, offset)  # noqa: E731
+
+            async def produce() -> RenderedReply | None:
+                return replace(await self._events(incoming, offset), replaces=True)
         else:
             produce = lambda: self._dispatch(incoming)  # noqa: E731
-        await self.answer(
-            interaction, incoming, produce, component=True, in_place=prefix in EDIT_IN_PLACE
-        )
+        await self.answer(interaction, incoming, produce, component=True)
+
+    async def open_form(self, interaction: Interaction, incoming: Incoming, turn: str) -> bool:
+        """Open the modal of the question awaiting this user's answer; False when the
+        button's question is not the open one (the dispatcher then says so)."""
+        ask = await self.dispatcher.pending_ask(incoming)
+        if ask is None or str(ask.turn) != turn or not ask.kind.typed:
+            return False
+
+        async def submit(submitted: Interaction, value: str) -> None:
+            answer = self.incoming(submitted, text=value, is_answer=True)
+            await self.answer(submitted, answer, lambda: self._dispatch(answer))
+
+        await interaction.response.send_modal(AnswerModal(ask, submit))
+        return True
+
+    async def run_answer(
+        self, interaction: Interaction, text: str | None, file: discord.Attachment | None
+    ) -> None:
+        """``/answer [text] [file]``: the open question's answer, a file included."""
+        attachment = None
+        if file is not None:
+            mime = file.content_type or "application/octet-stream"
+            attachment = Attachment(
+                kind=AttachmentKind.PHOTO if mime.startswith("image/") else AttachmentKind.DOCUMENT,
+                file_ref=file.url,
+                mime_type=mime,
+                size=file.size,
+                file_name=file.filename,
+                fetch=file.read,
+            )
+        incoming = self.incoming(interaction, text=text, attachment=attachment, is_answer=True)
+        await self.answer(interaction, incoming, lambda: self._dispatch(incoming), private=True)
 
     async def _dispatch(self, incoming: Incoming) -> RenderedReply | None:
         reply = await self.dispatcher.handle(incoming)
@@ -716,7 +784,6 @@ class DiscordAdapter(AdapterLifecycle):
         produce: Produce,
         *,
         component: bool = False,
-        in_place: bool = False,
         private: bool = False,
     ) -> None:
         """Produce a reply and send it as the interaction's answer; defer first when it
@@ -741,6 +808,7 @@ class DiscordAdapter(AdapterLifecycle):
                 elif state.deferred in (Deferral.PUBLIC, Deferral.PRIVATE):
                     await interaction.delete_original_response()
                 return
+            in_place = component and rendered.replaces and _may_replace(interaction, rendered)
             await self.deliver(interaction, rendered, state, in_place=in_place)
         except Exception as error:
             log.error(
@@ -775,7 +843,7 @@ class DiscordAdapter(AdapterLifecycle):
         deferred = state.deferred
         first, *rest = rendered.messages
         ephemeral = rendered.ephemeral
-        if in_place and rendered.single and not ephemeral:
+        if in_place and rendered.single:
             edit = _edit_arguments(first)
             if deferred is None:
                 await interaction.response.edit_message(**edit)
@@ -915,6 +983,14 @@ class DiscordAdapter(AdapterLifecycle):
 
     def _describe(self, error: BaseException) -> str:
         return describe(error, self._token)
+
+
+def _may_replace(interaction: Interaction, rendered: RenderedReply) -> bool:
+    """A reply may take the pressed button's message's place when it is one message and
+    keeps its visibility (an ephemeral reply never replaces a public message)."""
+    message = interaction.message
+    pressed_ephemeral = bool(message is not None and message.flags.ephemeral)
+    return rendered.single and (not rendered.ephemeral or pressed_ephemeral)
 
 
 def _notice(text: str) -> Reply:

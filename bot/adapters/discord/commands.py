@@ -38,6 +38,10 @@ from handlers.registry import COMMANDS, COMMANDS_BY_NAME, Command, Param, ParamK
 
 SETUP = "setup"
 SETUP_SUMMARY = N_("Set up the daily post and the announcements of this server")
+ANSWER = "answer"
+ANSWER_SUMMARY = N_("Answer the bot's question, with text or a file")
+ANSWER_TEXT = N_("Your answer, as text")
+ANSWER_FILE = N_("A photo or file, when the question asks for one")
 CHANNEL_DESCRIPTION = N_(
     "The channel for the daily post and the announcements (default: this channel)"
 )
@@ -74,6 +78,9 @@ NAME_MSGIDS: tuple[str, ...] = (
     N_("settings"),
     # TRANSLATORS: the name of the Discord slash command /setup (lowercase, no spaces).
     N_("setup"),
+    # TRANSLATORS: the name of the Discord slash command /cancel, which stops filling in a
+    # form (lowercase, no spaces).
+    N_("cancel"),
     # TRANSLATORS: the name of a Discord command option: a date (lowercase, no spaces).
     N_("date"),
     # TRANSLATORS: the name of a Discord command option: a search text (lowercase, no spaces).
@@ -88,6 +95,14 @@ NAME_MSGIDS: tuple[str, ...] = (
     N_("time"),
     # TRANSLATORS: the name of a Discord command option: a channel (lowercase, no spaces).
     N_("channel"),
+    # TRANSLATORS: the name of the Discord slash command /answer, which answers the bot's
+    # question with text or a file (lowercase, no spaces).
+    N_("answer"),
+    # TRANSLATORS: the name of a Discord command option: some text (lowercase, no spaces).
+    N_("text"),
+    # TRANSLATORS: the name of a Discord command option: an attached file (lowercase, no
+    # spaces).
+    N_("file"),
 )
 """Command and option names as msgids, so that translators can localize them."""
 
@@ -103,6 +118,9 @@ SetupRunner = Callable[
         str | None,
     ],
     Awaitable[None],
+]
+AnswerRunner = Callable[
+    [discord.Interaction[Any], str | None, discord.Attachment | None], Awaitable[None]
 ]
 Completer = Callable[
     [discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[str]]]
@@ -146,6 +164,7 @@ def command_shapes() -> dict[str, tuple[str, ...]]:
     """Every slash command's name with its option names (for name localization)."""
     shapes = {command.name: tuple(p.name for p in command.params) for command in COMMANDS}
     shapes[SETUP] = tuple(p.name for p in setup_params())
+    shapes[ANSWER] = ("text", "file")
     return shapes
 
 
@@ -239,24 +258,24 @@ def clip_plain(text: str, limit: int) -> str:
     return text.rstrip() + "…"
 
 
-# -- option values back into text --------------------------------------------------------
+# -- option values -------------------------------------------------------------------------
 
 
-def option_text(value: Any) -> str:
-    """An option's value as a user would type it."""
-    if isinstance(value, float):
-        return repr(value)
-    return " ".join(str(value).split())
-
-
-def command_text(command: Command, values: Mapping[str, Any]) -> str:
-    """The message a slash command stands for: ``/near 50.66 4.13``."""
-    parts = [f"/{command.name}"]
+def typed_options(command: Command, values: Mapping[str, Any]) -> dict[str, str | float]:
+    """A slash command's option values as the handler's typed options (absent and blank
+    ones left out; text with its runs of white space folded)."""
+    options: dict[str, str | float] = {}
     for param in command.params:
         value = values.get(param.name)
-        if value is not None and option_text(value):
-            parts.append(option_text(value))
-    return " ".join(parts)
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float):
+            options[param.name] = float(value)
+            continue
+        text = " ".join(str(value).split())
+        if text:
+            options[param.name] = text
+    return options
 
 
 def memorial_choice(value: str) -> str | None:
@@ -363,12 +382,36 @@ def setup_command(run: SetupRunner, completers: Mapping[str, Completer]) -> Slas
     return slash
 
 
+def answer_command(run: AnswerRunner) -> SlashCommand:
+    """``/answer [text] [file]``: answers the open question of a conversation, the way to
+    send a photo or a file (an attachment option)."""
+
+    async def answer(
+        interaction: discord.Interaction[Any],
+        text: str | None = None,
+        file: discord.Attachment | None = None,
+    ) -> None:
+        await run(interaction, text, file)
+
+    callback = app_commands.describe(text=locale_str(ANSWER_TEXT), file=locale_str(ANSWER_FILE))(
+        answer
+    )
+    return app_commands.Command(
+        name=locale_str(ANSWER), description=locale_str(ANSWER_SUMMARY), callback=callback
+    )
+
+
 def build_commands(
-    run: CommandRunner, setup: SetupRunner, completers: Mapping[str, Completer]
+    run: CommandRunner,
+    setup: SetupRunner,
+    completers: Mapping[str, Completer],
+    answer: AnswerRunner | None = None,
 ) -> list[SlashCommand]:
-    """Every slash command: the registry's, then ``/setup``."""
+    """Every slash command: the registry's, ``/setup`` and ``/answer``."""
     built = [registry_command(command, run, completers) for command in COMMANDS]
     built.append(setup_command(setup, completers))
+    if answer is not None:
+        built.append(answer_command(answer))
     return built
 
 

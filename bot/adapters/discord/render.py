@@ -31,6 +31,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
+from bot.core.conversation import action as conversation_action
 from bot.core.domain import Event, EventStatus, pick
 from bot.core.geo import map_url
 from bot.core.i18n import Translator
@@ -443,6 +444,8 @@ class RenderedReply:
 
     messages: tuple[DiscordMessage, ...]
     ephemeral: bool = False
+    replaces: bool = False
+    """Answering a button: replace that button's message (the reply said so)."""
 
     @property
     def single(self) -> bool:
@@ -502,8 +505,14 @@ def uses_content(reply: Reply) -> bool:
 
 
 def render(reply: Reply, *, commands: Mapping[str, int] | None = None) -> RenderedReply:
-    """A neutral reply as Discord messages, every limit respected (see the module doc)."""
-    rows = pack_rows(reply.buttons)
+    """A neutral reply as Discord messages, every limit respected (see the module doc).
+
+    A question that expects typed text gets an "answer" button first: it opens a modal."""
+    buttons = list(reply.buttons)
+    ask = reply.ask
+    if ask is not None and ask.kind.typed:
+        buttons.insert(0, (Button("✎ " + ask.label, action=conversation_action(ask.turn, "open")),))
+    rows = pack_rows(buttons)
     if uses_content(reply):
         chunks = markdown_chunks(reply.spans, CONTENT_LIMIT, commands) or [ELLIPSIS]
         messages = [DiscordMessage(content=chunk) for chunk in chunks]
@@ -528,7 +537,7 @@ def render(reply: Reply, *, commands: Mapping[str, int] | None = None) -> Render
         messages = [DiscordMessage(embeds=group) for group in pack_embeds(embeds)]
     last = messages[-1]
     messages[-1] = DiscordMessage(content=last.content, embeds=last.embeds, rows=rows)
-    return RenderedReply(tuple(messages), ephemeral=reply.ephemeral)
+    return RenderedReply(tuple(messages), ephemeral=reply.ephemeral, replaces=reply.replaces)
 
 
 def text_message(text: str, *, ephemeral: bool = True) -> RenderedReply:

@@ -20,8 +20,8 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Message, Update, User
@@ -59,14 +59,11 @@ from bot.adapters.telegram.sender import (
     thread_id_param,
 )
 from bot.config import ConfigError, Settings
-from bot.core.context import AdminCheck, ChatRef, RequestContext, UserRef
+from bot.core.context import AdminCheck, ChatRef, Fetch, Incoming, UserRef
 from bot.core.domain import LANGUAGES, ChatKind, Platform
 from bot.core.i18n import translator
 from handlers.dispatch import Dispatcher
 from handlers.registry import command_menu
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +78,6 @@ ALLOWED_UPDATES: tuple[str, ...] = (
     "my_chat_member",
 )
 """The update types the bot handles (and asks Telegram for)."""
-EDIT_IN_PLACE = frozenset({"ms", "ev", "today", "lang"})
-"""Action prefixes whose answer replaces the message with the buttons (paging and choices);
-other presses (``m:`` opens a memorial card with its venue) get a new message."""
 MAX_REPLY_WAIT = 10.0
 """A reply hit by a 429 is retried once when Telegram asks to wait at most this long."""
 DEFAULT_CONCURRENCY = 32
@@ -227,18 +221,18 @@ class TelegramAdapter(AdapterLifecycle):
 
     def __init__(
         self,
-        app: App,
+        dispatcher: Dispatcher,
         settings: Settings,
         *,
         poll_timeout: float = 10.0,
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
-        self.core = app.core
+        self.dispatcher = dispatcher
+        self.core = dispatcher.core
         self.settings = settings
         self.poll_timeout = poll_timeout
         self.application: TelegramApplication = build_application(settings, concurrency)
         self.sender = TelegramSender(self.application.bot, self.core)
-        self.dispatcher = Dispatcher(self.core)
         self.bot_username = ""
         self.bot_id = 0
         self.webhook: WebhookConfig | None = None
@@ -272,7 +266,7 @@ class TelegramAdapter(AdapterLifecycle):
         try:
             me = application.bot.bot
             self.bot_id, self.bot_username = me.id, me.username or ""
-            self.dispatcher.bot_username = self.bot_username
+            self.dispatcher.set_username(PLATFORM, self.bot_username)
             await self.publish_commands()
             await application.start()
             updater = application.updater
@@ -346,7 +340,7 @@ class TelegramAdapter(AdapterLifecycle):
         application.add_handler(InlineQueryHandler(self._on_inline_query))
         application.add_handler(
             MessageHandler(
-                (filters.TEXT | filters.LOCATION)
+                (filters.TEXT | filters.LOCATION | filters.PHOTO | filters.Document.ALL)
                 & (filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST),
                 self._on_message,
             )
@@ -381,13 +375,26 @@ class TelegramAdapter(AdapterLifecycle):
             bot_id=self.bot_id,
             bot_username=self.bot_username,
             admin_check=self._admin_check,
+            fetcher=self._fetcher,
         )
         if incoming is None:
             return
         async with self._locks.hold(incoming.chat.id):
             reply = await self.dispatcher.handle(incoming)
             if reply is not None:
-                await self._send(incoming.chat, render(reply), self._quote(message))
+                private = incoming.chat.kind is ChatKind.PRIVATE
+                await self._send(
+                    incoming.chat, render(reply, private=private), self._quote(message)
+                )
+
+    def _fetcher(self, file_id: str) -> Fetch:
+        """Downloads a file the user sent (``getFile``, then its bytes), when asked."""
+
+        async def fetch() -> bytes:
+            file = await self.application.bot.get_file(file_id)
+            return bytes(await file.download_as_bytearray())
+
+        return fetch
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A pressed inline button: answered at once, then the request is handled."""
@@ -408,14 +415,8 @@ class TelegramAdapter(AdapterLifecycle):
             reply = await self.dispatcher.handle(incoming)
             if reply is None:
                 return
-            rendered = render(reply)
-            prefix = incoming.action.partition(":")[0]
-            in_place = (
-                prefix in EDIT_IN_PLACE
-                and not reply.ephemeral
-                and rendered.editable
-                and message.text is not None
-            )
+            rendered = render(reply, private=incoming.chat.kind is ChatKind.PRIVATE)
+            in_place = reply.replaces and rendered.editable and message.text is not None
             if in_place and await self._edit(message, rendered):
                 return
             await self._send(incoming.chat, rendered, self._quote(message))
@@ -430,9 +431,8 @@ class TelegramAdapter(AdapterLifecycle):
             await query.answer([], cache_time=INLINE_CACHE_SECONDS, is_personal=True)
             return
         offset = inline_offset(query.offset)
-        language = await self._language(str(query.from_user.id), query.from_user)
         hits = await self.core.search_memorials(text, min(offset + INLINE_PAGE, INLINE_MAX) + 1)
-        ctx = self._request_context(query.from_user, language)
+        ctx = await self.dispatcher.context(self._inline_incoming(query.from_user))
         results = [
             memorial_result(ctx, hit.memorial, self.bot_username)
             for hit in hits[offset : offset + INLINE_PAGE]
@@ -568,18 +568,10 @@ class TelegramAdapter(AdapterLifecycle):
         stored = await self.core.stored_language(PLATFORM, chat_id)
         return self.core.resolve_language(stored, user.language_code if user else None)
 
-    def _request_context(self, user: User, language: str) -> RequestContext:
-        """A handler context for a user outside any chat (inline mode)."""
+    @staticmethod
+    def _inline_incoming(user: User) -> Incoming:
+        """An inline query as a request from the user's private chat with the bot, so its
+        context (language, zone) is resolved by the dispatcher like any other request."""
         chat = ChatRef(str(user.id), ChatKind.PRIVATE)
         who = UserRef(str(user.id), user.full_name, user.language_code)
-        base = RequestContext(
-            core=self.core,
-            platform=PLATFORM,
-            chat=chat,
-            user=who,
-            language=language,
-            timezone=self.core.settings.default_timezone,
-            t=translator(language),
-            now=self.core.clock.now(),
-        )
-        return replace(base, extras={"bot_username": self.bot_username})
+        return Incoming(PLATFORM, chat, who)

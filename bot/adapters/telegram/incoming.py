@@ -16,13 +16,47 @@ from collections.abc import Callable
 from telegram import CallbackQuery, Chat, Message, User
 from telegram.constants import ChatType
 
-from bot.core.context import AdminCheck, ChatRef, Incoming, UserRef
+from bot.core.context import (
+    AdminCheck,
+    Attachment,
+    AttachmentKind,
+    ChatRef,
+    Fetch,
+    Incoming,
+    UserRef,
+)
 from bot.core.domain import ChatKind, GeoPoint, Platform
 from handlers.dispatch import parse_command
 from handlers.registry import COMMANDS_BY_NAME
 
 AdminCheckFactory = Callable[[int, int], AdminCheck]
 """Builds the lazy admin check of a user (second argument) in a chat (first argument)."""
+Fetcher = Callable[[str], Fetch]
+"""Builds the download of a file by its ``file_id`` (``getFile``, then the file's bytes)."""
+
+
+def attachment_of(message: Message, fetcher: Fetcher | None) -> Attachment | None:
+    """The photo (its largest size) or document of a message, if it has one."""
+    if message.photo:
+        largest = max(message.photo, key=lambda size: size.width * size.height)
+        return Attachment(
+            kind=AttachmentKind.PHOTO,
+            file_ref=largest.file_id,
+            mime_type="image/jpeg",
+            size=largest.file_size,
+            fetch=fetcher(largest.file_id) if fetcher else None,
+        )
+    document = message.document
+    if document is not None:
+        return Attachment(
+            kind=AttachmentKind.DOCUMENT,
+            file_ref=document.file_id,
+            mime_type=document.mime_type or "application/octet-stream",
+            size=document.file_size,
+            file_name=document.file_name or "",
+            fetch=fetcher(document.file_id) if fetcher else None,
+        )
+    return None
 
 
 def chat_kind(chat: Chat) -> ChatKind:
@@ -102,10 +136,12 @@ def message_incoming(
     bot_id: int,
     bot_username: str,
     admin_check: AdminCheckFactory,
+    fetcher: Fetcher | None = None,
 ) -> Incoming | None:
     """The request in a message or channel post; None when there is none for the bot.
 
-    Shared locations are requests in private chats, and in groups when they answer the bot.
+    Shared locations, photos and files are requests in private chats, and in groups when
+    they answer the bot (a reply to its question); a photo's caption comes with it as text.
     """
     if not is_request(message, bot_id):
         return None
@@ -121,11 +157,19 @@ def message_incoming(
         if chat.kind is not ChatKind.PRIVATE:
             check = admin_check(message.chat.id, sender.id)
     platform = Platform.TELEGRAM.value
+    answering = chat.kind is ChatKind.PRIVATE or replies_to_bot(message, bot_id)
     if message.location is not None:
-        if chat.kind is not ChatKind.PRIVATE and not replies_to_bot(message, bot_id):
+        if not answering:
             return None
         point = GeoPoint(message.location.latitude, message.location.longitude)
         return Incoming(platform, chat, user, location=point, check_admin=check)
+    attachment = attachment_of(message, fetcher)
+    if attachment is not None:
+        if not answering:
+            return None
+        return Incoming(
+            platform, chat, user, text=message.caption, attachment=attachment, check_admin=check
+        )
     text = message.text
     if not text or not meant_for_us(text, chat.kind, bot_username):
         return None

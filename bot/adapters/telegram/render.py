@@ -17,9 +17,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 
-from bot.core.reply import MAX_ACTION_BYTES, Button, Reply, Span, Style, Venue
+from bot.core.conversation import is_navigation
+from bot.core.reply import MAX_ACTION_BYTES, Ask, Button, Reply, Span, Style, Venue
+
+Markup = InlineKeyboardMarkup | ForceReply | ReplyKeyboardMarkup
+PLACEHOLDER_LIMIT = 64
 
 TEXT_LIMIT = 4096
 """Characters of a message after entity parsing."""
@@ -303,20 +313,62 @@ class RenderedReply:
     (the keyboard goes on the last message sent before the venue), then the venue."""
 
     texts: tuple[str, ...]
-    markup: InlineKeyboardMarkup | None = None
+    markup: Markup | None = None
     venue: Venue | None = None
     photo_url: str | None = None
     caption: str | None = None
 
     @property
     def editable(self) -> bool:
-        """Whether the reply fits one text message, so it can replace a message in place."""
-        return len(self.texts) == 1 and self.venue is None and self.photo_url is None
+        """Whether the reply fits one text message with an inline keyboard (or none), so it
+        can replace a message in place."""
+        return (
+            len(self.texts) == 1
+            and self.venue is None
+            and self.photo_url is None
+            and (self.markup is None or isinstance(self.markup, InlineKeyboardMarkup))
+        )
 
 
-def render(reply: Reply) -> RenderedReply:
-    """Render a reply: HTML chunks within the limits, the keyboard, the venue, the photo."""
-    markup = keyboard(reply.buttons)
+def question_markup(
+    ask: Ask, buttons: Sequence[Sequence[Button]], *, private: bool
+) -> Markup | None:
+    """How a conversation's question is asked on Telegram.
+
+    - a location, in a private chat: a keyboard with the "send my location" button;
+    - typed text in a group: ``ForceReply`` (selective: only the person asked gets the reply
+      field), so the answer reaches the bot even with privacy mode on;
+    - otherwise the inline keyboard of its choices, Back and Cancel (in a private chat every
+      message reaches the bot, and in a group a reply to the question does).
+    """
+    placeholder = ask.placeholder[:PLACEHOLDER_LIMIT] or None
+    if ask.location and private:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton("📍 " + ask.label, request_location=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+            input_field_placeholder=placeholder,
+        )
+    choices = [row for row in buttons if not all(is_navigation(b.action) for b in row)]
+    if ask.kind.typed and not private and not choices:
+        return ForceReply(selective=True, input_field_placeholder=placeholder)
+    return keyboard(buttons)
+
+
+def _navigation(row: Sequence[Button]) -> bool:
+    return all(
+        (button.action or "").split(":")[2:3] in (["back"], ["skip"], ["cancel"]) for button in row
+    )
+
+
+def render(reply: Reply, *, private: bool = True) -> RenderedReply:
+    """Render a reply: HTML chunks within the limits, the keyboard (or the way a question is
+    answered, see ``question_markup``), the venue, the photo."""
+    markup: Markup | None
+    if reply.ask is not None:
+        markup = question_markup(reply.ask, reply.buttons, private=private)
+    else:
+        markup = keyboard(reply.buttons)
     lines = reply_lines(reply)
     if reply.image_url and acceptable_url(reply.image_url):
         chunks = split_lines(lines, CAPTION_LIMIT, TEXT_LIMIT)

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 
 from telegram import (
     Bot,
-    InlineKeyboardMarkup,
     LinkPreviewOptions,
     Message,
     ReplyParameters,
@@ -142,7 +141,7 @@ async def send_rendered(
         return None if sent else quote
 
     texts: Sequence[str] = rendered.texts
-    markup: InlineKeyboardMarkup | None = rendered.markup
+    markup = rendered.markup
     if rendered.photo_url:
         sent.append(
             await bot.send_photo(
