@@ -257,7 +257,10 @@ async def cmd_events(app: App, args: argparse.Namespace) -> None:
         print("no upcoming events")
     for event in events:
         when = event.starts_at.astimezone(zone(event.timezone)).isoformat(timespec="minutes")
-        usual = "" if event.confirmed else "  (usually held; an organizer confirms each year)"
+        usual = ""
+        if not event.confirmed:
+            when = when[:10]
+            usual = "  (usually held on this day; an organizer confirms each year)"
         print(f"{when}  {pick(event.title, language)}  [{event.status.value}]{usual}")
 
 

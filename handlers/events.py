@@ -20,7 +20,10 @@ STATUS_LABELS: dict[EventStatus, str] = {
 
 
 def event_when(t: Translator, event: Event, viewer_zone: str) -> str:
-    """When an event starts, in the viewer's zone, naming the place's zone when it differs."""
+    """When an event starts, in the viewer's zone, naming the place's zone when it differs;
+    for a yearly ceremony not yet confirmed, only its usual date (no hour is known)."""
+    if not event.confirmed:
+        return t.full_date(event.starts_at.astimezone(zone(event.timezone)).date())
     text = t.date_time(event.starts_at, zone(viewer_zone))
     local = t.date_time(event.starts_at, zone(event.timezone))
     if local != text:

@@ -63,10 +63,11 @@ def coming_events(out: ReplyBuilder, t: Translator, events: Sequence[Event]) -> 
         return
     out.line().bold(t.gettext("Coming up")).line()
     for event in events:
-        local = event.starts_at.astimezone(zone(event.timezone))
-        when = t.date_time(local, local.tzinfo or zone(event.timezone))
-        if not event.confirmed:
-            when = t.full_date(local.date())
+        place = zone(event.timezone)
+        if event.confirmed:
+            when = t.date_time(event.starts_at, place)
+        else:
+            when = t.full_date(event.starts_at.astimezone(place).date())
         out.line(f"{when} — {pick(event.title, t.language)}")
         if not event.confirmed:
             out.italic(t.gettext("Usually held; an organizer confirms each year.")).line()

@@ -66,8 +66,11 @@ def event_heading(t: Translator, kind: str, event: Event) -> str:
 def event_message(t: Translator, kind: str, event: Event) -> Reply:
     """An announcement, reminder or cancellation notice of ``event``."""
     out = ReplyBuilder().bold(event_heading(t, kind, event)).line()
-    when = t.date_time(event.starts_at, zone(event.timezone))
-    out.line(t.gettext("{time} (local time, {zone})", time=when, zone=event.timezone))
+    if event.confirmed:
+        when = t.date_time(event.starts_at, zone(event.timezone))
+        out.line(t.gettext("{time} (local time, {zone})", time=when, zone=event.timezone))
+    else:
+        out.line(t.full_date(event.starts_at.astimezone(zone(event.timezone)).date()))
     place = pick(event.place, t.language)
     if place:
         out.line(t.gettext("Place: {place}", place=place))

@@ -79,3 +79,26 @@ def test_a_29_february_ceremony_falls_on_28_february_in_common_years() -> None:
 
 def test_a_past_one_off_event_is_over() -> None:
     assert event(recurrence=None).next_occurrence(dt.datetime(2028, 1, 1, tzinfo=dt.UTC)) is None
+
+
+async def test_events_are_not_empty_out_of_the_box_and_say_they_are_unconfirmed() -> None:
+    from bot.core.context import ChatRef, Incoming, UserRef
+    from bot.core.domain import ChatKind
+    from db.dataset import load_curated
+    from handlers.dispatch import Dispatcher
+    from tests.fakes.memory import fake_core
+
+    curated = load_curated()
+    assert curated.events
+    assert all(e.recurrence is Recurrence.YEARLY and not e.confirmed for e in curated.events)
+    assert all(e.sources for e in curated.events)
+    core = fake_core(curated, now=dt.datetime(2027, 12, 1, tzinfo=dt.UTC))
+    reply = await Dispatcher(core).handle(
+        Incoming("telegram", ChatRef("1", ChatKind.PRIVATE), UserRef("1", "u"), text="/events")
+    )
+    assert reply is not None
+    text = reply.plain_text()
+    assert "Immortal Regiment at the Citadel of Liège" in text
+    assert "May 5, 2028" in text  # a year after the stored date: the next occurrence
+    assert "Usually held; an organizer confirms each year." in text
+    assert "12:00" not in text and "PM" not in text  # no hour is invented
