@@ -31,29 +31,17 @@ RUSSKIY_MIR = Source(
 )
 
 
+TITLE = "Memory of Soviet partisans honored in Belgium"
+
+
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        (
-            "en",
-            "Russkiy Mir Foundation, “Memory of Soviet partisans honored in Belgium”, May 11, 2021",
-        ),
-        (
-            "ru",
-            "Russkiy Mir Foundation, «Memory of Soviet partisans honored in Belgium», 11 мая 2021\u202fг.",
-        ),
-        (
-            "fr",
-            "Russkiy Mir Foundation, «\u00a0Memory of Soviet partisans honored in Belgium\u00a0», 11 mai 2021",
-        ),
-        (
-            "nl",
-            "Russkiy Mir Foundation, ‘Memory of Soviet partisans honored in Belgium’, 11 mei 2021",
-        ),
-        (
-            "de",
-            "Russkiy Mir Foundation, „Memory of Soviet partisans honored in Belgium“, 11. Mai 2021",
-        ),
+        ("en", f"Russkiy Mir Foundation, “{TITLE}”, May 11, 2021"),
+        ("ru", f"Russkiy Mir Foundation, «{TITLE}», 11 мая 2021\u202fг."),
+        ("fr", f"Russkiy Mir Foundation, «\u00a0{TITLE}\u00a0», 11 mai 2021"),
+        ("nl", f"Russkiy Mir Foundation, ‘{TITLE}’, 11 mei 2021"),
+        ("de", f"Russkiy Mir Foundation, „{TITLE}“, 11. Mai 2021"),
     ],
 )
 def test_publisher_title_and_date_in_the_readers_language(language: str, expected: str) -> None:
