@@ -151,9 +151,7 @@ class Dispatcher:
         prefix, _, argument = action.partition(":")
         if prefix == "cv":
             current = await self.flows.current(context)
-            reply = await self._guard(context, lambda: self.flows.press(context, current, argument))
-            # The answer to a question's button takes the question's place.
-            return replace(reply, replaces=True)
+            return await self._guard(context, lambda: self.flows.press(context, current, argument))
         handler = ACTIONS.get(prefix)
         if handler is None:
             log.warning("unknown action %r", action)

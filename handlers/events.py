@@ -31,6 +31,35 @@ def event_when(t: Translator, event: Event, viewer_zone: str) -> str:
     return text
 
 
+def event_card(
+    out: ReplyBuilder,
+    t: Translator,
+    event: Event,
+    viewer_zone: str,
+    *,
+    description: bool = True,
+) -> ReplyBuilder:
+    """One event as every view shows it (``/events``, announcements and reminders, on every
+    platform): when (an instant that Discord shows in each reader's own time), where, its
+    status, whether it is only usually held, and its description."""
+    when = event_when(t, event, viewer_zone)
+    if event.confirmed:
+        out.timestamp(when, event.starts_at).line()
+    else:
+        out.line(when)
+    place = pick(event.place, t.language)
+    if place:
+        out.line(t.gettext("Place: {place}", place=place))
+    if event.status is not EventStatus.SCHEDULED:
+        out.italic(t.gettext(STATUS_LABELS[event.status])).line()
+    if not event.confirmed:
+        out.italic(t.gettext("Usually held; an organizer confirms each year.")).line()
+    text = pick(event.description, t.language)
+    if description and text:
+        out.line(text)
+    return out
+
+
 async def show_events(ctx: RequestContext) -> Reply:
     """The next announced events, times shown in the chat's zone, a page at a time."""
     t = ctx.t
@@ -45,17 +74,7 @@ async def show_events(ctx: RequestContext) -> Reply:
     for event in events:
         out.line()
         out.bold(pick(event.title, ctx.language)).line()
-        out.line(event_when(t, event, ctx.timezone))
-        place = pick(event.place, ctx.language)
-        if place:
-            out.line(t.gettext("Place: {place}", place=place))
-        if event.status is not EventStatus.SCHEDULED:
-            out.italic(t.gettext(STATUS_LABELS[event.status])).line()
-        if not event.confirmed:
-            out.italic(t.gettext("Usually held; an organizer confirms each year.")).line()
-        description = pick(event.description, ctx.language)
-        if description:
-            out.line(description)
+        event_card(out, t, event, ctx.timezone)
     navigation = []
     if offset > 0:
         navigation.append(Button("◀", action=f"ev:{max(0, offset - EVENTS_PAGE)}"))

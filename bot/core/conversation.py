@@ -334,7 +334,13 @@ class FlowEngine:
 
     async def answer(self, ctx: RequestContext, state: ConversationState, answer: Answer) -> Reply:
         """Take ``answer`` for the current step: ask it again with a message when it does
-        not fit, else ask the next step, or finish the flow after the last one."""
+        not fit, else ask the next step, or finish the flow after the last one. The label
+        of a Back, Skip or Cancel button sent as text (a platform's keyboard button sends
+        its label) does what the button does."""
+        if answer.text is not None and answer.choice is None:
+            verb = navigation_verb(ctx.t, answer.text)
+            if verb is not None:
+                return await self.press(ctx, Current(state), f"{state.turn}:{verb}")
         flow = self.flow_of(state)
         outcome = await self._apply(ctx, flow, state, answer)
         if isinstance(outcome, Reply):
@@ -410,10 +416,10 @@ class FlowEngine:
             rows.append((Button(label, action=action(turn, "c", str(index))),))
         navigation = []
         if flow.preceding(step.name, state.answers) is not None:
-            navigation.append(Button("◀ " + t.gettext("Back"), action=action(turn, "back")))
+            navigation.append(Button(navigation_label(t, "back"), action=action(turn, "back")))
         if step.optional:
-            navigation.append(Button(t.gettext("Skip") + " ▶", action=action(turn, "skip")))
-        navigation.append(Button("✖ " + t.gettext("Cancel"), action=action(turn, "cancel")))
+            navigation.append(Button(navigation_label(t, "skip"), action=action(turn, "skip")))
+        navigation.append(Button(navigation_label(t, "cancel"), action=action(turn, "cancel")))
         rows.append(tuple(navigation))
         out.buttons.extend(rows)
         ask = Ask(
@@ -552,6 +558,21 @@ class FlowEngine:
 
 
 NAVIGATION = frozenset({"back", "skip", "cancel"})
+
+
+def navigation_label(t: Translator, verb: str) -> str:
+    """The label of a question's Back, Skip or Cancel button."""
+    if verb == "back":
+        return "◀ " + t.gettext("Back")
+    if verb == "skip":
+        return t.gettext("Skip") + " ▶"
+    return "✖ " + t.gettext("Cancel")
+
+
+def navigation_verb(t: Translator, text: str) -> str | None:
+    """The verb whose button label is ``text`` (a keyboard button sends its label)."""
+    wanted = text.strip()
+    return next((verb for verb in NAVIGATION if navigation_label(t, verb) == wanted), None)
 
 
 def is_navigation(action_id: str | None) -> bool:

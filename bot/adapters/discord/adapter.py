@@ -33,7 +33,7 @@ import contextlib
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -65,7 +65,6 @@ from bot.adapters.discord.render import (
     DiscordMessage,
     RenderedReply,
     render,
-    render_events,
     text_message,
 )
 from bot.adapters.discord.sender import DiscordSender, api_host, describe
@@ -91,7 +90,6 @@ from bot.core.reply import Reply, ReplyBuilder
 from bot.core.timeutil import find_zone, parse_hhmm
 from handlers.chat_settings import find_language
 from handlers.dispatch import Dispatcher
-from handlers.events import EVENTS_MAX, EVENTS_PAGE
 from handlers.registry import COMMANDS_BY_NAME
 
 log = logging.getLogger(__name__)
@@ -540,9 +538,6 @@ class DiscordAdapter(AdapterLifecycle):
         incoming = self.incoming(
             interaction, command=name, options=dict(typed_options(command, values))
         )
-        if name == "events":
-            await self.answer(interaction, incoming, lambda: self._events(incoming, 0))
-            return
         await self.answer(interaction, incoming, lambda: self._dispatch(incoming))
 
     async def on_action(self, interaction: Interaction, action: str) -> None:
@@ -557,15 +552,7 @@ class DiscordAdapter(AdapterLifecycle):
             and await self.open_form(interaction, incoming, argument.partition(":")[0])
         ):
             return
-        produce: Produce
-        if prefix == "ev":
-            offset = min(int(argument), EVENTS_MAX) if argument.isdigit() else 0
-
-            async def produce() -> RenderedReply | None:
-                return replace(await self._events(incoming, offset), replaces=True)
-        else:
-            produce = lambda: self._dispatch(incoming)  # noqa: E731
-        await self.answer(interaction, incoming, produce, component=True)
+        await self.answer(interaction, incoming, lambda: self._dispatch(incoming), component=True)
 
     async def open_form(self, interaction: Interaction, incoming: Incoming, turn: str) -> bool:
         """Open the modal of the question awaiting this user's answer; False when the
@@ -602,18 +589,6 @@ class DiscordAdapter(AdapterLifecycle):
     async def _dispatch(self, incoming: Incoming) -> RenderedReply | None:
         reply = await self.dispatcher.handle(incoming)
         return None if reply is None else render(reply, commands=self.command_ids)
-
-    async def _events(self, incoming: Incoming, offset: int) -> RenderedReply:
-        """``/events`` and its ◀ ▶: the events with Discord timestamps."""
-        t = translator(await self.language(incoming))
-        fetched = await self.core.upcoming_events(offset + EVENTS_PAGE + 1)
-        return render_events(
-            t,
-            fetched[offset : offset + EVENTS_PAGE],
-            offset=offset,
-            has_more=len(fetched) > offset + EVENTS_PAGE,
-            page_size=EVENTS_PAGE,
-        )
 
     # -- /setup --------------------------------------------------------------------------
 

@@ -32,12 +32,8 @@ import discord
 from discord.utils import escape_markdown, escape_mentions
 
 from bot.core.conversation import action as conversation_action
-from bot.core.domain import Event, EventStatus, pick
 from bot.core.geo import map_url
-from bot.core.i18n import Translator
 from bot.core.reply import Button, Reply, Span, Style, Venue
-from bot.core.timeutil import zone
-from handlers.events import STATUS_LABELS
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -122,11 +118,15 @@ class _Piece:
     text: str
     style: Style
     url: str | None = None
+    moment: dt.datetime | None = None
 
     def render(self, commands: Mapping[str, int] | None) -> str:
         text = self.text
         if self.style is Style.CODE:
             return _code(text)
+        if self.style is Style.TIMESTAMP and self.moment is not None:
+            shown = escape(text.strip())
+            return timestamp(self.moment) + (f" ({shown})" if shown else "")
         if self.style is Style.LINK:
             url = safe_url(self.url)
             if url is not None and text.strip():
@@ -163,7 +163,7 @@ def _lines(spans: Sequence[Span]) -> list[list[_Piece]]:
             if number:
                 lines.append([])
             if part:
-                lines[-1].append(_Piece(part, span.style, span.url))
+                lines[-1].append(_Piece(part, span.style, span.url, span.moment))
     return lines
 
 
@@ -552,65 +552,3 @@ def text_message(text: str, *, ephemeral: bool = True) -> RenderedReply:
 def timestamp(moment: dt.datetime, style: str = "F") -> str:
     """A Discord timestamp (``<t:unix:F>``): shown in each reader's own zone and language."""
     return f"<t:{int(moment.timestamp())}:{style}>"
-
-
-def interface_text(t: Translator, message: str, /, **markdown: str) -> str:
-    """A translated sentence, escaped, with its placeholders filled with ready markdown
-    (escaped data, a ``<t:…>`` timestamp, a ``<#channel>`` mention)."""
-    template = escape(t.gettext(message, **{name: "{" + name + "}" for name in markdown}))
-    for name, value in markdown.items():
-        template = template.replace("{" + name + "}", value)
-    return template
-
-
-def _event_field(t: Translator, event: Event, share: int) -> tuple[str, str]:
-    """An event's field: its title, and when, where, status and description in at most
-    ``share`` characters (the description is cut first)."""
-    language = t.language
-    name = clip(pick(event.title, language) or event.slug, FIELD_NAME_LIMIT)
-    when = interface_text(
-        t,
-        "{time} ({local} local time)",
-        time=timestamp(event.starts_at),
-        local=escape(t.date_time(event.starts_at, zone(event.timezone))),
-    )
-    lines = [when]
-    place = pick(event.place, language)
-    if place:
-        lines.append(interface_text(t, "Place: {place}", place=escape(place)))
-    if event.status is not EventStatus.SCHEDULED:
-        lines.append(f"_{escape(t.gettext(STATUS_LABELS[event.status]))}_")
-    room = min(FIELD_VALUE_LIMIT, share - units(name))
-    value = clip("\n".join(lines), room, lambda text: text)
-    description = pick(event.description, language)
-    left = room - units(value) - 1
-    if description and left > len(ELLIPSIS) + 8:
-        value += "\n" + clip(description, left)
-    return name, value
-
-
-def render_events(
-    t: Translator,
-    events: Sequence[Event],
-    *,
-    offset: int,
-    has_more: bool,
-    page_size: int,
-) -> RenderedReply:
-    """Upcoming events as one embed, a field per event, each start as ``<t:unix:F>`` with
-    the place's local time beside it; ◀ ▶ page through them (``ev:<offset>``)."""
-    embed = _new_embed(title=clip(t.gettext("Upcoming events"), TITLE_LIMIT))
-    if not events:
-        embed.description = escape(t.gettext("No events are announced yet."))
-    shown = events[:FIELDS_LIMIT]
-    share = (EMBED_TOTAL_LIMIT - embed_size(embed)) // max(1, len(shown))
-    for event in shown:
-        name, value = _event_field(t, event, share)
-        embed.add_field(name=name, value=value, inline=False)
-    navigation: list[Button] = []
-    if offset > 0:
-        navigation.append(Button("◀", action=f"ev:{max(0, offset - page_size)}"))
-    if has_more:
-        navigation.append(Button("▶", action=f"ev:{offset + page_size}"))
-    rows = pack_rows([navigation]) if navigation else ()
-    return RenderedReply((DiscordMessage(embeds=(embed,), rows=rows),))

@@ -335,7 +335,8 @@ def question_markup(
 ) -> Markup | None:
     """How a conversation's question is asked on Telegram.
 
-    - a location, in a private chat: a keyboard with the "send my location" button;
+    - a location, in a private chat: a keyboard with the "send my location" button, and
+      the Back and Cancel buttons as keyboard buttons (they send their label);
     - typed text in a group: ``ForceReply`` (selective: only the person asked gets the reply
       field), so the answer reaches the bot even with privacy mode on;
     - otherwise the inline keyboard of its choices, Back and Cancel (in a private chat every
@@ -343,8 +344,14 @@ def question_markup(
     """
     placeholder = ask.placeholder[:PLACEHOLDER_LIMIT] or None
     if ask.location and private:
+        navigation = [
+            KeyboardButton(button.label)
+            for row in buttons
+            for button in row
+            if is_navigation(button.action)
+        ]
         return ReplyKeyboardMarkup(
-            [[KeyboardButton("📍 " + ask.label, request_location=True)]],
+            [[KeyboardButton("📍 " + ask.label, request_location=True)], navigation],
             resize_keyboard=True,
             one_time_keyboard=True,
             input_field_placeholder=placeholder,
