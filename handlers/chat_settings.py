@@ -12,7 +12,7 @@ from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step
 from bot.core.domain import LANGUAGES
 from bot.core.i18n import LANGUAGE_NAMES, translator
 from bot.core.places import zones_for
-from bot.core.reply import AnswerKind, Button, Reply, ReplyBuilder
+from bot.core.reply import AnswerKind, Button, Reply, ReplyBuilder, Span, Style
 from bot.core.timeutil import find_zone, parse_hhmm, zone
 from handlers.base import N_, NotAllowed, UsageError
 
@@ -143,7 +143,7 @@ async def _zone_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:
 def _zone_prompt(ctx: RequestContext, answers: Answers) -> str:
     t = ctx.t
     if answers.get("candidates"):
-        return t.gettext("Choose the time zone, or send another city or country.")
+        return t.gettext("Which time zone? Choose one of these, or send another city or country.")
     return t.gettext(
         "Which time zone? Send a city or a country in any language (Moscow, Москва, "
         "Lüttich, Belgium) or an offset such as UTC+3. Now: {zone}.",
@@ -248,7 +248,7 @@ def _time_prompt(ctx: RequestContext, answers: Answers) -> str:
     return ctx.t.gettext(
         "At what time should the daily “on this day” post arrive ({zone})? "
         "Choose one, or send a time such as 07:30.",
-        zone=ctx.timezone,
+        zone=str(answers.get("zone") or ctx.timezone),
     )
 
 
@@ -309,3 +309,158 @@ async def pick_language(ctx: RequestContext) -> Reply:
     code = ctx.args[0] if ctx.args else ""
     reply = await choose_language(replace(ctx, options={"language": code}))
     return replace(reply, replaces=True)
+
+
+# -- /setup: language, zone and time of the daily post, at once ------------------------------
+
+SETUP = "setup"
+CANNOT_POST = N_("I cannot post in {channel}.")
+GRANT = N_(
+    "Give me the View Channel, Send Messages and Embed Links permissions there and run /setup "
+    "again."
+)
+
+
+async def setup_chat(ctx: RequestContext) -> Reply:
+    """``/setup [language] [zone] [time]`` (Discord: and ``channel``): the daily post and the
+    announcements of a chat in a language, a zone and at a time, in one step. With any
+    option given, the others keep the chat's current values (or the defaults); with none, a
+    conversation asks for each and confirms."""
+    t = ctx.t
+    await _require_configure(ctx)
+    target = ctx.option("channel") or ctx.chat.id
+    if ctx.can_post is not None and not ctx.can_post(target):
+        out = ReplyBuilder().fill(t.gettext(CANNOT_POST), "channel", _chat_span(ctx, target))
+        return out.text(" " + t.gettext(GRANT)).build(ephemeral=True)
+    given = {name: ctx.option(name) for name in ("language", "zone", "time")}
+    if not any(given.values()) and not ctx.option("channel"):
+        return await ctx.start_flow(SETUP, {"target": target})
+    stored = await ctx.core.chats.get_settings(ctx.platform, target)
+    code = ctx.core.resolve_language(
+        stored.language if stored else None, ctx.chat.locale or ctx.user.client_language
+    )
+    if given["language"]:
+        found = find_language(given["language"])
+        if found is None:
+            raise UsageError(
+                t.gettext(
+                    "“{text}” is not one of the bot's languages.", text=given["language"][:40]
+                )
+            )
+        code = found
+    zone_name = (stored.timezone if stored else None) or ctx.core.settings.default_timezone
+    if given["zone"]:
+        found_zone = find_zone(given["zone"])
+        if found_zone is None:
+            raise UsageError(
+                t.gettext("“{text}” is not a known time zone.", text=given["zone"][:60])
+            )
+        zone_name = found_zone
+    delivery: dt.time | None = None
+    if given["time"]:
+        try:
+            delivery = parse_hhmm(given["time"])
+        except ValueError:
+            raise UsageError(
+                t.gettext("“{text}” is not a time of day.", text=given["time"][:20])
+            ) from None
+    return await _apply_setup(ctx, target, code, zone_name, delivery)
+
+
+def _chat_span(ctx: RequestContext, target: str) -> Span:
+    title = ctx.chat.title if target == ctx.chat.id and ctx.chat.title else ""
+    return Span(title or ctx.t.gettext("this chat"), Style.CHAT, target)
+
+
+async def _apply_setup(
+    ctx: RequestContext, target: str, code: str, zone_name: str, delivery: dt.time | None
+) -> Reply:
+    """Store the chat's language and zone and subscribe it, in one unit of work."""
+    await _require_configure(ctx)
+    thread = ctx.chat.thread_id if target == ctx.chat.id else ""
+    async with ctx.core.unit_of_work():
+        await ctx.core.set_language(ctx.platform, target, code)
+        await ctx.core.set_timezone(ctx.platform, target, zone_name)
+        subscription = await ctx.core.subscribe(
+            ctx.platform,
+            target,
+            language=code,
+            timezone=zone_name,
+            delivery_time=delivery,
+            thread_id=thread,
+        )
+    t = ctx.t
+    template = t.gettext(
+        "{channel} will receive the “on this day” post and the announcements of "
+        "events every day at {time} ({zone}), in {language}.",
+        channel="{channel}",
+        time=t.time(subscription.delivery_time),
+        zone=zone_name,
+        language=LANGUAGE_NAMES[code],
+    )
+    out = ReplyBuilder().fill(template, "channel", _chat_span(ctx, target))
+    return out.build(ephemeral=True)
+
+
+async def _language_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:
+    return [Choice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
+
+
+async def _parse_language(ctx: RequestContext, answers: Answers, answer: Answer) -> str:
+    code = find_language(answer.given)
+    if code is None:
+        raise Invalid(
+            ctx.t.gettext("“{text}” is not one of the bot's languages.", text=answer.given[:40])
+        )
+    return code
+
+
+async def _setup_card(ctx: RequestContext, answers: Answers) -> Reply:
+    t = ctx.t
+    out = ReplyBuilder().bold(t.gettext("Settings of this chat")).line()
+    out.line(t.gettext("Language: {language}", language=LANGUAGE_NAMES[str(answers["language"])]))
+    out.line(t.gettext("Time zone: {zone}", zone=zone_label(ctx, str(answers["zone"]))))
+    time = t.time(parse_hhmm(str(answers["time"])))
+    out.text(t.gettext("Daily post: every day at {time}", time=time))
+    return out.build()
+
+
+async def _confirm_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:
+    return [Choice("yes", "✔ " + ctx.t.gettext("Save"))]
+
+
+async def _finish_setup(ctx: RequestContext, answers: Answers) -> Reply:
+    return await _apply_setup(
+        ctx,
+        str(answers.get("target") or ctx.chat.id),
+        str(answers["language"]),
+        str(answers["zone"]),
+        parse_hhmm(str(answers["time"])),
+    )
+
+
+SETUP_FLOW = Flow(
+    SETUP,
+    "setup",
+    (
+        Step(
+            "language",
+            AnswerKind.CHOICE,
+            lambda ctx, answers: ctx.t.gettext("In which language should the posts be?"),
+            N_("Language"),
+            parse=_parse_language,
+            choices=_language_choices,
+        ),
+        replace(TIMEZONE_FLOW.steps[0]),
+        replace(SUBSCRIBE_FLOW.steps[0]),
+        Step(
+            "confirm",
+            AnswerKind.CONFIRM,
+            lambda ctx, answers: ctx.t.gettext("Save these settings?"),
+            N_("Confirm"),
+            choices=_confirm_choices,
+            card=_setup_card,
+        ),
+    ),
+    _finish_setup,
+)

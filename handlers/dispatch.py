@@ -268,6 +268,7 @@ class Dispatcher:
             extras=extras,
             check_admin=incoming.check_admin,
             attachment=incoming.attachment,
+            can_post=incoming.can_post,
             flows=self.flows,
         )
 

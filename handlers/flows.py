@@ -12,6 +12,7 @@ FLOWS: dict[str, Flow] = {
     for flow in (
         chat_settings.TIMEZONE_FLOW,
         chat_settings.SUBSCRIBE_FLOW,
+        chat_settings.SETUP_FLOW,
         memorials.MEMORIAL_FLOW,
         memorials.NEAR_FLOW,
     )

@@ -152,6 +152,22 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "settings", chat_settings.show_settings, N_("Show this chat's settings"), N_("/settings")
     ),
+    Command(
+        "setup",
+        chat_settings.setup_chat,
+        N_("Set up the daily post and the announcements: language, time zone and time"),
+        N_("/setup [language] [zone] [HH:MM]"),
+        (
+            Param("language", N_("en, ru, fr, nl or de"), autocomplete="language"),
+            Param(
+                "zone",
+                N_("A city, a country or a time zone such as Europe/Brussels"),
+                autocomplete="timezone",
+            ),
+            Param("time", N_("Local time of the daily post, such as 09:00")),
+        ),
+        configures_chat=True,
+    ),
     Command("cancel", cancel, N_("Stop filling in a form"), N_("/cancel")),
 )
 

@@ -40,6 +40,9 @@ class ChatRef:
     kind: ChatKind
     thread_id: str = ""
     title: str = ""
+    locale: str = ""
+    """The place's own language, where the platform has one (a Discord server's preferred
+    locale): the default language when the chat is set up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,8 @@ class UserRef:
 
 
 AdminCheck = Callable[[], Awaitable[bool]]
+PostCheck = Callable[[str], bool]
+"""Whether the bot may post in a chat (by id), as far as the platform knows."""
 Fetch = Callable[[], Awaitable[bytes]]
 OptionValue = str | int | float | bool
 
@@ -103,6 +108,9 @@ class Incoming:
     options: Mapping[str, OptionValue] = field(default_factory=dict)
     attachment: Attachment | None = None
     is_answer: bool = False
+    can_post: PostCheck | None = None
+    """Whether the bot may post in a chat of this place (Discord: another channel of the
+    server); None when the platform cannot tell."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +136,7 @@ class RequestContext:
     """The command's parameters by name: typed values from Discord, or the words of a typed
     command assigned to the registry's parameters in order (the last takes the rest)."""
     attachment: Attachment | None = None
+    can_post: PostCheck | None = None
     flows: FlowStarter | None = None
     """Starts a conversation (the dispatcher's engine); None outside the dispatcher."""
 

@@ -305,18 +305,20 @@ class FlowEngine:
 
     async def start(self, ctx: RequestContext, name: str, answers: dict[str, Any]) -> Reply:
         """Begin flow ``name`` (replacing any conversation of this user here). Prefilled
-        ``answers`` are raw texts, validated step by step as if the user had typed them."""
+        ``answers`` of a step are raw texts, validated step by step as if the user had typed
+        them; others (not a step's name) are context the flow carries as they are."""
         flow = self.flows[name]
         key = self.key(ctx)
         previous = await self.repository.get_conversation(key)
-        first = flow.following(None, {})
+        carried = {k: v for k, v in answers.items() if flow.step(k) is None}
+        first = flow.following(None, carried)
         if first is None:
             raise ValueError(f"flow {name!r} has no step")
         state = ConversationState(
             key=key,
             flow=name,
             step=first.name,
-            answers={},
+            answers=carried,
             updated_at=ctx.now,
             turn=(previous.turn + 1) if previous is not None else 1,
             language=ctx.language,

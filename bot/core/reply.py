@@ -24,6 +24,9 @@ class Style(enum.StrEnum):
     ITALIC = "italic"
     CODE = "code"
     LINK = "link"
+    CHAT = "chat"
+    """A chat or channel: ``text`` names it; ``url`` holds its id, for a platform that can
+    link it (Discord's ``<#id>``)."""
     TIMESTAMP = "timestamp"
     """An instant: ``text`` is how it reads in the chat's zone; a platform that shows each
     reader their own time (Discord's ``<t:…>``) renders ``moment`` instead."""
@@ -164,6 +167,20 @@ class ReplyBuilder:
     def link(self, text: str, url: str) -> ReplyBuilder:
         """Append a link."""
         self.spans.append(Span(text, Style.LINK, url))
+        return self
+
+    def chat(self, text: str, chat_id: str) -> ReplyBuilder:
+        """Append a chat's name, linked where the platform links chats."""
+        self.spans.append(Span(text, Style.CHAT, chat_id))
+        return self
+
+    def fill(self, template: str, name: str, span: Span) -> ReplyBuilder:
+        """Append a translated ``template`` whose ``{name}`` is the styled ``span``."""
+        before, marker, after = template.partition("{" + name + "}")
+        self.text(before)
+        if marker:
+            self.spans.append(span)
+            self.text(after)
         return self
 
     def timestamp(self, text: str, moment: dt.datetime) -> ReplyBuilder:

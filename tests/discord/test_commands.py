@@ -42,7 +42,7 @@ async def test_commands_are_synced_with_options_and_localizations(
     dc: FakeDiscordServer, adapter: DiscordAdapter
 ) -> None:
     names = [c["name"] for c in dc.commands()]
-    assert names == [c.name for c in COMMANDS] + ["setup", "answer"]
+    assert names == [c.name for c in COMMANDS if c.name != "setup"] + ["setup", "answer"]
     for spec in COMMANDS:
         stored = dc.command(spec.name)
         assert stored["description"] == spec.summary
@@ -94,8 +94,10 @@ async def test_every_command_in_two_servers(
     app: App, dc: FakeDiscordServer, world: World, adapter: DiscordAdapter
 ) -> None:
     await app.store.upsert(events_dataset())
-    # Mémoire: /setup without options takes the server's preferred locale for #general.
-    _, setup = await command(dc, world.fr, world.fr.owner, "setup", locale="en-US")
+    # Mémoire: /setup of #general takes the server's preferred locale.
+    _, setup = await command(
+        dc, world.fr, world.fr.owner, "setup", {"channel": world.fr.general.id}, locale="en-US"
+    )
     assert setup.ephemeral
     french_visitor = dc.add_user("visitor", locale="en-US")
     dc.add_member(world.fr.guild, french_visitor)

@@ -33,7 +33,7 @@ import contextlib
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -85,10 +85,8 @@ from bot.core.context import (
     UserRef,
 )
 from bot.core.domain import ChatKind, Platform
-from bot.core.i18n import LANGUAGE_NAMES, translator
+from bot.core.i18n import translator
 from bot.core.reply import Reply, ReplyBuilder
-from bot.core.timeutil import find_zone, parse_hhmm
-from handlers.chat_settings import find_language
 from handlers.dispatch import Dispatcher
 from handlers.registry import COMMANDS_BY_NAME
 
@@ -492,7 +490,10 @@ class DiscordAdapter(AdapterLifecycle):
         kind = ChatKind.PRIVATE if interaction.guild_id is None else ChatKind.CHANNEL
         title = getattr(interaction.channel, "name", None)
         chat = ChatRef(
-            str(interaction.channel_id), kind, title=title if isinstance(title, str) else ""
+            str(interaction.channel_id),
+            kind,
+            title=title if isinstance(title, str) else "",
+            locale=interaction.guild_locale.value if interaction.guild_locale else "",
         )
         user = interaction.user
         who = UserRef(
@@ -600,95 +601,28 @@ class DiscordAdapter(AdapterLifecycle):
         zone: str | None,
         time: str | None,
     ) -> None:
-        """``/setup``: the answer is always ephemeral (a setting or a refusal)."""
-        incoming = self.incoming(interaction, text=f"/{SETUP}")
+        """``/setup``: the chat-settings handler, for this channel or another of the server
+        (whether the bot may post there is the adapter's word); always ephemeral."""
+        values = {"language": language, "zone": zone, "time": time}
+        options: dict[str, OptionValue] = {
+            k: v.strip() for k, v in values.items() if v and v.strip()
+        }
+        if channel is not None:
+            options["channel"] = str(channel.id)
+        incoming = replace(
+            self.incoming(interaction, command=SETUP, options=options),
+            can_post=lambda chat_id: self._can_post(interaction, int(chat_id)),
+        )
 
-        async def produce() -> RenderedReply:
-            reply = await self.setup_reply(
-                interaction, incoming, channel=channel, language=language, zone=zone, time=time
-            )
-            return render(reply, commands=self.command_ids)
+        async def produce() -> RenderedReply | None:
+            rendered = await self._dispatch(incoming)
+            target = str(channel.id if channel is not None else interaction.channel_id)
+            subscription = await self.core.chats.get_subscription(PLATFORM, target)
+            if subscription is not None and subscription.active:
+                self.notices.forget(target)
+            return rendered
 
         await self.answer(interaction, incoming, produce, private=True)
-
-    async def setup_reply(
-        self,
-        interaction: Interaction,
-        incoming: Incoming,
-        *,
-        channel: app_commands.AppCommandChannel | None,
-        language: str | None,
-        zone: str | None,
-        time: str | None,
-    ) -> Reply:
-        """Subscribe a channel of this server (default: this one) to the daily post and the
-        announcements, in a language, a zone and at a time; store its language and zone."""
-        t = translator(await self.language(incoming))
-        if interaction.guild_id is None:
-            return _notice(t.gettext(NOT_ALLOWED))
-        if not self.may_configure_server(incoming):
-            return _notice(t.gettext(NOT_ALLOWED))
-        target = str(channel.id if channel is not None else interaction.channel_id)
-        code: str | None = None
-        if language:
-            code = find_language(language)
-            if code is None:
-                return _notice(
-                    t.gettext("“{text}” is not one of the bot's languages.", text=language[:40])
-                )
-        zone_name: str | None = None
-        if zone:
-            zone_name = find_zone(zone)
-            if zone_name is None:
-                return _notice(t.gettext("“{text}” is not a known time zone.", text=zone[:60]))
-        delivery = None
-        if time:
-            try:
-                delivery = parse_hhmm(time.strip())
-            except ValueError:
-                return _notice(t.gettext("“{text}” is not a time of day.", text=time[:20]))
-        mention = f"<#{target}>"
-        if not self._can_post(interaction, int(target)):
-            return _notice(
-                t.gettext("I cannot post in {channel}.", channel=mention)
-                + " "
-                + t.gettext(
-                    "Give me the View Channel, Send Messages and Embed Links permissions there "
-                    "and run /setup again."
-                )
-            )
-        stored = await self.core.chats.get_settings(PLATFORM, target)
-        guild_locale = interaction.guild_locale.value if interaction.guild_locale else None
-        code = code or self.core.resolve_language(stored.language if stored else None, guild_locale)
-        zone_name = (
-            zone_name
-            or (stored.timezone if stored else None)
-            or self.core.settings.default_timezone
-        )
-        await self.core.set_language(PLATFORM, target, code)
-        await self.core.set_timezone(PLATFORM, target, zone_name)
-        subscription = await self.core.subscribe(
-            PLATFORM, target, language=code, timezone=zone_name, delivery_time=delivery
-        )
-        self.notices.forget(target)
-        log.info(
-            "Discord: channel %s of server %s set up (%s, %s, %s)",
-            target,
-            interaction.guild_id,
-            code,
-            zone_name,
-            subscription.delivery_time,
-        )
-        return _notice(
-            t.gettext(
-                "{channel} will receive the “on this day” post and the announcements of "
-                "events every day at {time} ({zone}), in {language}.",
-                channel=mention,
-                time=t.time(subscription.delivery_time),
-                zone=zone_name,
-                language=LANGUAGE_NAMES[code],
-            )
-        )
 
     def _can_post(self, interaction: Interaction, channel_id: int) -> bool:
         """Whether the bot may post in a channel of this server, as far as the cache knows

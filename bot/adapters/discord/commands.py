@@ -37,7 +37,7 @@ from handlers.memorials import MAX_QUERY_CHARS, place_line
 from handlers.registry import COMMANDS, COMMANDS_BY_NAME, Command, Param, ParamKind
 
 SETUP = "setup"
-SETUP_SUMMARY = N_("Set up the daily post and the announcements of this server")
+SETUP_SUMMARY = COMMANDS_BY_NAME[SETUP].summary
 ANSWER = "answer"
 ANSWER_SUMMARY = N_("Answer the bot's question, with text or a file")
 ANSWER_TEXT = N_("Your answer, as text")
@@ -163,7 +163,7 @@ def setup_params() -> tuple[Param, ...]:
 def command_shapes() -> dict[str, tuple[str, ...]]:
     """Every slash command's name with its option names (for name localization)."""
     shapes = {command.name: tuple(p.name for p in command.params) for command in COMMANDS}
-    shapes[SETUP] = tuple(p.name for p in setup_params())
+    shapes[SETUP] = tuple(p.name for p in setup_params())  # with its channel option
     shapes[ANSWER] = ("text", "file")
     return shapes
 
@@ -408,7 +408,9 @@ def build_commands(
     answer: AnswerRunner | None = None,
 ) -> list[SlashCommand]:
     """Every slash command: the registry's, ``/setup`` and ``/answer``."""
-    built = [registry_command(command, run, completers) for command in COMMANDS]
+    built = [
+        registry_command(command, run, completers) for command in COMMANDS if command.name != SETUP
+    ]
     built.append(setup_command(setup, completers))
     if answer is not None:
         built.append(answer_command(answer))

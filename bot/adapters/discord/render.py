@@ -124,6 +124,8 @@ class _Piece:
         text = self.text
         if self.style is Style.CODE:
             return _code(text)
+        if self.style is Style.CHAT and self.url and self.url.isdigit():
+            return f"<#{self.url}>"
         if self.style is Style.TIMESTAMP and self.moment is not None:
             shown = escape(text.strip())
             return timestamp(self.moment) + (f" ({shown})" if shown else "")
