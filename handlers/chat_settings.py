@@ -398,8 +398,10 @@ async def _apply_setup(
         zone=zone_name,
         language=LANGUAGE_NAMES[code],
     )
-    out = ReplyBuilder().fill(template, "channel", _chat_span(ctx, target))
-    return out.build(ephemeral=True)
+    span = _chat_span(ctx, target)
+    if template.startswith("{channel}"):  # a sentence starts with the chat's name
+        span = replace(span, text=span.text[:1].upper() + span.text[1:])
+    return ReplyBuilder().fill(template, "channel", span).build(ephemeral=True)
 
 
 async def _language_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:

@@ -32,7 +32,15 @@ from bot.core.services import Core
 from handlers import free_text, memorials
 from handlers.base import Handler, NotAllowed, UsageError
 from handlers.flows import FLOWS
-from handlers.registry import ACTIONS, COMMANDS_BY_NAME, Command
+from handlers.registry import (
+    ACTIONS,
+    COMMANDS_BY_NAME,
+    SUGGESTERS,
+    Command,
+    InlinePage,
+    Suggestion,
+    inline_memorials,
+)
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +148,23 @@ class Dispatcher:
         if incoming.text is not None and incoming.text.strip():
             return await self.run(free_text.understand, _with_args(context, incoming.text))
         return None
+
+    async def suggest(self, incoming: Incoming, kind: str, current: str) -> list[Suggestion]:
+        """Suggestions for a parameter being typed (``Param.autocomplete`` kinds); empty
+        for an unknown kind, and when the suggester fails (logged)."""
+        suggester = SUGGESTERS.get(kind)
+        if suggester is None:
+            return []
+        context = await self.context(incoming)
+        try:
+            return await suggester(context, current)
+        except Exception:
+            log.exception("suggestions for %s failed", kind)
+            return []
+
+    async def inline(self, incoming: Incoming, query: str, offset: int) -> InlinePage:
+        """Inline mode: memorials offered for ``query``, a page from ``offset``."""
+        return await inline_memorials(await self.context(incoming), query, offset)
 
     async def pending_ask(self, incoming: Incoming) -> Ask | None:
         """The question awaiting this user's answer here (a platform's own form for it)."""

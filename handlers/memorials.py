@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core.context import RequestContext
@@ -372,3 +372,62 @@ NEAR_FLOW = Flow(
     ),
     _finish_near,
 )
+
+
+# -- inline results: memorials offered in any chat ---------------------------------------------
+
+INLINE_PAGE = 10
+"""Results per page."""
+INLINE_MAX = 50
+"""Results at most, over every page."""
+MAX_INLINE_QUERY_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class InlineItem:
+    """A memorial offered in inline mode: its card, and what the list shows of it.
+
+    ``start`` is the payload that opens it in a private chat with the bot (a deep link);
+    ``open_label`` the label of that link."""
+
+    key: str
+    title: str
+    description: str
+    card: Reply
+    start: str
+    open_label: str
+
+
+@dataclass(frozen=True, slots=True)
+class InlinePage:
+    """A page of inline results and the offset of the next page (None after the last)."""
+
+    items: tuple[InlineItem, ...]
+    next_offset: int | None
+
+
+async def inline_memorials(ctx: RequestContext, query: str, offset: int) -> InlinePage:
+    """Memorials matching ``query``, a page from ``offset``; each as its ``/memorial`` card."""
+    text = query.strip()
+    offset = max(0, min(offset, INLINE_MAX))
+    if not text or len(text) > MAX_INLINE_QUERY_CHARS:
+        return InlinePage((), None)
+    hits = await ctx.core.search_memorials(text, min(offset + INLINE_PAGE, INLINE_MAX) + 1)
+    t = ctx.t
+    items = []
+    for hit in hits[offset : offset + INLINE_PAGE]:
+        memorial = hit.memorial
+        kind = t.gettext(KIND_LABELS[memorial.kind])
+        items.append(
+            InlineItem(
+                key=memorial.slug,
+                title=pick(memorial.names, ctx.language) or memorial.slug,
+                description=f"{kind} · {place_line(t, memorial)}",
+                card=memorial_card(ctx, memorial),
+                start=f"memorial_{memorial.slug}",
+                open_label=t.gettext("Open in the bot"),
+            )
+        )
+    following = offset + INLINE_PAGE
+    more = len(hits) > following and following < INLINE_MAX
+    return InlinePage(tuple(items), following if more else None)

@@ -15,6 +15,8 @@ from bot.core.i18n import Translator
 from bot.core.reply import Reply, ReplyBuilder
 from handlers import chat_settings, events, memorials, today
 from handlers.base import N_, Handler
+from handlers.memorials import InlineItem, InlinePage, inline_memorials
+from handlers.suggestions import SUGGESTERS, Suggestion
 
 
 class ParamKind(enum.StrEnum):
@@ -200,3 +202,21 @@ ACTIONS: dict[str, Handler] = {
     "today": show_day,
 }
 """Button action ids are ``<prefix>:<argument>``; the prefix chooses the handler."""
+
+
+__all__ = [
+    "ACTIONS",
+    "COMMANDS",
+    "COMMANDS_BY_NAME",
+    "N_",
+    "SUGGESTERS",
+    "Command",
+    "InlineItem",
+    "InlinePage",
+    "Param",
+    "ParamKind",
+    "Suggestion",
+    "command_menu",
+    "help_text",
+    "inline_memorials",
+]

@@ -44,6 +44,8 @@ async def test_commands_are_synced_with_options_and_localizations(
     names = [c["name"] for c in dc.commands()]
     assert names == [c.name for c in COMMANDS if c.name != "setup"] + ["setup", "answer"]
     for spec in COMMANDS:
+        if spec.name == "setup":
+            continue  # Discord's own, with a channel option (below)
         stored = dc.command(spec.name)
         assert stored["description"] == spec.summary
         for language in ("ru", "fr", "nl", "de"):
@@ -51,9 +53,9 @@ async def test_commands_are_synced_with_options_and_localizations(
             assert stored["description_localizations"][language] == expected
         assert [o["name"] for o in stored.get("options") or []] == [p.name for p in spec.params]
     near = dc.command("near")["options"]
-    assert [(o["type"], o["required"]) for o in near] == [(NUMBER, True), (NUMBER, True)]
+    assert [(o["type"], o["required"]) for o in near] == [(NUMBER, False), (NUMBER, False)]
     query = dc.command("memorial")["options"][0]
-    assert (query["type"], query["required"], query["autocomplete"]) == (STRING, True, True)
+    assert (query["type"], query["required"], query["autocomplete"]) == (STRING, False, True)
     assert query["description_localizations"]["de"] == translator("de").gettext(
         COMMANDS_BY_NAME["memorial"].params[0].description
     )

@@ -17,8 +17,6 @@ from bot.adapters.discord.commands import (
     SETUP,
     CommandTranslator,
     command_shapes,
-    complete_languages,
-    complete_zones,
     memorial_choice,
     typed_options,
     valid_name,
@@ -138,26 +136,6 @@ def test_options_reach_the_handler_typed() -> None:
     assert memorial_choice("m:liege-citadel-memorial") == "liege-citadel-memorial"
     assert memorial_choice("Liège") is None
     assert memorial_choice("m:Not A Slug") is None
-
-
-def test_language_choices() -> None:
-    t = translator("ru")
-    assert [c.value for c in complete_languages(t, "")] == ["en", "ru", "fr", "nl", "de"]
-    assert [c.value for c in complete_languages(t, "нем")] == ["de"]
-    assert [c.value for c in complete_languages(t, "FR")] == ["fr"]
-    [german] = complete_languages(translator("fr"), "deu")
-    assert german.name == "Deutsch — allemand (de)"
-
-
-def test_zone_choices() -> None:
-    assert complete_zones("europe/mosc")[0].value == "Europe/Moscow"
-    assert complete_zones("new york")[0].value == "America/New_York"
-    assert complete_zones("new york")[0].name == "America/New York"
-    assert len(complete_zones("a")) == 25
-    assert complete_zones("zzzz") == []
-    first = ["Europe/Moscow", "Not/AZone", "Europe/Moscow", "Europe/Brussels"]
-    assert [c.value for c in complete_zones(" ", first)] == ["Europe/Moscow", "Europe/Brussels"]
-    assert all(not c.value.startswith(("Etc/", "posix", "right/")) for c in complete_zones("e"))
 
 
 def test_shard_options() -> None:

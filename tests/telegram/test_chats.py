@@ -174,6 +174,7 @@ EVERY_COMMAND = (
     ("language", "", 1),
     ("timezone", " Europe/Brussels", 1),
     ("subscribe", " 08:00", 1),
+    ("setup", " en Europe/Brussels 08:00", 1),
     ("settings", "", 1),
     ("unsubscribe", "", 1),
     ("cancel", "", 1),

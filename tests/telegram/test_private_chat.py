@@ -56,8 +56,10 @@ async def test_every_command_answers_in_html(
     )
     [unsubscribed] = await command("/unsubscribe")
     assert unsubscribed == "Unsubscribed. Send /subscribe to start again."
+    [setup] = await command("/setup")
+    assert setup.startswith("In which language should the posts be?")
     [cancelled] = await command("/cancel")
-    assert cancelled == "There is nothing to cancel."
+    assert cancelled == "Cancelled: nothing was saved. Send /setup to start again."
     assert asked == set(COMMANDS_BY_NAME), "every command of the registry is exercised"
 
     subscription = await app.core.chats.get_subscription("telegram", str(alice.id))

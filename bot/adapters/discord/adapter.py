@@ -47,13 +47,10 @@ from discord.utils import MISSING
 
 from bot.adapters.discord.commands import (
     SETUP,
-    ZONE_SUGGESTIONS,
     CommandTranslator,
     Completer,
     build_commands,
-    complete_languages,
-    complete_memorials,
-    complete_zones,
+    choices,
     memorial_choice,
     typed_options,
 )
@@ -639,50 +636,25 @@ class DiscordAdapter(AdapterLifecycle):
 
     # -- autocomplete --------------------------------------------------------------------
 
-    def _completers(self) -> dict[str, Completer]:
-        return {
-            "memorial": self.complete_memorial,
-            "language": self.complete_language,
-            "timezone": self.complete_zone,
-        }
-
     def _user_language(self, interaction: Interaction) -> str:
+        """The user's own language, when a request could not even be built (an apology)."""
         return self.core.resolve_language(None, interaction.locale.value)
 
-    async def complete_memorial(
-        self, interaction: Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        """Memorial names as the user types (the search of every platform)."""
-        try:
-            return await complete_memorials(self.core, self._user_language(interaction), current)
-        except Exception as error:
-            log.error(
-                "Discord: memorial autocomplete failed: %s", self._describe(error), exc_info=error
-            )
-            return []
+    def _completers(self) -> dict[str, Completer]:
+        return {kind: self._completer(kind) for kind in ("memorial", "language", "timezone")}
 
-    async def complete_language(
-        self, interaction: Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        """The bot's languages, named in their own and in the user's language."""
-        return complete_languages(translator(self._user_language(interaction)), current)
+    def _completer(self, kind: str) -> Completer:
+        """Autocomplete of one kind of parameter: the handlers' suggestions (answered within
+        Discord's 3 s; a failure is logged there and offers nothing)."""
 
-    async def complete_zone(
-        self, interaction: Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        """IANA time zones as the user types; before that, the zones of the user's locale."""
-        first: list[str] = []
-        if not current.strip():
-            try:
-                stored = await self.core.chats.get_settings(PLATFORM, str(interaction.channel_id))
-            except Exception as error:
-                log.warning("Discord: zone suggestions without settings: %s", self._describe(error))
-                stored = None
-            if stored is not None and stored.timezone:
-                first.append(stored.timezone)
-            first.extend(ZONE_SUGGESTIONS.get(interaction.locale.value, ()))
-            first.append(self.core.settings.default_timezone)
-        return complete_zones(current, first)
+        async def complete(
+            interaction: Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
+            suggestions = await self.dispatcher.suggest(self.incoming(interaction), kind, current)
+            return choices(suggestions)
+
+        complete.__name__ = f"complete_{kind}"
+        return complete
 
     # -- answering -----------------------------------------------------------------------
 

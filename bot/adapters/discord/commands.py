@@ -22,19 +22,23 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from functools import cache
 from typing import Any
-from zoneinfo import available_timezones
 
 import discord
 from discord import app_commands
 from discord.app_commands import TranslationContextLocation, locale_str
 
 from bot.adapters.discord.render import units
-from bot.core.domain import LANGUAGES, pick
-from bot.core.i18n import LANGUAGE_NAMES, Translator, base_language, translator
-from bot.core.services import Core
-from handlers.base import N_
-from handlers.memorials import MAX_QUERY_CHARS, place_line
-from handlers.registry import COMMANDS, COMMANDS_BY_NAME, Command, Param, ParamKind
+from bot.core.domain import LANGUAGES
+from bot.core.i18n import Translator, base_language, translator
+from handlers.registry import (
+    COMMANDS,
+    COMMANDS_BY_NAME,
+    N_,
+    Command,
+    Param,
+    ParamKind,
+    Suggestion,
+)
 
 SETUP = "setup"
 SETUP_SUMMARY = COMMANDS_BY_NAME[SETUP].summary
@@ -420,90 +424,15 @@ def build_commands(
 # -- autocomplete -------------------------------------------------------------------------
 
 
-def _choice(name: str, value: str) -> app_commands.Choice[str]:
-    return app_commands.Choice(name=clip_plain(name, CHOICE_LIMIT), value=value[:CHOICE_LIMIT])
-
-
-async def complete_memorials(
-    core: Core, language: str, current: str
-) -> list[app_commands.Choice[str]]:
-    """Memorials matching what was typed (the search of every platform), in the user's
-    language; picking one sends ``m:<slug>``, which opens exactly that memorial."""
-    query = current.strip()
-    if not query or len(query) > MAX_QUERY_CHARS:
-        return []
-    t = translator(language)
-    choices: list[app_commands.Choice[str]] = []
-    for hit in await core.search_memorials(query, CHOICES_LIMIT):
-        memorial = hit.memorial
-        name = pick(memorial.names, language) or memorial.slug
-        place = place_line(t, memorial)
-        value = f"m:{memorial.slug}"
-        if len(value) > CHOICE_LIMIT:
-            value = name
-        choices.append(_choice(f"{name} — {place}" if place else name, value))
-    return choices
-
-
-def complete_languages(t: Translator, current: str) -> list[app_commands.Choice[str]]:
-    """The bot's languages matching what was typed (a code or a name in any language)."""
-    wanted = current.strip().casefold()
-    choices = []
-    for code in LANGUAGES:
-        native = LANGUAGE_NAMES[code]
-        local = t.language_name(code)
-        names = (code, native.casefold(), local.casefold())
-        if wanted and not any(wanted in name for name in names):
-            continue
-        label = native if native.casefold() == local.casefold() else f"{native} — {local}"
-        choices.append(_choice(f"{label} ({code})", code))
-    return choices
-
-
-ZONE_SUGGESTIONS: dict[str, tuple[str, ...]] = {
-    "en-US": ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"),
-    "en-GB": ("Europe/London",),
-    "ru": ("Europe/Moscow", "Europe/Kaliningrad", "Europe/Samara", "Asia/Yekaterinburg"),
-    "fr": ("Europe/Paris", "Europe/Brussels"),
-    "nl": ("Europe/Amsterdam", "Europe/Brussels"),
-    "de": ("Europe/Berlin", "Europe/Vienna", "Europe/Zurich"),
-}
-"""Zones offered before anything is typed, by the user's Discord locale."""
-
-
-@cache
-def zone_names() -> tuple[str, ...]:
-    """The IANA zones worth offering (no ``Etc/``, ``posix/``, ``right/`` or ``SystemV/``)."""
-    skip = ("Etc/", "posix", "right/", "SystemV/")
-    names = [
-        name
-        for name in available_timezones()
-        if ("/" in name or name == "UTC") and not name.startswith(skip)
-    ]
-    return tuple(sorted(names))
-
-
-def complete_zones(current: str, first: Sequence[str] = ()) -> list[app_commands.Choice[str]]:
-    """IANA zones matching what was typed ("mosc" → Europe/Moscow), best first; ``first``
-    when nothing is typed yet."""
-    wanted = current.strip().replace(" ", "_").casefold()
-    if not wanted:
-        seen = dict.fromkeys(name for name in first if name in set(zone_names()))
-        return [_choice(name.replace("_", " "), name) for name in list(seen)[:CHOICES_LIMIT]]
-    ranked: list[tuple[int, str]] = []
-    for name in zone_names():
-        folded = name.casefold()
-        city = folded.rsplit("/", 1)[-1]
-        if folded == wanted:
-            rank = 0
-        elif city.startswith(wanted):
-            rank = 1
-        elif any(part.startswith(wanted) for part in folded.split("/")):
-            rank = 2
-        elif wanted in folded:
-            rank = 3
-        else:
-            continue
-        ranked.append((rank, name))
-    ranked.sort()
-    return [_choice(name.replace("_", " "), name) for _, name in ranked[:CHOICES_LIMIT]]
+def choices(suggestions: Sequence[Suggestion]) -> list[app_commands.Choice[str]]:
+    """The handlers' suggestions as Discord choices (names and values within 100 characters;
+    a value too long to keep is replaced by its label)."""
+    found: list[app_commands.Choice[str]] = []
+    for suggestion in suggestions[:CHOICES_LIMIT]:
+        value = suggestion.value if len(suggestion.value) <= CHOICE_LIMIT else suggestion.label
+        found.append(
+            app_commands.Choice(
+                name=clip_plain(suggestion.label, CHOICE_LIMIT), value=value[:CHOICE_LIMIT]
+            )
+        )
+    return found

@@ -39,15 +39,7 @@ from telegram.ext import (
 
 from bot.adapters.lifecycle import AdapterLifecycle
 from bot.adapters.telegram.incoming import callback_incoming, message_incoming
-from bot.adapters.telegram.inline import (
-    INLINE_CACHE_SECONDS,
-    INLINE_MAX,
-    INLINE_PAGE,
-    MAX_INLINE_QUERY_CHARS,
-    inline_offset,
-    memorial_result,
-    next_offset,
-)
+from bot.adapters.telegram.inline import INLINE_CACHE_SECONDS, inline_offset, inline_result
 from bot.adapters.telegram.render import RenderedReply, render
 from bot.adapters.telegram.sender import (
     NO_PREVIEW,
@@ -422,26 +414,18 @@ class TelegramAdapter(AdapterLifecycle):
             await self._send(incoming.chat, rendered, self._quote(message))
 
     async def _on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """``@bot <query>``: memorials matching the query, a page at a time."""
+        """``@bot <query>``: memorials matching the query, a page at a time (the handlers'
+        inline view, each result its memorial card)."""
         query = update.inline_query
         if query is None:
             return
-        text = query.query.strip()
-        if not text or len(text) > MAX_INLINE_QUERY_CHARS:
-            await query.answer([], cache_time=INLINE_CACHE_SECONDS, is_personal=True)
-            return
-        offset = inline_offset(query.offset)
-        hits = await self.core.search_memorials(text, min(offset + INLINE_PAGE, INLINE_MAX) + 1)
-        ctx = await self.dispatcher.context(self._inline_incoming(query.from_user))
-        results = [
-            memorial_result(ctx, hit.memorial, self.bot_username)
-            for hit in hits[offset : offset + INLINE_PAGE]
-        ]
+        incoming = self._inline_incoming(query.from_user)
+        page = await self.dispatcher.inline(incoming, query.query, inline_offset(query.offset))
         await query.answer(
-            results,
+            [inline_result(item, self.bot_username) for item in page.items],
             cache_time=INLINE_CACHE_SECONDS,
             is_personal=True,
-            next_offset=next_offset(offset, len(hits)),
+            next_offset="" if page.next_offset is None else str(page.next_offset),
         )
 
     async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
