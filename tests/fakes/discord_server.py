@@ -867,6 +867,8 @@ class FakeDiscordServer:
         self._messages: dict[int, SentMessage] = {}
         self._channel_messages: dict[int, list[SentMessage]] = {}
         self._interactions: dict[int, InteractionHandle] = {}
+        self.attachment_bytes: dict[int, bytes] = {}
+        """Files users attached to commands, by attachment id (served at their URL)."""
         self._interactions_by_token: dict[str, InteractionHandle] = {}
         self._commands: dict[int | None, list[JSON]] = {}
         self._blocked_dms: set[int] = set()
@@ -930,6 +932,15 @@ class FakeDiscordServer:
     def interactions(self) -> list[InteractionHandle]:
         return list(self._interactions.values())
 
+    async def _attachment(self, request: web.Request) -> web.StreamResponse:
+        """The bytes of a file a user attached to a command (``{"data": b"…"}`` as the
+        option's value), as Discord's CDN serves them."""
+        raw = request.match_info["attachment_id"]
+        data = self.attachment_bytes.get(int(raw)) if raw.isdigit() else None
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> Self:
@@ -941,6 +952,7 @@ class FakeDiscordServer:
         app.router.add_get("/resume/", self.gateway.handle)
         for prefix in _API_PREFIXES:
             app.add_subapp(prefix, self._api_app())
+        app.router.add_get("/attachments/{attachment_id}/{filename}", self._attachment)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         runner = web.AppRunner(
             app,
@@ -1534,6 +1546,10 @@ class FakeDiscordServer:
         if option_type == 11 and isinstance(value, dict | str):
             attachment_id = self.snowflake()
             info = {"filename": value} if isinstance(value, str) else dict(value)
+            content = info.pop("data", None)
+            if isinstance(content, bytes):
+                self.attachment_bytes[attachment_id] = content
+                info.setdefault("size", len(content))
             filename = str(info.get("filename", "file.bin"))
             url = f"{self.base_url}/attachments/{attachment_id}/{filename}"
             resolved.setdefault("attachments", {})[str(attachment_id)] = {

@@ -53,3 +53,36 @@ def test_the_lint_rule_rejects_an_sdk_import_in_the_core(tmp_path: Path) -> None
         probe.unlink()
     assert result.returncode == 1
     assert "TID251" in result.stdout
+
+
+ADAPTERS = ROOT / "bot" / "adapters"
+ADAPTER_SURFACE = {"handlers.dispatch", "handlers.registry"}
+"""What an adapter may import of the handlers: the dispatcher and the registry's public
+surface; every view, flow and setting lives behind them."""
+
+
+def _modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", sorted(ADAPTERS.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_adapters_keep_to_the_dispatcher_and_the_registry(path: Path) -> None:
+    modules = _modules(path)
+    handlers = {m for m in modules if m == "handlers" or m.startswith("handlers.")}
+    assert handlers <= ADAPTER_SURFACE, f"{path.name} reaches into {handlers - ADAPTER_SURFACE}"
+    assert "bot.app" not in modules, "adapters are handed their dependencies, not the app"
+
+
+def test_the_architecture_check_sees_a_reach_into_a_handler(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("from handlers.memorials import memorial_card\n")
+    assert _modules(probe) - ADAPTER_SURFACE == {"handlers.memorials"}
