@@ -51,6 +51,9 @@ class Settings:
     discord_rate_limit: float = 40.0
     log_level: str = "INFO"
     conversation_idle_minutes: int = 30
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """The environment these settings were read from (read once, by the CLI): the parts
+    that only one component reads (delivery tuning, Discord shards) are parsed there."""
 
     def core_settings(self) -> CoreSettings:
         """The part of the settings the core needs."""
@@ -165,6 +168,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         discord_rate_limit=_rate(env, "DISCORD_RATE_LIMIT", 40.0),
         log_level=level,
         conversation_idle_minutes=int(raw_idle),
+        environment=dict(env),
     )
 
 

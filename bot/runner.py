@@ -74,6 +74,14 @@ def choose_platforms(settings: Settings, platform: str | None) -> list[str]:
 # -- delivery wiring ----------------------------------------------------------------------
 
 
+def _environment(settings: Settings, env: Mapping[str, str] | None) -> Mapping[str, str]:
+    """The environment given, else the one the settings were read from (else, for settings
+    built in code, the process environment)."""
+    if env is not None:
+        return env
+    return settings.environment or load_environment()
+
+
 def delivery_service(
     app: App,
     senders: Mapping[str, Sender],
@@ -86,7 +94,7 @@ def delivery_service(
         ledger=SqlDeliveryLedger(app.sessions),
         senders=senders,
         anniversaries=app.core.on_this_day,
-        settings=delivery_settings(app.settings, load_environment() if env is None else env),
+        settings=delivery_settings(app.settings, _environment(app.settings, env)),
         clock=clock or app.core.clock,
     )
 

@@ -71,7 +71,6 @@ from bot.config import (
     ConfigError,
     RedactingFilter,
     Settings,
-    load_environment,
 )
 from bot.core.context import (
     Attachment,
@@ -289,7 +288,7 @@ class DiscordAdapter(AdapterLifecycle):
         self.dispatcher = dispatcher
         self.core = dispatcher.core
         self.settings = settings
-        self.options = options or discord_options(load_environment())
+        self.options = options or discord_options(settings.environment)
         self.notices = NoticeBoard()
         self.command_ids: dict[str, int] = {}
         self.sender = DiscordSender(
