@@ -31,6 +31,7 @@ from db.repositories import (
     SqlDatasetStore,
     SqlEventRepository,
     SqlMemorialRepository,
+    SqlOrganizerRepository,
 )
 from db.unit_of_work import SqlUnitOfWork
 from handlers.dispatch import Dispatcher
@@ -98,6 +99,7 @@ async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool
         settings=settings.core_settings(),
         conversations=conversations,
         unit_of_work=SqlUnitOfWork(sessions),
+        organizers=SqlOrganizerRepository(sessions),
     )
     app = App(
         settings,

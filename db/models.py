@@ -288,3 +288,17 @@ class Conversation(Base):
     offered: Mapped[list[Any]] = mapped_column(JsonType)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Organizer(Base):
+    """A bot-wide organizer added in chat (``/organizer add``)."""
+
+    __tablename__ = "organizers"
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    added_by: Mapped[str] = mapped_column(String(100), default="")
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)

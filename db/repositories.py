@@ -908,3 +908,66 @@ class SqlConversationRepository:
                 delete(models.Conversation).where(models.Conversation.updated_at < before)
             )
             return int(getattr(result, "rowcount", 0) or 0)
+
+
+class SqlOrganizerRepository:
+    """Bot-wide organizers added in chat, in SQL."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+
+    async def list_organizers(self) -> list[domain.Organizer]:
+        """Every stored organizer, by platform and id."""
+        async with reading(self.sessions) as session:
+            rows = await session.scalars(
+                select(models.Organizer).order_by(
+                    models.Organizer.platform, models.Organizer.user_id
+                )
+            )
+            return [
+                domain.Organizer(row.platform, row.user_id, row.name, row.added_by, row.added_at)
+                for row in rows
+            ]
+
+    async def add_organizer(self, organizer: domain.Organizer) -> bool:
+        """Store an organizer; False when they were one already (their name is updated)."""
+        async with writing(self.sessions) as session:
+            row = await session.scalar(
+                select(models.Organizer).where(
+                    models.Organizer.platform == organizer.platform,
+                    models.Organizer.user_id == organizer.user_id,
+                )
+            )
+            if row is not None:
+                row.name = organizer.name or row.name
+                return False
+            session.add(
+                models.Organizer(
+                    platform=organizer.platform,
+                    user_id=organizer.user_id,
+                    name=organizer.name,
+                    added_by=organizer.added_by,
+                    added_at=organizer.added_at or dt.datetime.now(dt.UTC),
+                )
+            )
+            return True
+
+    async def remove_organizer(self, platform: str, user_id: str) -> bool:
+        """Remove an organizer; whether they were one."""
+        async with writing(self.sessions) as session:
+            result = await session.execute(
+                delete(models.Organizer).where(
+                    models.Organizer.platform == platform, models.Organizer.user_id == user_id
+                )
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    async def is_organizer(self, platform: str, user_id: str) -> bool:
+        """Whether a user is a stored organizer."""
+        async with reading(self.sessions) as session:
+            found = await session.scalar(
+                select(models.Organizer.id).where(
+                    models.Organizer.platform == platform, models.Organizer.user_id == user_id
+                )
+            )
+            return found is not None

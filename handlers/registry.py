@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from bot.core.context import RequestContext
 from bot.core.i18n import Translator
 from bot.core.reply import Reply, ReplyBuilder
-from handlers import chat_settings, events, memorials, today
+from handlers import chat_settings, events, memorials, organizers, today
 from handlers.base import N_, Handler
 from handlers.memorials import InlineItem, InlinePage, inline_memorials
 from handlers.suggestions import SUGGESTERS, Suggestion
@@ -171,6 +171,16 @@ COMMANDS: tuple[Command, ...] = (
         configures_chat=True,
     ),
     Command("cancel", cancel, N_("Stop filling in a form"), N_("/cancel")),
+    Command(
+        "organizer",
+        organizers.manage_organizers,
+        N_("Who may announce events for every community (organizers only)"),
+        N_("/organizer [list | add platform:id name | remove platform:id]"),
+        (
+            Param("action", N_("list, add or remove")),
+            Param("who", N_("A user as telegram:123456 or discord:123…, and a name")),
+        ),
+    ),
 )
 
 COMMANDS_BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}

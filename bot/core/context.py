@@ -14,6 +14,9 @@ from bot.core.i18n import Translator
 from bot.core.services import Core
 from bot.core.timeutil import zone
 
+CONSOLE = "console"
+"""The console's platform name: the person at the terminal is the operator."""
+
 if TYPE_CHECKING:
     from bot.core.reply import Reply
 
@@ -53,6 +56,8 @@ class UserRef:
     name: str = ""
     client_language: str | None = None
     is_admin: bool = False
+    can_manage_events: bool = False
+    """The platform's word that the user may manage events here (Discord's Manage Events)."""
 
 
 AdminCheck = Callable[[], Awaitable[bool]]
@@ -175,7 +180,25 @@ class RequestContext:
         if (
             self.chat.kind is ChatKind.PRIVATE
             or self.user.is_admin
-            or self.core.is_organizer(self.platform, self.user.id)
+            or await self.core.is_bot_organizer(self.platform, self.user.id)
         ):
+            return True
+        return self.check_admin is not None and await self.check_admin()
+
+    async def is_bot_organizer(self) -> bool:
+        """Whether the user is a bot-wide organizer (the console's operator is one)."""
+        return self.platform == CONSOLE or await self.core.is_bot_organizer(
+            self.platform, self.user.id
+        )
+
+    async def may_organize(self) -> bool:
+        """Whether the user may announce events from here: a bot-wide organizer anywhere;
+        in a group, its administrators (asked of the platform at this moment); in a Discord
+        server, members with Manage Events or an organizer role."""
+        if await self.is_bot_organizer():
+            return True
+        if self.chat.kind is ChatKind.PRIVATE:
+            return False
+        if self.user.is_admin or self.user.can_manage_events:
             return True
         return self.check_admin is not None and await self.check_admin()

@@ -331,3 +331,15 @@ class ConversationState:
     turn: int = 1
     offered: tuple[str, ...] = ()
     language: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Organizer:
+    """A bot-wide organizer added in chat (``/organizer add``), beside ``ORGANIZER_IDS``."""
+
+    platform: str
+    user_id: str
+    name: str = ""
+    added_by: str = ""
+    """Who added them, as ``platform:user_id``."""
+    added_at: dt.datetime | None = None

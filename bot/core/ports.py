@@ -18,6 +18,7 @@ from bot.core.domain import (
     ConversationState,
     Event,
     Memorial,
+    Organizer,
     Person,
     Subscription,
 )
@@ -161,6 +162,26 @@ class ConversationRepository(Protocol):
 
     async def delete_idle_conversations(self, before: dt.datetime) -> int:
         """End every conversation not touched since ``before``; how many."""
+        ...
+
+
+class OrganizerRepository(Protocol):
+    """Bot-wide organizers added in chat (the environment's ``ORGANIZER_IDS`` are apart)."""
+
+    async def list_organizers(self) -> Sequence[Organizer]:
+        """Every stored organizer, by platform and id."""
+        ...
+
+    async def add_organizer(self, organizer: Organizer) -> bool:
+        """Store an organizer; False when they were one already."""
+        ...
+
+    async def remove_organizer(self, platform: str, user_id: str) -> bool:
+        """Remove an organizer; whether they were one."""
+        ...
+
+    async def is_organizer(self, platform: str, user_id: str) -> bool:
+        """Whether a user is a stored organizer."""
         ...
 
 

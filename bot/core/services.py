@@ -28,6 +28,7 @@ from bot.core.ports import (
     EventRepository,
     MemorialRepository,
     MemorialSearchSource,
+    OrganizerRepository,
     UnitOfWork,
 )
 from bot.core.search import Hit, MemorialIndex, documents_from
@@ -94,6 +95,7 @@ class Core:
         settings: CoreSettings,
         conversations: ConversationRepository,
         unit_of_work: UnitOfWork,
+        organizers: OrganizerRepository,
     ) -> None:
         self.memorials = memorials
         self.anniversaries = anniversaries
@@ -103,6 +105,7 @@ class Core:
         self.settings = settings
         self.conversations = conversations
         self.unit_of_work = unit_of_work
+        self.organizers = organizers
         """Opens one transaction for several writes (``async with core.unit_of_work():``)."""
         self._index: MemorialIndex | None = None
         self._index_version = ""
@@ -351,5 +354,12 @@ class Core:
         return await self.chats.deactivate_chat(platform, chat_id)
 
     def is_organizer(self, platform: str, user_id: str) -> bool:
-        """Whether a user is a bot-wide organizer (``ORGANIZER_IDS``)."""
+        """Whether a user (or, on Discord, ``role:<id>``) is a bot-wide organizer by the
+        environment (``ORGANIZER_IDS``)."""
         return f"{platform}:{user_id}" in self.settings.organizer_ids
+
+    async def is_bot_organizer(self, platform: str, user_id: str) -> bool:
+        """Whether a user is a bot-wide organizer: by ``ORGANIZER_IDS`` or added in chat."""
+        return self.is_organizer(platform, user_id) or await self.organizers.is_organizer(
+            platform, user_id
+        )

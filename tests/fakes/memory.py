@@ -14,6 +14,7 @@ from bot.core.domain import (
     ConversationState,
     Event,
     Memorial,
+    Organizer,
     Person,
     Subscription,
 )
@@ -134,6 +135,28 @@ class FakeConversationRepository:
         return len(idle)
 
 
+class FakeOrganizerRepository:
+    """Organizers in a dictionary."""
+
+    def __init__(self) -> None:
+        self.organizers: dict[tuple[str, str], Organizer] = {}
+
+    async def list_organizers(self) -> list[Organizer]:
+        return [self.organizers[key] for key in sorted(self.organizers)]
+
+    async def add_organizer(self, organizer: Organizer) -> bool:
+        key = (organizer.platform, organizer.user_id)
+        new = key not in self.organizers
+        self.organizers[key] = organizer
+        return new
+
+    async def remove_organizer(self, platform: str, user_id: str) -> bool:
+        return self.organizers.pop((platform, user_id), None) is not None
+
+    async def is_organizer(self, platform: str, user_id: str) -> bool:
+        return (platform, user_id) in self.organizers
+
+
 @asynccontextmanager
 async def no_transaction() -> AsyncIterator[None]:
     """The fakes write at once: a unit of work that only marks the block."""
@@ -166,4 +189,5 @@ def fake_core(
         settings=settings or CoreSettings(),
         conversations=FakeConversationRepository(),
         unit_of_work=no_transaction,
+        organizers=FakeOrganizerRepository(),
     )

@@ -492,11 +492,14 @@ class DiscordAdapter(AdapterLifecycle):
             locale=interaction.guild_locale.value if interaction.guild_locale else "",
         )
         user = interaction.user
+        permissions = interaction.permissions
         who = UserRef(
             str(user.id),
             user.display_name,
             interaction.locale.value,
             is_admin=self._is_admin(interaction),
+            can_manage_events=interaction.guild_id is not None
+            and (permissions.manage_events or permissions.administrator),
         )
         return Incoming(
             PLATFORM,

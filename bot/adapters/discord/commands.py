@@ -99,6 +99,12 @@ NAME_MSGIDS: tuple[str, ...] = (
     N_("time"),
     # TRANSLATORS: the name of a Discord command option: a channel (lowercase, no spaces).
     N_("channel"),
+    # TRANSLATORS: the name of the Discord slash command /organizer (lowercase, no spaces).
+    N_("organizer"),
+    # TRANSLATORS: the name of a Discord command option: what to do (lowercase, no spaces).
+    N_("action"),
+    # TRANSLATORS: the name of a Discord command option: a person (lowercase, no spaces).
+    N_("who"),
     # TRANSLATORS: the name of the Discord slash command /answer, which answers the bot's
     # question with text or a file (lowercase, no spaces).
     N_("answer"),
