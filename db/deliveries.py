@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.domain import DeliveryStatus, Event
+from bot.core.domain import DeliveryStatus, Event, EventStatus
 from bot.scheduling.ports import (
     ClaimedRow,
     DailyPlanner,
@@ -260,7 +260,11 @@ class SqlDeliveryLedger:
                 .where(models.Event.starts_at >= since)
                 .order_by(models.Event.starts_at, models.Event.id)
             )
-            return [ScheduledEvent(to_event(row), row.updated_at) for row in rows]
+            return [
+                ScheduledEvent(to_event(row), row.announced_at or row.updated_at)
+                for row in rows
+                if row.status != EventStatus.DRAFT.value
+            ]
 
     async def get_event(self, event_id: int) -> Event | None:
         """One event by id."""
@@ -319,7 +323,11 @@ class SqlDeliveryLedger:
                     literal(QUEUED, Text()),
                     literal(0),
                     literal(now, UTCDateTime()),
-                ).where(S.active.is_(True), cast(S.topics, Text).like(EVENTS_TOPIC_PATTERN))
+                ).where(
+                    S.active.is_(True),
+                    cast(S.topics, Text).like(EVENTS_TOPIC_PATTERN),
+                    S.follow.in_(item.audience),
+                )
                 insert_rows = (
                     self._insert(is_postgres, D.__table__)
                     .from_select(
@@ -415,9 +423,9 @@ class SqlDeliveryLedger:
             details = {
                 row.id: row
                 for row in await session.execute(
-                    select(S.id, S.platform, S.chat_id, S.thread_id, S.language, S.active).where(
-                        S.id.in_(subscription_ids)
-                    )
+                    select(
+                        S.id, S.platform, S.chat_id, S.thread_id, S.language, S.active, S.timezone
+                    ).where(S.id.in_(subscription_ids))
                 )
             }
         rows = [
@@ -433,6 +441,7 @@ class SqlDeliveryLedger:
                 thread_id=details[row.subscription_id].thread_id,
                 language=details[row.subscription_id].language,
                 active=details[row.subscription_id].active,
+                timezone=details[row.subscription_id].timezone,
             )
             for row in claimed
         ]

@@ -176,6 +176,19 @@ class Event(Base):
     """``yearly`` for a ceremony held every year around ``starts_at``; NULL: once."""
     confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     """False while no organizer has confirmed this occurrence of a recurring ceremony."""
+    languages: Mapped[list[Any] | None] = mapped_column(JsonType)
+    country: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(120))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reminders: Mapped[list[Any] | None] = mapped_column(JsonType)
+    """Minutes before the start; NULL: the default reminders."""
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    announced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """When the current version was published; NULL for a draft (never announced)."""
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    origin: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
 
     memorial: Mapped[Memorial | None] = relationship(lazy="joined")
@@ -212,6 +225,9 @@ class Subscription(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     delivery_time: Mapped[dt.time] = mapped_column(Time)
     topics: Mapped[list[Any]]
+    follow: Mapped[str] = mapped_column(String(160), default="all", server_default="all")
+    """Which announcements it hears of: ``all``, ``none``, ``country:BE``, ``city:Liège``,
+    ``memorial:<slug>``."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     """The next instant the daily post is due, kept by the scheduler."""

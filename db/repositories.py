@@ -112,6 +112,19 @@ def to_event(row: models.Event) -> domain.Event:
         sources=_sources(row.sources),
         recurrence=domain.Recurrence(row.recurrence) if row.recurrence else None,
         confirmed=row.confirmed,
+        languages=tuple(row.languages or ()),
+        country=row.country,
+        city=row.city,
+        lat=row.lat,
+        lon=row.lon,
+        ends_at=row.ends_at,
+        reminders=tuple(int(m) for m in row.reminders)
+        if row.reminders is not None
+        else domain.DEFAULT_REMINDERS,
+        sequence=row.sequence or 0,
+        announced_at=row.announced_at,
+        created_by=row.created_by,
+        origin=row.origin,
     )
 
 
@@ -127,6 +140,7 @@ def to_subscription(row: models.Subscription) -> domain.Subscription:
         delivery_time=row.delivery_time,
         topics=tuple(row.topics),
         active=row.active,
+        follow=row.follow or "all",
     )
 
 
@@ -264,7 +278,10 @@ class SqlEventRepository:
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(models.Event)
-                .where(models.Event.starts_at >= after)
+                .where(
+                    models.Event.starts_at >= after,
+                    models.Event.status != domain.EventStatus.DRAFT.value,
+                )
                 .order_by(models.Event.starts_at, models.Event.slug)
                 .limit(limit)
             )
@@ -282,12 +299,46 @@ class SqlEventRepository:
         return events[:limit]
 
     async def all_events(self) -> list[domain.Event]:
-        """Every event, soonest first."""
-        async with self.sessions() as session:
+        """Every event, soonest first, drafts and past ones included."""
+        async with reading(self.sessions) as session:
             rows = await session.scalars(
                 select(models.Event).order_by(models.Event.starts_at, models.Event.slug)
             )
             return [to_event(row) for row in rows]
+
+    async def get_event(self, event_id: int) -> domain.Event | None:
+        """One event by id."""
+        async with reading(self.sessions) as session:
+            row = await session.get(models.Event, event_id)
+            return to_event(row) if row else None
+
+    async def save_event(self, event: domain.Event) -> domain.Event:
+        """Create the event (no id) or replace the stored one; its memorial by slug."""
+        async with writing(self.sessions) as session:
+            memorial_ids: dict[str, int] = {}
+            if event.memorial:
+                found = await session.scalar(
+                    select(models.Memorial.id).where(models.Memorial.slug == event.memorial)
+                )
+                if found is None:
+                    raise ValueError(f"unknown memorial {event.memorial!r}")
+                memorial_ids[event.memorial] = found
+            values = _event_values(event, memorial_ids) | _organized_values(event)
+            row: models.Event
+            if event.id is None:
+                row = models.Event(slug=event.slug, **values)
+                session.add(row)
+            else:
+                stored = await session.get(models.Event, event.id)
+                if stored is None:
+                    raise LookupError(f"no event {event.id}")
+                row = stored
+                for name, value in values.items():
+                    setattr(row, name, value)
+            row.updated_at = dt.datetime.now(dt.UTC)
+            await session.flush()
+            await session.refresh(row, ["memorial"])
+            return to_event(row)
 
 
 class SqlChatRepository:
@@ -373,6 +424,7 @@ class SqlChatRepository:
             row.delivery_time = subscription.delivery_time
             row.topics = list(subscription.topics)
             row.active = subscription.active
+            row.follow = subscription.follow
             row.next_run_at = None
             row.updated_at = dt.datetime.now(dt.UTC)
             await session.flush()
@@ -583,6 +635,23 @@ def _event_values(event: domain.Event, memorial_ids: Mapping[str, int]) -> dict[
         "sources": _source_rows(event.sources),
         "recurrence": event.recurrence.value if event.recurrence else None,
         "confirmed": event.confirmed,
+        "languages": list(event.languages) or None,
+        "country": event.country,
+        "city": event.city,
+        "lat": event.lat,
+        "lon": event.lon,
+        "ends_at": event.ends_at,
+    }
+
+
+def _organized_values(event: domain.Event) -> dict[str, Any]:
+    """What only organizers set (imports leave it as it is)."""
+    return {
+        "reminders": None if event.reminders == domain.DEFAULT_REMINDERS else list(event.reminders),
+        "sequence": event.sequence,
+        "announced_at": event.announced_at,
+        "created_by": event.created_by,
+        "origin": event.origin,
     }
 
 

@@ -15,11 +15,16 @@ from bot.core.places import zones_for
 from bot.core.reply import AnswerKind, Button, Reply, ReplyBuilder, Span, Style
 from bot.core.timeutil import find_zone, parse_hhmm, zone
 from handlers.base import N_, NotAllowed, UsageError
+from handlers.events import follow_label
 
 
-async def _require_configure(ctx: RequestContext) -> None:
+async def require_configure(ctx: RequestContext) -> None:
+    """Refuse unless the user may change this chat's settings."""
     if not await ctx.can_configure():
         raise NotAllowed()
+
+
+_require_configure = require_configure
 
 
 def find_language(text: str) -> str | None:
@@ -295,12 +300,16 @@ async def show_settings(ctx: RequestContext) -> Reply:
     out.line(t.gettext("Language: {language}", language=LANGUAGE_NAMES[ctx.language]))
     out.line(t.gettext("Time zone: {zone}", zone=ctx.timezone))
     subscription = settings.subscription
-    if subscription is not None and subscription.active:
-        out.text(
+    if subscription is not None and subscription.active and "today" in subscription.topics:
+        out.line(
             t.gettext("Daily post: every day at {time}", time=t.time(subscription.delivery_time))
         )
     else:
-        out.text(t.gettext("Daily post: off"))
+        out.line(t.gettext("Daily post: off"))
+    follow = "none"
+    if subscription is not None and subscription.active and "events" in subscription.topics:
+        follow = subscription.follow
+    out.text(t.gettext("Announcements: {what}", what=await follow_label(ctx, follow)))
     return out.build()
 
 

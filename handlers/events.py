@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from bot.core.context import RequestContext
-from bot.core.domain import Event, EventStatus, pick
+from bot.core.domain import Event, EventStatus, GeoPoint, pick
+from bot.core.geo import map_url
 from bot.core.i18n import Translator
 from bot.core.reply import Button, Reply, ReplyBuilder
 from bot.core.timeutil import zone
 from handlers.base import N_
+from handlers.memorials import country_name
 
 EVENTS_PAGE = 5
 EVENTS_MAX = 100
 
 STATUS_LABELS: dict[EventStatus, str] = {
+    EventStatus.DRAFT: N_("draft: not announced"),
     EventStatus.SCHEDULED: N_("scheduled"),
     EventStatus.MOVED: N_("moved"),
     EventStatus.CANCELLED: N_("cancelled"),
@@ -20,15 +23,22 @@ STATUS_LABELS: dict[EventStatus, str] = {
 
 
 def event_when(t: Translator, event: Event, viewer_zone: str) -> str:
-    """When an event starts, in the viewer's zone, naming the place's zone when it differs;
-    for a yearly ceremony not yet confirmed, only its usual date (no hour is known)."""
+    """When an event starts, in the place's zone (labelled with it); for a yearly ceremony
+    not yet confirmed, only its usual date (no hour is known)."""
     if not event.confirmed:
         return t.full_date(event.starts_at.astimezone(zone(event.timezone)).date())
-    text = t.date_time(event.starts_at, zone(viewer_zone))
     local = t.date_time(event.starts_at, zone(event.timezone))
-    if local != text:
-        text = t.gettext("{time} ({local} local time)", time=text, local=local)
-    return text
+    return t.gettext("{time} ({zone})", time=local, zone=event.timezone)
+
+
+def viewer_time(t: Translator, event: Event, viewer_zone: str) -> str | None:
+    """The start in the reader's zone, when it reads differently from the place's."""
+    if not event.confirmed or viewer_zone == event.timezone:
+        return None
+    here = t.date_time(event.starts_at, zone(viewer_zone))
+    if here == t.date_time(event.starts_at, zone(event.timezone)):
+        return None
+    return t.gettext("{time} in {zone}", time=here, zone=viewer_zone)
 
 
 def event_card(
@@ -47,9 +57,16 @@ def event_card(
         out.timestamp(when, event.starts_at).line()
     else:
         out.line(when)
+    here = viewer_time(t, event, viewer_zone)
+    if here:
+        out.line(here)
     place = pick(event.place, t.language)
     if place:
         out.line(t.gettext("Place: {place}", place=place))
+    if event.lat is not None and event.lon is not None:
+        point = GeoPoint(event.lat, event.lon)
+        out.text(t.coordinates(event.lat, event.lon) + " ").link(t.gettext("Map"), map_url(point))
+        out.line()
     if event.status is not EventStatus.SCHEDULED:
         out.italic(t.gettext(STATUS_LABELS[event.status])).line()
     if not event.confirmed:
@@ -81,3 +98,20 @@ async def show_events(ctx: RequestContext) -> Reply:
     if len(fetched) > offset + EVENTS_PAGE:
         navigation.append(Button("▶", action=f"ev:{offset + EVENTS_PAGE}"))
     return out.row(*navigation).build()
+
+
+async def follow_label(ctx: RequestContext, follow: str) -> str:
+    """A follow as the chat reads it."""
+    t = ctx.t
+    kind, _, value = follow.partition(":")
+    if kind == "all":
+        return t.gettext("all announcements")
+    if kind == "none":
+        return t.gettext("no announcements")
+    if kind == "country":
+        return t.gettext("announcements in {place}", place=country_name(t, value))
+    if kind == "city":
+        return t.gettext("announcements in {place}", place=value)
+    memorial = await ctx.core.memorial(value)
+    name = pick(memorial.names, ctx.language) if memorial is not None else value
+    return t.gettext("announcements at {place}", place=name)

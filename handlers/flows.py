@@ -5,7 +5,7 @@ this table; no adapter changes."""
 from __future__ import annotations
 
 from bot.core.conversation import Flow
-from handlers import chat_settings, memorials
+from handlers import chat_settings, event_forms, memorials
 
 FLOWS: dict[str, Flow] = {
     flow.name: flow
@@ -15,5 +15,6 @@ FLOWS: dict[str, Flow] = {
         chat_settings.SETUP_FLOW,
         memorials.MEMORIAL_FLOW,
         memorials.NEAR_FLOW,
+        *event_forms.FLOWS,
     )
 }

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from bot.core.context import RequestContext
 from bot.core.i18n import Translator
 from bot.core.reply import Reply, ReplyBuilder
-from handlers import chat_settings, events, memorials, organizers, today
+from handlers import chat_settings, event_forms, events, memorials, organizers, today
 from handlers.base import N_, Handler
 from handlers.memorials import InlineItem, InlinePage, inline_memorials
 from handlers.suggestions import SUGGESTERS, Suggestion
@@ -115,6 +115,13 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("events", events.show_events, N_("Upcoming ceremonies and marches"), N_("/events")),
     Command(
+        "event",
+        event_forms.manage_event,
+        N_("Show an event, or announce, edit, cancel or publish one (organizers)"),
+        N_("/event [ID | new | edit ID | cancel ID | publish ID]"),
+        (Param("action", N_("new, edit 12, cancel 12, publish 12, or an event's number")),),
+    ),
+    Command(
         "language",
         chat_settings.choose_language,
         N_("Choose the language of this chat"),
@@ -168,6 +175,14 @@ COMMANDS: tuple[Command, ...] = (
             ),
             Param("time", N_("Local time of the daily post, such as 09:00")),
         ),
+        configures_chat=True,
+    ),
+    Command(
+        "follow",
+        event_forms.choose_follow,
+        N_("Which announcements this chat hears of"),
+        N_("/follow [all | none]"),
+        (Param("what", N_("all or none; without it, a country, a town or a memorial")),),
         configures_chat=True,
     ),
     Command("cancel", cancel, N_("Stop filling in a form"), N_("/cancel")),

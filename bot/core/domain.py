@@ -68,8 +68,9 @@ class AnniversaryKind(enum.StrEnum):
 
 
 class EventStatus(enum.StrEnum):
-    """The state of an announced event."""
+    """The state of an event: a draft is never announced."""
 
+    DRAFT = "draft"
     SCHEDULED = "scheduled"
     MOVED = "moved"
     CANCELLED = "cancelled"
@@ -216,6 +217,10 @@ class Anniversary:
         return None if self.year is None else on.year - self.year
 
 
+DEFAULT_REMINDERS: tuple[int, ...] = (7 * 24 * 60, 24 * 60, 2 * 60)
+"""Reminders of an event, in minutes before it starts: a week, a day and two hours."""
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """A ceremony or action announced for a moment in a place's time zone.
@@ -238,6 +243,27 @@ class Event:
     sources: tuple[Source, ...] = ()
     recurrence: Recurrence | None = None
     confirmed: bool = True
+    languages: tuple[str, ...] = ()
+    """The languages it is announced in (a following chat in another language gets it in
+    the first of these); empty: every language."""
+    country: str | None = None
+    """ISO code of the place's country (an event at a memorial takes the memorial's)."""
+    city: str | None = None
+    """The place's town, as written locally (an event at a memorial takes the memorial's)."""
+    lat: float | None = None
+    lon: float | None = None
+    ends_at: dt.datetime | None = None
+    reminders: tuple[int, ...] = DEFAULT_REMINDERS
+    """Minutes before the start at which reminders go out."""
+    sequence: int = 0
+    """Bumped by every change that subscribers hear of (time, place, cancellation)."""
+    announced_at: dt.datetime | None = None
+    """When the current version was published (announcements and reminders are due from
+    then); None for a draft."""
+    created_by: str | None = None
+    """Who created it in chat, as ``platform:user_id``."""
+    origin: str | None = None
+    """The chat it was published from, as ``platform:chat_id``."""
     id: int | None = None
 
     def occurrence_after(self, instant: dt.datetime) -> dt.datetime | None:
@@ -291,6 +317,9 @@ class Subscription:
     thread_id: str = ""
     topics: tuple[str, ...] = ("today", "events")
     active: bool = True
+    follow: str = "all"
+    """Which announcements the chat hears of: ``all``, ``none``, ``country:BE``,
+    ``city:Liège``, ``memorial:<slug>``."""
     id: int | None = None
 
 

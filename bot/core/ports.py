@@ -100,10 +100,22 @@ class AnniversaryRepository(Protocol):
 
 
 class EventRepository(Protocol):
-    """Read access to announced events."""
+    """Events: announced ones for everybody, drafts for their organizers."""
 
     async def upcoming(self, after: dt.datetime, limit: int) -> Sequence[Event]:
-        """Events that start at or after ``after``, soonest first."""
+        """Published events that start at or after ``after``, soonest first."""
+        ...
+
+    async def all_events(self) -> Sequence[Event]:
+        """Every event, drafts and past ones included, soonest first."""
+        ...
+
+    async def get_event(self, event_id: int) -> Event | None:
+        """One event by id."""
+        ...
+
+    async def save_event(self, event: Event) -> Event:
+        """Create the event (no id) or replace the stored one; the stored event."""
         ...
 
 

@@ -101,6 +101,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "description",
         "recurrence",
         "confirmed",
+        "languages",
+        "country",
+        "city",
+        "lat",
+        "lon",
+        "ends_at",
         "sources",
     ),
 }
@@ -118,7 +124,7 @@ LIST_FIELDS: dict[str, tuple[str, ...]] = {
     "memorials": ("aliases", "people"),
     "people": ("aliases",),
     "anniversaries": ("observed_in",),
-    "events": (),
+    "events": ("languages",),
 }
 """The fields of each kind that hold a list of text."""
 
@@ -602,6 +608,37 @@ def parse_event(
     confirmed = r.boolean("confirmed", recurrence is None)
     if recurrence is not None or not confirmed:
         event = replace(event, recurrence=recurrence, confirmed=confirmed)
+    languages = r.strings("languages")
+    for code in languages:
+        if code not in LANGUAGES:
+            r.error("languages", f"unknown language code {code!r} (known: {', '.join(LANGUAGES)})")
+    country = r.country("country") if data.get("country") else None
+    lat = r.number("lat", -90, 90) if data.get("lat") not in (None, "") else None
+    lon = r.number("lon", -180, 180) if data.get("lon") not in (None, "") else None
+    if (lat is None) != (lon is None):
+        r.error("lat" if lat is None else "lon", "give both lat and lon, or neither")
+    ends_at = None
+    raw_end = data.get("ends_at")
+    if raw_end:
+        try:
+            ends_at = dt.datetime.fromisoformat(str(raw_end))
+        except ValueError:
+            r.error("ends_at", f"{raw_end!r} is not an ISO-8601 date and time")
+        else:
+            if ends_at.tzinfo is None:
+                r.error("ends_at", "needs a UTC offset")
+                ends_at = None
+            elif ends_at <= starts_at:
+                r.error("ends_at", "must be after starts_at")
+    event = replace(
+        event,
+        languages=languages,
+        country=country,
+        city=r.text("city"),
+        lat=lat,
+        lon=lon,
+        ends_at=ends_at.astimezone(dt.UTC) if ends_at else None,
+    )
     return event, r.errors
 
 

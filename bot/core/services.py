@@ -330,11 +330,44 @@ class Core:
             timezone=timezone,
             delivery_time=delivery_time
             or (current.delivery_time if current else self.settings.default_delivery_time),
-            topics=current.topics if current else ("today", "events"),
+            topics=tuple(dict.fromkeys(("today", *current.topics)))
+            if current
+            else ("today", "events"),
             active=True,
+            follow=current.follow if current else "all",
             id=current.id if current else None,
         )
         return await self.chats.save_subscription(subscription)
+
+    async def set_follow(
+        self,
+        platform: str,
+        chat_id: str,
+        follow: str,
+        *,
+        language: str,
+        timezone: str,
+        thread_id: str = "",
+    ) -> Subscription | None:
+        """Which announcements a chat hears of; a chat without a subscription gets one for
+        announcements only (no daily post), unless it follows none."""
+        current = await self.chats.get_subscription(platform, chat_id, thread_id)
+        if follow == "none" and (current is None or not current.active):
+            return current
+        if current is None:
+            current = Subscription(
+                platform=platform,
+                chat_id=chat_id,
+                thread_id=thread_id,
+                language=language,
+                timezone=timezone,
+                delivery_time=self.settings.default_delivery_time,
+                topics=("events",),
+            )
+        elif not current.active:
+            current = replace(current, topics=("events",), active=True)
+        topics = current.topics if "events" in current.topics else (*current.topics, "events")
+        return await self.chats.save_subscription(replace(current, follow=follow, topics=topics))
 
     async def unsubscribe(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
         """Stop the daily post; False when the chat was not subscribed."""

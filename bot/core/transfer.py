@@ -535,6 +535,14 @@ def record_document(kind: str, record: Any) -> dict[str, Any]:
             "confirmed": None
             if record.confirmed == (record.recurrence is None)
             else record.confirmed,
+            "languages": list(record.languages),
+            "country": record.country,
+            "city": record.city,
+            "lat": record.lat,
+            "lon": record.lon,
+            "ends_at": record.ends_at.astimezone(zone(record.timezone)).isoformat()
+            if record.ends_at
+            else None,
             "sources": _sources(record.sources),
         }
     else:

@@ -340,7 +340,9 @@ class Drainer:
         if late:
             return self._final(row, DeliveryStatus.SKIPPED, late)
         try:
-            rendered = await self.renderer.render(row.item_key, row.occurrence_date, row.language)
+            rendered = await self.renderer.render(
+                row.item_key, row.occurrence_date, row.language, row.timezone
+            )
         except Exception as error:
             log.exception("rendering %s for %s failed", row.item_key, row.occurrence_date)
             return self._retry(row, f"rendering failed: {type(error).__name__}")

@@ -10,10 +10,13 @@ most ``MAX_CATCHUP`` of them). A NULL next run is recomputed from ``now - RECOMP
 a subscription edited in the minute its post falls due still gets it. ``next_run_at`` then
 moves to the first occurrence after ``now``, computed afresh from the wall time and zone.
 
-**Events.** Each event has items: its announcement (due when it was announced), a reminder a
-day before and one on the day (``REMINDERS``), or a cancellation notice. An item is fanned out
-once to every subscription with the "events" topic; items that fell due more than the window
-ago, or after the event started, are recorded once as skipped.
+**Events.** Each published version of an event (``sequence``: a change of time or place, or a
+cancellation, is a new one) has items: its announcement or cancellation notice (due when that
+version was published) and its reminders (``Event.reminders`` minutes before the start: a
+week, a day and two hours unless the organizer chose otherwise). An item is fanned out once
+to every subscription with the "events" topic that follows it (``audience``); items that fell
+due more than the window ago, or after the event started, are recorded once as skipped.
+Drafts have no items.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 
-from bot.core.domain import DeliveryStatus, EventStatus
+from bot.core.domain import DeliveryStatus, Event, EventStatus
 from bot.scheduling.occurrences import next_occurrence, occurrences_between, zone_of
 from bot.scheduling.ports import DailyPlan, DueSubscription, FanOut, PlannedRow, ScheduledEvent
 
@@ -37,11 +40,34 @@ RECOMPUTE_GRACE = dt.timedelta(minutes=5)
 MAX_CATCHUP = dt.timedelta(days=7)
 """Missed daily posts older than this are neither sent nor recorded (one log line says so)."""
 
-REMINDERS: tuple[tuple[str, dt.timedelta], ...] = (
-    ("day-before", dt.timedelta(days=1)),
-    ("day-of", dt.timedelta(hours=2)),
-)
-"""Event reminders: item suffix and how long before the start they are due."""
+LEGACY_REMINDERS = {24 * 60: "day-before", 2 * 60: "day-of"}
+"""The keys reminders had before events had versions (kept for events never changed in
+chat, so that an upgrade does not send a reminder twice)."""
+
+
+def reminder_kind(minutes: int, sequence: int) -> str:
+    """The item kind of a reminder ``minutes`` before the start of version ``sequence``."""
+    if sequence == 0 and minutes in LEGACY_REMINDERS:
+        return LEGACY_REMINDERS[minutes]
+    return versioned(f"remind-{minutes}", sequence)
+
+
+def versioned(kind: str, sequence: int) -> str:
+    """``kind`` of version ``sequence`` (``announce.2``); version 0 (imported) is bare."""
+    return f"{kind}.{sequence}" if sequence else kind
+
+
+def audience(event: Event) -> tuple[str, ...]:
+    """The follows that hear of ``event``: everyone following all of them, its country, its
+    town and its memorial."""
+    found = ["all"]
+    if event.country:
+        found.append(f"country:{event.country}")
+    if event.city:
+        found.append(f"city:{event.city}")
+    if event.memorial:
+        found.append(f"memorial:{event.memorial}")
+    return tuple(found)
 
 
 def event_key(event_id: int, kind: str) -> str:
@@ -168,21 +194,25 @@ def event_items(
             tz = zone_of("UTC")
         start_date = event.starts_at.astimezone(tz).date()
         announced = scheduled.announced_at
+        sequence = event.sequence
         candidates: list[tuple[str, dt.datetime]] = []
+        if event.status is EventStatus.DRAFT:
+            continue
         if event.status is EventStatus.CANCELLED:
-            candidates.append(("cancelled", announced))
+            candidates.append((versioned("cancelled", sequence), announced))
         else:
-            candidates.append(("announce", announced))
-            candidates.extend(
-                (kind, event.starts_at - before)
-                for kind, before in REMINDERS
-                if event.starts_at - before >= announced
-            )
+            candidates.append((versioned("announce", sequence), announced))
+            for minutes in event.reminders:
+                before = dt.timedelta(minutes=minutes)
+                if event.starts_at - before >= announced:
+                    candidates.append((reminder_kind(minutes, sequence), event.starts_at - before))
         for kind, due_at in candidates:
             if due_at > now or due_at >= event.starts_at:
                 continue
             reason = too_late_reason(due_at, now, window)
             if reason is None and event.starts_at <= now:
                 reason = "the event has started"
-            items.append(FanOut(event_key(event.id, kind), start_date, due_at, reason))
+            items.append(
+                FanOut(event_key(event.id, kind), start_date, due_at, reason, audience(event))
+            )
     return items

@@ -69,6 +69,9 @@ class FanOut:
     occurrence_date: dt.date
     due_at: dt.datetime
     skip_reason: str | None = None
+    audience: tuple[str, ...] = ("all",)
+    """The follows that hear of it: ``all``, ``country:BE``, ``city:Liège``,
+    ``memorial:<slug>``."""
 
 
 @dataclass(slots=True)
@@ -102,6 +105,8 @@ class ClaimedRow:
     thread_id: str
     language: str
     active: bool
+    timezone: str = ""
+    """The subscriber's zone (an event's time is shown in it too)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,10 @@ def day_content_of(anniversaries: AnniversariesOf) -> DayContentOf | None:
     return found if callable(found) else None
 
 
+CacheKey = tuple[str, dt.date, str, str]
+"""(item, occurrence date, language, subscriber's zone for an event item)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """A delivery's message, or the reason there is nothing to send."""
@@ -50,27 +54,58 @@ class Rendered:
     """After this instant the message is moot (an event that has started)."""
 
 
+def split_kind(kind: str) -> tuple[str, int, int]:
+    """An event item's kind as (what, minutes before the start for a reminder, version):
+    ``announce.2`` → ("announce", 0, 2), ``remind-1440.2`` → ("remind", 1440, 2); the keys
+    of unversioned events (``announce``, ``day-before``, ``day-of``) are version 0."""
+    base, _, version = kind.partition(".")
+    sequence = int(version) if version.isdigit() else 0
+    if base == "day-before":
+        return "remind", 24 * 60, sequence
+    if base == "day-of":
+        return "remind", 2 * 60, sequence
+    what, _, minutes = base.partition("-")
+    return what, int(minutes) if minutes.isdigit() else 0, sequence
+
+
 def event_heading(t: Translator, kind: str, event: Event) -> str:
     """The first line of an event item: what happens to which event."""
     title = pick(event.title, t.language)
-    if kind == "cancelled":
+    what, minutes, sequence = split_kind(kind)
+    if what == "cancelled":
         return t.gettext("Event cancelled: {title}", title=title)
-    if kind == "day-before":
-        return t.gettext("Tomorrow: {title}", title=title)
-    if kind == "day-of":
+    if what == "remind":
+        if minutes >= 2 * 24 * 60:
+            days = minutes // (24 * 60)
+            return t.ngettext(
+                "In {count} day: {title}", "In {count} days: {title}", days, title=title
+            )
+        if minutes >= 24 * 60:
+            return t.gettext("Tomorrow: {title}", title=title)
         return t.gettext("Today: {title}", title=title)
     if event.status is EventStatus.MOVED:
         return t.gettext("Event moved: {title}", title=title)
+    if sequence > 1:
+        return t.gettext("Event changed: {title}", title=title)
     return t.gettext("New event: {title}", title=title)
 
 
-def event_message(t: Translator, kind: str, event: Event) -> Reply:
+def event_message(t: Translator, kind: str, event: Event, viewer_zone: str = "") -> Reply:
     """An announcement, reminder or cancellation notice of ``event``: a heading, then the
-    event's card (``handlers.events.event_card``; the time in the event's own zone, the
-    description only in the announcement)."""
+    event's card (``handlers.events.event_card``: the time in the place's zone and, when it
+    reads differently, in the subscriber's; the description only in the announcement)."""
     out = ReplyBuilder().bold(event_heading(t, kind, event)).line()
-    event_card(out, t, event, event.timezone, description=kind == "announce")
+    what = split_kind(kind)[0]
+    event_card(out, t, event, viewer_zone or event.timezone, description=what == "announce")
     return out.build()
+
+
+def announced_language(event: Event, language: str) -> str:
+    """The language a subscriber gets an event in: theirs when the event is announced in it
+    (or in every language), else the first of the event's."""
+    if not event.languages or language in event.languages:
+        return language
+    return event.languages[0]
 
 
 class Renderer:
@@ -94,19 +129,26 @@ class Renderer:
         self.max_entries = max_entries
         self.renders = 0
         """How many times an item was actually rendered (not taken from the cache)."""
-        self._cache: OrderedDict[tuple[str, dt.date, str], tuple[float, asyncio.Task[Rendered]]]
+        self._cache: OrderedDict[
+            tuple[str, dt.date, str, str], tuple[float, asyncio.Task[Rendered]]
+        ]
         self._cache = OrderedDict()
 
-    async def render(self, item_key: str, day: dt.date, language: str) -> Rendered:
-        """The message of an item for a language; concurrent callers share one rendering."""
-        key = (item_key, day, language)
+    async def render(
+        self, item_key: str, day: dt.date, language: str, timezone: str = ""
+    ) -> Rendered:
+        """The message of an item for a language (and, for an event, a subscriber's zone);
+        concurrent callers share one rendering."""
+        if item_key == DAILY_ITEM:
+            timezone = ""
+        key = (item_key, day, language, timezone)
         now = self.monotonic()
         cached = self._cache.get(key)
         if cached is not None and now - cached[0] <= self.ttl:
             self._cache.move_to_end(key)
             task = cached[1]
         else:
-            task = asyncio.ensure_future(self._render(item_key, day, language))
+            task = asyncio.ensure_future(self._render(item_key, day, language, timezone))
             self._cache[key] = (now, task)
             while len(self._cache) > self.max_entries:
                 self._cache.popitem(last=False)
@@ -116,7 +158,9 @@ class Renderer:
             self._cache.pop(key, None)
             raise
 
-    async def _render(self, item_key: str, day: dt.date, language: str) -> Rendered:
+    async def _render(
+        self, item_key: str, day: dt.date, language: str, timezone: str = ""
+    ) -> Rendered:
         self.renders += 1
         t = translator(language if language in LANGUAGES else "en")
         if item_key == DAILY_ITEM:
@@ -146,11 +190,17 @@ class Renderer:
         if event is None:
             return Rendered(None, "the event was removed")
         start_day = event.starts_at.astimezone(zone(event.timezone)).date()
-        if kind == "cancelled":
+        what, _, sequence = split_kind(kind)
+        if event.status is EventStatus.DRAFT:
+            return Rendered(None, "the event is a draft")
+        if sequence != event.sequence:
+            return Rendered(None, "a newer version of the event was announced")
+        if what == "cancelled":
             if event.status is not EventStatus.CANCELLED:
                 return Rendered(None, "the event is no longer cancelled")
         elif event.status is EventStatus.CANCELLED:
             return Rendered(None, "the event was cancelled")
         elif start_day != day:
             return Rendered(None, "the event was moved to another day")
-        return Rendered(event_message(t, kind, event), expires_at=event.starts_at)
+        t = translator(announced_language(event, t.language))
+        return Rendered(event_message(t, kind, event, timezone), expires_at=event.starts_at)

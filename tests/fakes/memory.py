@@ -13,6 +13,7 @@ from bot.core.domain import (
     ConversationKey,
     ConversationState,
     Event,
+    EventStatus,
     Memorial,
     Organizer,
     Person,
@@ -58,9 +59,22 @@ class FakeEventRepository:
         self.events = events
 
     async def upcoming(self, after: dt.datetime, limit: int) -> list[Event]:
-        moved = (e.next_occurrence(after) for e in self.events)
+        published = (e for e in self.events if e.status is not EventStatus.DRAFT)
+        moved = (e.next_occurrence(after) for e in published)
         found = sorted((e for e in moved if e is not None), key=lambda e: (e.starts_at, e.slug))
         return found[:limit]
+
+    async def all_events(self) -> list[Event]:
+        return sorted(self.events, key=lambda e: (e.starts_at, e.slug))
+
+    async def get_event(self, event_id: int) -> Event | None:
+        return next((e for e in self.events if e.id == event_id), None)
+
+    async def save_event(self, event: Event) -> Event:
+        if event.id is None:
+            event = replace(event, id=max((e.id or 0 for e in self.events), default=0) + 1)
+        self.events = [e for e in self.events if e.id != event.id] + [event]
+        return event
 
 
 class FakeChatRepository:

@@ -121,7 +121,7 @@ async def test_a_forum_topic_has_its_own_subscription_and_replies(
 
     [settings] = await ask(tg, alice, "/settings", forum, thread=other)
     assert settings.message_thread_id == other
-    assert settings.text is not None and settings.text.endswith("Daily post: off")
+    assert settings.text is not None and settings.text.endswith("Daily post: off\nAnnouncements: no announcements")
 
     [general] = await ask(tg, alice, "/today", forum)
     assert general.message_thread_id is None
@@ -175,9 +175,12 @@ EVERY_COMMAND = (
     ("timezone", " Europe/Brussels", 1),
     ("subscribe", " 08:00", 1),
     ("setup", " en Europe/Brussels 08:00", 1),
+    ("follow", " all", 1),
     ("settings", "", 1),
     ("unsubscribe", "", 1),
     ("cancel", "", 1),
+    ("organizer", "", 1),
+    ("event", "", 1),
 )
 
 

@@ -52,10 +52,16 @@ async def test_every_command_answers_in_html(
     [settings] = await command("/settings")
     assert settings == (
         "<b>Settings of this chat</b>\nLanguage: English\nTime zone: Europe/Moscow\n"
-        "Daily post: every day at 8:30\u202fAM"
+        "Daily post: every day at 8:30\u202fAM\nAnnouncements: all announcements"
     )
     [unsubscribed] = await command("/unsubscribe")
     assert unsubscribed == "Unsubscribed. Send /subscribe to start again."
+    [organizers] = await command("/organizer")
+    assert organizers == "Only the bot's organizers can change who organizes."
+    [event] = await command("/event new")
+    assert event.startswith("Only organizers can announce events")
+    [follow] = await command("/follow none")
+    assert follow == "This chat now hears of no announcements."
     [setup] = await command("/setup")
     assert setup.startswith("In which language should the posts be?")
     [cancelled] = await command("/cancel")

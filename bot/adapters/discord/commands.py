@@ -99,6 +99,13 @@ NAME_MSGIDS: tuple[str, ...] = (
     N_("time"),
     # TRANSLATORS: the name of a Discord command option: a channel (lowercase, no spaces).
     N_("channel"),
+    # TRANSLATORS: the name of the Discord slash command /event (lowercase, no spaces).
+    N_("event"),
+    # TRANSLATORS: the name of the Discord slash command /follow (lowercase, no spaces).
+    N_("follow"),
+    # TRANSLATORS: the name of a Discord command option: what to follow (lowercase, no
+    # spaces).
+    N_("what"),
     # TRANSLATORS: the name of the Discord slash command /organizer (lowercase, no spaces).
     N_("organizer"),
     # TRANSLATORS: the name of a Discord command option: what to do (lowercase, no spaces).
