@@ -282,6 +282,8 @@ PUBLISH_NOW, KEEP_DRAFT = "publish", "draft"
 
 async def _confirm_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:
     t = ctx.t
+    if _current(answers, "status") not in (None, EventStatus.DRAFT.value):
+        return [Choice(PUBLISH_NOW, "✔ " + t.gettext("Save"))]  # a published event's change
     return [
         Choice(PUBLISH_NOW, "✔ " + t.gettext("Publish")),
         Choice(KEEP_DRAFT, t.gettext("Keep as a draft")),
@@ -362,7 +364,11 @@ def _steps(*, editing: bool) -> tuple[Step, ...]:
         Step(
             "confirm",
             AnswerKind.CONFIRM,
-            lambda ctx, answers: ctx.t.gettext("Publish it now, or keep it as a draft?"),
+            lambda ctx, answers: (
+                ctx.t.gettext("Publish it now, or keep it as a draft?")
+                if _current(answers, "status") in (None, EventStatus.DRAFT.value)
+                else ctx.t.gettext("Save the change? Followers hear of a new time or place.")
+            ),
             N_("Confirm"),
             choices=_confirm_choices,
             card=_preview,
@@ -604,6 +610,7 @@ def _current_values(event: Event, language: str) -> dict[str, Any]:
         "time": local.strftime("%H:%M"),
         "description": pick(event.description, language),
         "languages": list(event.languages),
+        "status": event.status.value,
     }
 
 

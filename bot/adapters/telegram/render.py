@@ -337,10 +337,11 @@ def question_markup(
 
     - a location, in a private chat: a keyboard with the "send my location" button, and
       the Back and Cancel buttons as keyboard buttons (they send their label);
-    - typed text in a group: ``ForceReply`` (selective: only the person asked gets the reply
-      field), so the answer reaches the bot even with privacy mode on;
-    - otherwise the inline keyboard of its choices, Back and Cancel (in a private chat every
-      message reaches the bot, and in a group a reply to the question does).
+    - typed text in a group, when the question offers nothing but Cancel (``/cancel`` does
+      the same): ``ForceReply`` (selective: only the person asked gets the reply field), so
+      the answer reaches the bot even with privacy mode on;
+    - otherwise the inline keyboard of its choices, Back, Skip and Cancel (in a private chat
+      every message reaches the bot, and in a group a reply to the question does).
     """
     placeholder = ask.placeholder[:PLACEHOLDER_LIMIT] or None
     if ask.location and private:
@@ -356,8 +357,9 @@ def question_markup(
             one_time_keyboard=True,
             input_field_placeholder=placeholder,
         )
-    choices = [row for row in buttons if not all(is_navigation(b.action) for b in row)]
-    if ask.kind.typed and not private and not choices:
+    actions = [button.action or "" for row in buttons for button in row]
+    only_cancel = all(action.endswith(":cancel") for action in actions)
+    if ask.kind.typed and not private and only_cancel:
         return ForceReply(selective=True, input_field_placeholder=placeholder)
     return keyboard(buttons)
 
