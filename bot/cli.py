@@ -78,8 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     near.add_argument("--json", action="store_true")
 
     events = commands.add_parser("events", help="upcoming ceremonies and actions")
-    events.add_argument("--lang", choices=LANGUAGES)
-    events.add_argument("--json", action="store_true")
+    events.add_argument("--lang", choices=LANGUAGES, help="language (default: DEFAULT_LANGUAGE)")
+    events.add_argument("--json", action="store_true", help="print JSON")
+    events.add_argument(
+        "--all", action="store_true", help="past events and drafts too, with their ids"
+    )
+
+    event = commands.add_parser("event", help="what an organizer does in chat, by event id")
+    event.add_argument("action", choices=("show", "publish", "cancel"), help="what to do")
+    event.add_argument("id", type=_positive, help="the event's number (events --all lists them)")
+    event.add_argument("--lang", choices=LANGUAGES, help="language (default: DEFAULT_LANGUAGE)")
+    event.add_argument("--json", action="store_true", help="print JSON")
 
     importer = commands.add_parser("import", help="import records from CSV, JSON or YAML")
     importer.add_argument("path")
@@ -156,6 +165,11 @@ def event_json(event: Event, language: str) -> dict[str, Any]:
         "status": event.status.value,
         "recurrence": event.recurrence.value if event.recurrence else None,
         "confirmed": event.confirmed,
+        "announced_at": event.announced_at.isoformat() if event.announced_at else None,
+        "sequence": event.sequence,
+        "languages": list(event.languages),
+        "country": event.country,
+        "city": event.city,
     }
 
 
@@ -249,7 +263,10 @@ async def cmd_near(app: App, args: argparse.Namespace) -> None:
 
 async def cmd_events(app: App, args: argparse.Namespace) -> None:
     language = args.lang or app.settings.default_language
-    events = await app.core.upcoming_events(limit=100)
+    if args.all:
+        events = list(await app.core.events.all_events())
+    else:
+        events = await app.core.upcoming_events(limit=100)
     if args.json:
         _print_json({"events": [event_json(e, language) for e in events]})
         return
@@ -261,7 +278,30 @@ async def cmd_events(app: App, args: argparse.Namespace) -> None:
         if not event.confirmed:
             when = when[:10]
             usual = "  (usually held on this day; an organizer confirms each year)"
-        print(f"{when}  {pick(event.title, language)}  [{event.status.value}]{usual}")
+        number = f"#{event.id}  " if args.all else ""
+        print(f"{number}{when}  {pick(event.title, language)}  [{event.status.value}]{usual}")
+
+
+async def cmd_event(app: App, args: argparse.Namespace) -> None:
+    language = args.lang or app.settings.default_language
+    event = await app.core.events.get_event(args.id)
+    if event is None:
+        raise CliError(f"event {args.id}: there is no such event (events --all lists them)")
+    try:
+        if args.action == "publish":
+            event = await app.core.publish_event(event)
+        elif args.action == "cancel":
+            event = await app.core.cancel_event(event)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    if args.json:
+        _print_json(event_json(event, language))
+        return
+    when = event.starts_at.astimezone(zone(event.timezone)).isoformat(timespec="minutes")
+    print(f"#{event.id}  {when} ({event.timezone})  {pick(event.title, language)}")
+    print(f"status: {event.status.value}, version {event.sequence}")
+    if pick(event.place, language):
+        print(f"place: {pick(event.place, language)}")
 
 
 class _Progress:
@@ -413,6 +453,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[None]]] = {
     "export": cmd_export,
     "tick": cmd_tick,
     "dataset": cmd_dataset_check_db,
+    "event": cmd_event,
 }
 
 

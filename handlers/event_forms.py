@@ -549,14 +549,7 @@ async def _finish_status(ctx: RequestContext, answers: Answers) -> Reply:
     if answers.get("verb") == CANCEL:
         if event.status is EventStatus.CANCELLED:
             return ReplyBuilder().text(t.gettext("This event is already cancelled.")).build()
-        heard = event.status is not EventStatus.DRAFT
-        cancelled = dataclasses.replace(
-            event,
-            status=EventStatus.CANCELLED,
-            sequence=event.sequence + 1 if heard else event.sequence,
-            announced_at=ctx.now if heard else None,
-        )
-        await ctx.core.events.save_event(cancelled)
+        await ctx.core.cancel_event(event)
         return (
             ReplyBuilder()
             .text(t.gettext("Event #{id} is cancelled; its followers will be told.", id=event.id))
@@ -564,11 +557,7 @@ async def _finish_status(ctx: RequestContext, answers: Answers) -> Reply:
         )
     if event.status is not EventStatus.DRAFT:
         return ReplyBuilder().text(t.gettext("This event is already published.")).build()
-    published = dataclasses.replace(
-        event, status=EventStatus.SCHEDULED, sequence=1, announced_at=ctx.now
-    )
-    saved = await ctx.core.events.save_event(published)
-    return _saved_reply(ctx, saved, created=True)
+    return _saved_reply(ctx, await ctx.core.publish_event(event), created=True)
 
 
 def _confirm_step() -> Step:

@@ -14,6 +14,7 @@ from bot.core.domain import (
     Anniversary,
     ChatSettings,
     Event,
+    EventStatus,
     GeoPoint,
     Memorial,
     ScoredMemorial,
@@ -265,6 +266,28 @@ class Core:
         return await self.memorials.get_memorial(slug)
 
     # -- events --------------------------------------------------------------------------
+
+    async def publish_event(self, event: Event) -> Event:
+        """Publish a draft: it becomes version 1, announced from now."""
+        if event.status is not EventStatus.DRAFT:
+            raise ValueError(f"event {event.id} is already published")
+        return await self.events.save_event(
+            replace(event, status=EventStatus.SCHEDULED, sequence=1, announced_at=self.clock.now())
+        )
+
+    async def cancel_event(self, event: Event) -> Event:
+        """Cancel an event; its followers hear of it unless it was only a draft."""
+        if event.status is EventStatus.CANCELLED:
+            raise ValueError(f"event {event.id} is already cancelled")
+        heard = event.status is not EventStatus.DRAFT
+        return await self.events.save_event(
+            replace(
+                event,
+                status=EventStatus.CANCELLED,
+                sequence=event.sequence + 1 if heard else event.sequence,
+                announced_at=self.clock.now() if heard else None,
+            )
+        )
 
     async def upcoming_events(self, limit: int = 10) -> list[Event]:
         """Announced events that have not started yet, soonest first, cancelled ones included."""
