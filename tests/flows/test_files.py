@@ -5,7 +5,6 @@ description and fetches its bytes from the platform."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -71,13 +70,6 @@ async def test_on_the_console(app: App, tmp_path: Path) -> None:
     assert answer == f"received image/png {len(PNG)} bytes via photo"
 
 
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    """The fake Bot API server."""
-    async with FakeTelegramServer() as server:
-        yield server
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("as_photo", [True, False], ids=["photo", "document"])
 async def test_on_telegram(
@@ -102,13 +94,6 @@ async def test_on_telegram(
         assert answer.startswith(f"received image/jpeg {len(PNG)} bytes via photo")
     else:
         assert answer.startswith(f"received image/png {len(PNG)} bytes via document")
-
-
-@pytest.fixture
-async def dc() -> AsyncIterator[FakeDiscordServer]:
-    """The fake Discord server."""
-    async with FakeDiscordServer() as server:
-        yield server
 
 
 @pytest.mark.slow

@@ -161,13 +161,6 @@ async def test_on_the_console(bot: Bot, flow: str) -> None:
     await play(ConsoleChat(bot), SCRIPTS[flow])
 
 
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    """The fake Bot API server."""
-    async with FakeTelegramServer() as server:
-        yield server
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("flow", sorted(SCRIPTS))
 async def test_on_telegram(app: App, clock: FixedClock, tg: FakeTelegramServer, flow: str) -> None:
@@ -181,13 +174,6 @@ async def test_on_telegram(app: App, clock: FixedClock, tg: FakeTelegramServer, 
     finally:
         await running.close()
     assert tg.stats.errors == {}, "the fake refused nothing"
-
-
-@pytest.fixture
-async def dc() -> AsyncIterator[FakeDiscordServer]:
-    """The fake Discord server."""
-    async with FakeDiscordServer() as server:
-        yield server
 
 
 @pytest.mark.slow

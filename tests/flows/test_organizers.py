@@ -8,7 +8,6 @@ dispatcher); deliveries go through the ledger with the adapters' senders.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -29,20 +28,6 @@ from tests.flows.drivers import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    """The fake Bot API server."""
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def dc() -> AsyncIterator[FakeDiscordServer]:
-    """The fake Discord server."""
-    async with FakeDiscordServer() as server:
-        yield server
 
 
 async def test_an_organizer_announces_on_telegram_and_both_platforms_hear_of_it(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -15,20 +14,6 @@ from tests.fakes.telegram_server import FakeTelegramServer
 from tests.flows.drivers import Bot, DiscordChat, TelegramChat, start_discord, start_telegram
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    """The fake Bot API server."""
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def dc() -> AsyncIterator[FakeDiscordServer]:
-    """The fake Discord server."""
-    async with FakeDiscordServer() as server:
-        yield server
 
 
 async def test_two_admins_in_one_telegram_group(
