@@ -640,7 +640,7 @@ async def _follow_kinds(ctx: RequestContext, answers: Answers) -> list[Choice]:
         "country": t.gettext("A country"),
         "city": t.gettext("A town"),
         "memorial": t.gettext("A memorial"),
-        "none": t.gettext("None"),
+        "none": t.gettext("No announcements"),
     }
     return [Choice(kind, labels[kind]) for kind in FOLLOW_KINDS]
 

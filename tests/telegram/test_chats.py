@@ -121,7 +121,9 @@ async def test_a_forum_topic_has_its_own_subscription_and_replies(
 
     [settings] = await ask(tg, alice, "/settings", forum, thread=other)
     assert settings.message_thread_id == other
-    assert settings.text is not None and settings.text.endswith("Daily post: off\nAnnouncements: no announcements")
+    assert settings.text is not None and settings.text.endswith(
+        "Daily post: off\nAnnouncements: no announcements"
+    )
 
     [general] = await ask(tg, alice, "/today", forum)
     assert general.message_thread_id is None
