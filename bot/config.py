@@ -51,6 +51,8 @@ class Settings:
     discord_rate_limit: float = 40.0
     log_level: str = "INFO"
     conversation_idle_minutes: int = 30
+    http_listen: str | None = None
+    """``HOST:PORT`` of the bot's own HTTP server (health, metrics, calendars); None: off."""
     environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     """The environment these settings were read from (read once, by the CLI): the parts
     that only one component reads (delivery tuning, Discord shards) are parsed there."""
@@ -114,6 +116,32 @@ def _organizers(raw: str | None) -> frozenset[str]:
     return frozenset(result)
 
 
+def parse_host_port(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8080`` for an IPv6 address) as host and port; ValueError."""
+    host, colon, port = text.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not colon or not host or not port.isascii() or not port.isdigit():
+        raise ValueError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:8080)")
+    number = int(port)
+    if not 0 <= number <= 65535:
+        raise ValueError(f"{text!r}: the port must be from 1 to 65535")
+    return host, number
+
+
+def _http_listen(env: Mapping[str, str]) -> str | None:
+    raw = _get(env, "HTTP_LISTEN")
+    if raw is None:
+        return None
+    try:
+        _, port = parse_host_port(raw)
+    except ValueError as error:
+        raise ConfigError(f"HTTP_LISTEN: {error}") from None
+    if port == 0:
+        raise ConfigError(f"HTTP_LISTEN: {raw!r}: the port must be from 1 to 65535")
+    return raw
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     """Validate the environment into ``Settings``; raise ConfigError naming the variable."""
     language = (_get(env, "DEFAULT_LANGUAGE", "en") or "en").lower()
@@ -168,6 +196,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         discord_rate_limit=_rate(env, "DISCORD_RATE_LIMIT", 40.0),
         log_level=level,
         conversation_idle_minutes=int(raw_idle),
+        http_listen=_http_listen(env),
         environment=dict(env),
     )
 

@@ -27,6 +27,7 @@ from bot.core.domain import Platform
 from bot.core.ports import Clock, Sender
 from bot.core.services import Core
 from bot.core.timeutil import FixedClock, SystemClock
+from bot.http.server import serving_http
 from bot.scheduling.console import ConsoleSender
 from bot.scheduling.progress import ProgressBar
 from bot.scheduling.service import DeliveryService, TickReport
@@ -257,14 +258,17 @@ async def shutdown_requested() -> AsyncIterator[asyncio.Event]:
 
 async def run_bot(settings: Settings, platform: str | None) -> None:
     """Run the chosen adapters and the scheduler until they stop (the console: at end of
-    input; the others: on SIGINT or SIGTERM). The app opens first, then the adapters, then the
-    scheduler; they stop in reverse order."""
+    input; the others: on SIGINT or SIGTERM). The app opens first, then the HTTP server (when
+    ``HTTP_LISTEN`` is set), the adapters, then the scheduler; they stop in reverse order."""
     platforms = choose_platforms(settings, platform)
     if platforms == ["console"]:
         app = await open_app(settings)
         try:
             dispatcher = app.dispatcher
-            async with running_scheduler(app, {Platform.CONSOLE.value: ConsoleSender()}):
+            async with (
+                serving_http(app),
+                running_scheduler(app, {Platform.CONSOLE.value: ConsoleSender()}),
+            ):
                 await ConsoleAdapter(dispatcher).run()
         finally:
             await app.close()
@@ -274,6 +278,7 @@ async def run_bot(settings: Settings, platform: str | None) -> None:
         try:
             adapters = {name: load_adapter(name, app, settings) for name in platforms}
             async with AsyncExitStack() as stack:
+                await stack.enter_async_context(serving_http(app))
                 for adapter in adapters.values():
                     await adapter.start()
                     stack.push_async_callback(adapter.stop)
