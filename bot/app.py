@@ -32,6 +32,7 @@ from db.repositories import (
     SqlEventRepository,
     SqlMemorialRepository,
     SqlOrganizerRepository,
+    SqlRsvpRepository,
 )
 from db.unit_of_work import SqlUnitOfWork
 from handlers.dispatch import Dispatcher
@@ -100,6 +101,7 @@ async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool
         conversations=conversations,
         unit_of_work=SqlUnitOfWork(sessions),
         organizers=SqlOrganizerRepository(sessions),
+        rsvps=SqlRsvpRepository(sessions),
     )
     app = App(
         settings,

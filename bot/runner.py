@@ -95,6 +95,7 @@ def delivery_service(
         ledger=SqlDeliveryLedger(app.sessions),
         senders=senders,
         anniversaries=app.core.on_this_day,
+        rsvp_count=app.core.rsvps.count,
         settings=delivery_settings(app.settings, _environment(app.settings, env)),
         clock=clock or app.core.clock,
     )

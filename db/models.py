@@ -318,3 +318,18 @@ class Organizer(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     added_by: Mapped[str] = mapped_column(String(100), default="")
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Rsvp(Base):
+    """One person's answer to an event ("I'll be there", "Not this time")."""
+
+    __tablename__ = "rsvps"
+    __table_args__ = (UniqueConstraint("event_id", "platform", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    answer: Mapped[str] = mapped_column(String(10))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)

@@ -1040,3 +1040,66 @@ class SqlOrganizerRepository:
                 )
             )
             return found is not None
+
+
+class SqlRsvpRepository:
+    """Answers to events, in SQL."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+
+    async def answer(self, rsvp: domain.Rsvp) -> domain.Rsvp | None:
+        """Record an answer; the same answer again takes it back. The answer now stored."""
+        async with writing(self.sessions) as session:
+            row = await session.scalar(
+                select(models.Rsvp).where(
+                    models.Rsvp.event_id == rsvp.event_id,
+                    models.Rsvp.platform == rsvp.platform,
+                    models.Rsvp.user_id == rsvp.user_id,
+                )
+            )
+            if row is not None and row.answer == rsvp.answer.value:
+                await session.delete(row)
+                return None
+            if row is None:
+                row = models.Rsvp(
+                    event_id=rsvp.event_id, platform=rsvp.platform, user_id=rsvp.user_id
+                )
+                session.add(row)
+            row.answer = rsvp.answer.value
+            row.name = rsvp.name[:200]
+            row.updated_at = dt.datetime.now(dt.UTC)
+            return rsvp
+
+    async def count(self, event_id: int) -> domain.RsvpCount:
+        """The answers to an event, over every platform."""
+        async with reading(self.sessions) as session:
+            rows = await session.execute(
+                select(models.Rsvp.answer, func.count())
+                .where(models.Rsvp.event_id == event_id)
+                .group_by(models.Rsvp.answer)
+            )
+            found = {answer: int(number) for answer, number in rows}
+            return domain.RsvpCount(
+                yes=found.get(domain.RsvpAnswer.YES.value, 0),
+                no=found.get(domain.RsvpAnswer.NO.value, 0),
+            )
+
+    async def answers(self, event_id: int) -> list[domain.Rsvp]:
+        """Who answered, by platform and name."""
+        async with reading(self.sessions) as session:
+            rows = await session.scalars(
+                select(models.Rsvp)
+                .where(models.Rsvp.event_id == event_id)
+                .order_by(models.Rsvp.platform, models.Rsvp.name, models.Rsvp.user_id)
+            )
+            return [
+                domain.Rsvp(
+                    row.event_id,
+                    row.platform,
+                    row.user_id,
+                    domain.RsvpAnswer(row.answer),
+                    row.name,
+                )
+                for row in rows
+            ]

@@ -33,7 +33,7 @@ from bot.core.reply import AnswerKind, Reply, ReplyBuilder
 from bot.core.timeutil import parse_day, parse_hhmm, zone
 from handlers import chat_settings, memorials
 from handlers.base import N_, NotAllowed, UsageError
-from handlers.events import event_card, follow_label
+from handlers.events import event_card, follow_label, rsvp_buttons, rsvp_lines
 
 MAX_TITLE = 120
 MAX_DESCRIPTION = 1000
@@ -615,6 +615,13 @@ async def manage_event(ctx: RequestContext) -> Reply:
         event = await _event_by_argument(ctx, action)
         out = ReplyBuilder().bold(f"#{event.id} " + pick(event.title, ctx.language)).line()
         event_card(out, ctx.t, event, ctx.timezone)
+        organizer = await ctx.may_organize() and (
+            event.origin == f"{ctx.platform}:{ctx.chat.id}" or await ctx.is_bot_organizer()
+        )
+        answers = await rsvp_lines(ctx, event, names=organizer)
+        out.line().spans.extend(answers.spans)
+        count = await ctx.core.rsvps.count(event.id or 0)
+        out.row(*rsvp_buttons(ctx.t, event, count))
         return out.build()
     if action not in ("edit", "cancel", "publish") or not rest.strip():
         raise UsageError()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.context import RequestContext
-from bot.core.domain import Event, EventStatus, GeoPoint, pick
+from bot.core.domain import Event, EventStatus, GeoPoint, Rsvp, RsvpAnswer, RsvpCount, pick
 from bot.core.geo import map_url
 from bot.core.i18n import Translator
 from bot.core.reply import Button, Reply, ReplyBuilder
@@ -115,3 +115,59 @@ async def follow_label(ctx: RequestContext, follow: str) -> str:
     memorial = await ctx.core.memorial(value)
     name = pick(memorial.names, ctx.language) if memorial is not None else value
     return t.gettext("announcements at {place}", place=name)
+
+
+RSVP = "rsvp"
+
+
+def rsvp_buttons(t: Translator, event: Event, count: RsvpCount) -> tuple[Button, ...]:
+    """ "I'll be there" and "Not this time", with the counts over every platform; pressing
+    one again takes the answer back."""
+    if event.id is None or event.status in (EventStatus.CANCELLED, EventStatus.DRAFT):
+        return ()
+    coming = t.gettext("I’ll be there")
+    not_coming = t.gettext("Not this time")
+    return (
+        Button(f"✔ {coming} · {count.yes}", action=f"{RSVP}:{event.id}:yes"),
+        Button(f"{not_coming} · {count.no}", action=f"{RSVP}:{event.id}:no"),
+    )
+
+
+async def answer_rsvp(ctx: RequestContext) -> Reply:
+    """The action behind the answer buttons (``rsvp:<id>:yes|no``): record or take back the
+    answer, and show the card with the new counts in place of the pressed one."""
+    t = ctx.t
+    number, _, said = (ctx.args[0] if ctx.args else "").partition(":")
+    event = await ctx.core.events.get_event(int(number)) if number.isdigit() else None
+    if event is None or said not in ("yes", "no"):
+        return ReplyBuilder().text(t.gettext("There is no such event.")).build(ephemeral=True)
+    if event.status in (EventStatus.CANCELLED, EventStatus.DRAFT) or event.starts_at <= ctx.now:
+        return (
+            ReplyBuilder()
+            .text(t.gettext("This event no longer takes answers."))
+            .build(ephemeral=True)
+        )
+    await ctx.core.rsvps.answer(
+        Rsvp(event.id or 0, ctx.platform, ctx.user.id, RsvpAnswer(said), ctx.user.name)
+    )
+    count = await ctx.core.rsvps.count(event.id or 0)
+    out = ReplyBuilder().bold(pick(event.title, ctx.language)).line()
+    event_card(out, t, event, ctx.timezone)
+    out.row(*rsvp_buttons(t, event, count))
+    return out.build(replaces=True)
+
+
+async def rsvp_lines(ctx: RequestContext, event: Event, *, names: bool) -> ReplyBuilder:
+    """The answers to an event: the counts, and with ``names`` who answered (the names as
+    the platforms give them)."""
+    t = ctx.t
+    out = ReplyBuilder()
+    if event.id is None:
+        return out
+    count = await ctx.core.rsvps.count(event.id)
+    out.line(t.gettext("Coming: {yes} · Not coming: {no}", yes=count.yes, no=count.no))
+    if names:
+        for rsvp in await ctx.core.rsvps.answers(event.id):
+            mark = "✔" if rsvp.answer is RsvpAnswer.YES else "✖"
+            out.line(f"{mark} {rsvp.name or rsvp.user_id} ({rsvp.platform})")
+    return out

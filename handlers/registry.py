@@ -225,6 +225,7 @@ ACTIONS: dict[str, Handler] = {
     "ev": show_events_page,
     "lang": chat_settings.pick_language,
     "today": show_day,
+    "rsvp": events.answer_rsvp,
 }
 """Button action ids are ``<prefix>:<argument>``; the prefix chooses the handler."""
 

@@ -372,3 +372,29 @@ class Organizer:
     added_by: str = ""
     """Who added them, as ``platform:user_id``."""
     added_at: dt.datetime | None = None
+
+
+class RsvpAnswer(enum.StrEnum):
+    """What someone answered to an announcement."""
+
+    YES = "yes"
+    NO = "no"
+
+
+@dataclass(frozen=True, slots=True)
+class Rsvp:
+    """One person's answer to an event, on one platform, with the name the platform gives."""
+
+    event_id: int
+    platform: str
+    user_id: str
+    answer: RsvpAnswer
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RsvpCount:
+    """How many said they will come and how many will not, over every platform."""
+
+    yes: int = 0
+    no: int = 0

@@ -20,6 +20,8 @@ from bot.core.domain import (
     Memorial,
     Organizer,
     Person,
+    Rsvp,
+    RsvpCount,
     Subscription,
 )
 from bot.core.records import Dataset, ImportReport
@@ -194,6 +196,22 @@ class OrganizerRepository(Protocol):
 
     async def is_organizer(self, platform: str, user_id: str) -> bool:
         """Whether a user is a stored organizer."""
+        ...
+
+
+class RsvpRepository(Protocol):
+    """Answers to events ("I'll be there", "Not this time"), one per person and platform."""
+
+    async def answer(self, rsvp: Rsvp) -> Rsvp | None:
+        """Record an answer; the same answer again takes it back. The answer now stored."""
+        ...
+
+    async def count(self, event_id: int) -> RsvpCount:
+        """The answers to an event, over every platform."""
+        ...
+
+    async def answers(self, event_id: int) -> Sequence[Rsvp]:
+        """Who answered, by platform and name."""
         ...
 
 

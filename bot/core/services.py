@@ -30,6 +30,7 @@ from bot.core.ports import (
     MemorialRepository,
     MemorialSearchSource,
     OrganizerRepository,
+    RsvpRepository,
     UnitOfWork,
 )
 from bot.core.search import Hit, MemorialIndex, documents_from
@@ -97,6 +98,7 @@ class Core:
         conversations: ConversationRepository,
         unit_of_work: UnitOfWork,
         organizers: OrganizerRepository,
+        rsvps: RsvpRepository,
     ) -> None:
         self.memorials = memorials
         self.anniversaries = anniversaries
@@ -107,6 +109,7 @@ class Core:
         self.conversations = conversations
         self.unit_of_work = unit_of_work
         self.organizers = organizers
+        self.rsvps = rsvps
         """Opens one transaction for several writes (``async with core.unit_of_work():``)."""
         self._index: MemorialIndex | None = None
         self._index_version = ""

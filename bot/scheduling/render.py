@@ -16,19 +16,20 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from bot.core.domain import LANGUAGES, Anniversary, Event, EventStatus, pick
+from bot.core.domain import LANGUAGES, Anniversary, Event, EventStatus, RsvpCount, pick
 from bot.core.i18n import Translator, translator
 from bot.core.reply import Reply, ReplyBuilder
 from bot.core.services import DayContent
 from bot.core.timeutil import zone
 from bot.scheduling.planner import DAILY_ITEM, parse_event_key
-from handlers.events import event_card
+from handlers.events import event_card, rsvp_buttons
 from handlers.today import digest
 
 log = logging.getLogger(__name__)
 
 AnniversariesOf = Callable[[dt.date], Awaitable[Sequence[Anniversary]]]
 EventById = Callable[[int], Awaitable[Event | None]]
+RsvpCountOf = Callable[[int], Awaitable[RsvpCount]]
 DayContentOf = Callable[[dt.date], Awaitable[DayContent]]
 
 
@@ -90,13 +91,21 @@ def event_heading(t: Translator, kind: str, event: Event) -> str:
     return t.gettext("New event: {title}", title=title)
 
 
-def event_message(t: Translator, kind: str, event: Event, viewer_zone: str = "") -> Reply:
+def event_message(
+    t: Translator,
+    kind: str,
+    event: Event,
+    viewer_zone: str = "",
+    count: RsvpCount | None = None,
+) -> Reply:
     """An announcement, reminder or cancellation notice of ``event``: a heading, then the
     event's card (``handlers.events.event_card``: the time in the place's zone and, when it
     reads differently, in the subscriber's; the description only in the announcement)."""
     out = ReplyBuilder().bold(event_heading(t, kind, event)).line()
     what = split_kind(kind)[0]
     event_card(out, t, event, viewer_zone or event.timezone, description=what == "announce")
+    if what != "cancelled":
+        out.row(*rsvp_buttons(t, event, count or RsvpCount()))
     return out.build()
 
 
@@ -116,6 +125,7 @@ class Renderer:
         anniversaries: AnniversariesOf,
         events: EventById,
         *,
+        rsvp_count: RsvpCountOf | None = None,
         monotonic: Callable[[], float],
         ttl: float = 60.0,
         max_entries: int = 4096,
@@ -124,6 +134,7 @@ class Renderer:
         self.anniversaries = anniversaries
         self.day_content = day_content or day_content_of(anniversaries)
         self.events = events
+        self.rsvp_count = rsvp_count
         self.monotonic = monotonic
         self.ttl = ttl
         self.max_entries = max_entries
@@ -203,4 +214,5 @@ class Renderer:
         elif start_day != day:
             return Rendered(None, "the event was moved to another day")
         t = translator(announced_language(event, t.language))
-        return Rendered(event_message(t, kind, event, timezone), expires_at=event.starts_at)
+        count = await self.rsvp_count(event_id) if self.rsvp_count is not None else None
+        return Rendered(event_message(t, kind, event, timezone, count), expires_at=event.starts_at)

@@ -20,7 +20,7 @@ from bot.scheduling.drain import Drainer, DrainStats
 from bot.scheduling.limiter import RateLimiter, policy_for
 from bot.scheduling.planner import MAX_CATCHUP, event_items, plan_daily
 from bot.scheduling.ports import DeliveryLedger, Outcome, QueueCounts
-from bot.scheduling.render import AnniversariesOf, Renderer
+from bot.scheduling.render import AnniversariesOf, Renderer, RsvpCountOf
 from bot.scheduling.settings import DeliverySettings
 from bot.scheduling.timing import SystemTime, TimeSource
 
@@ -60,6 +60,7 @@ class DeliveryService:
         clock: Clock,
         time: TimeSource | None = None,
         worker: str | None = None,
+        rsvp_count: RsvpCountOf | None = None,
     ) -> None:
         self.ledger = ledger
         self.senders = dict(senders)
@@ -67,7 +68,9 @@ class DeliveryService:
         self.clock = clock
         self.time = time or SystemTime()
         self.worker = worker or worker_id()
-        self.renderer = Renderer(anniversaries, ledger.get_event, monotonic=self.time.monotonic)
+        self.renderer = Renderer(
+            anniversaries, ledger.get_event, monotonic=self.time.monotonic, rsvp_count=rsvp_count
+        )
         self.limiters = {
             platform: RateLimiter(
                 policy_for(platform, settings.telegram_rate_limit, settings.discord_rate_limit),

@@ -17,6 +17,9 @@ from bot.core.domain import (
     Memorial,
     Organizer,
     Person,
+    Rsvp,
+    RsvpAnswer,
+    RsvpCount,
     Subscription,
 )
 from bot.core.records import Dataset
@@ -171,6 +174,33 @@ class FakeOrganizerRepository:
         return (platform, user_id) in self.organizers
 
 
+class FakeRsvpRepository:
+    """Answers to events in a dictionary."""
+
+    def __init__(self) -> None:
+        self.rsvps: dict[tuple[int, str, str], Rsvp] = {}
+
+    async def answer(self, rsvp: Rsvp) -> Rsvp | None:
+        key = (rsvp.event_id, rsvp.platform, rsvp.user_id)
+        current = self.rsvps.get(key)
+        if current is not None and current.answer is rsvp.answer:
+            del self.rsvps[key]
+            return None
+        self.rsvps[key] = rsvp
+        return rsvp
+
+    async def count(self, event_id: int) -> RsvpCount:
+        found = [r for r in self.rsvps.values() if r.event_id == event_id]
+        return RsvpCount(
+            yes=sum(r.answer is RsvpAnswer.YES for r in found),
+            no=sum(r.answer is RsvpAnswer.NO for r in found),
+        )
+
+    async def answers(self, event_id: int) -> list[Rsvp]:
+        found = [r for r in self.rsvps.values() if r.event_id == event_id]
+        return sorted(found, key=lambda r: (r.platform, r.name, r.user_id))
+
+
 @asynccontextmanager
 async def no_transaction() -> AsyncIterator[None]:
     """The fakes write at once: a unit of work that only marks the block."""
@@ -204,4 +234,5 @@ def fake_core(
         conversations=FakeConversationRepository(),
         unit_of_work=no_transaction,
         organizers=FakeOrganizerRepository(),
+        rsvps=FakeRsvpRepository(),
     )
