@@ -27,7 +27,7 @@ from babel.core import get_global
 
 from bot.core.context import RequestContext
 from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step
-from bot.core.domain import LANGUAGES, Event, EventStatus, pick
+from bot.core.domain import DEFAULT_REMINDERS, LANGUAGES, Event, EventStatus, pick
 from bot.core.i18n import LANGUAGE_NAMES
 from bot.core.reply import AnswerKind, Reply, ReplyBuilder
 from bot.core.timeutil import parse_day, parse_hhmm, zone
@@ -277,6 +277,58 @@ async def _parse_languages(ctx: RequestContext, answers: Answers, answer: Answer
     return list(dict.fromkeys(code for code in codes if code))
 
 
+REMINDER_PRESETS: dict[str, tuple[int, ...]] = {
+    "default": DEFAULT_REMINDERS,
+    "day": (24 * 60, 2 * 60),
+    "hours": (2 * 60,),
+    "none": (),
+}
+_DURATION = re.compile(r"^(\d{1,3})\s*([dhm])$")
+_UNIT_MINUTES = {"d": 24 * 60, "h": 60, "m": 1}
+
+
+def reminders_label(ctx: RequestContext, minutes: tuple[int, ...]) -> str:
+    """Reminders as people say them: "7 days, 1 day and 2 hours before"."""
+    t = ctx.t
+    if not minutes:
+        return t.gettext("no reminders")
+    parts = []
+    for value in minutes:
+        if value % (24 * 60) == 0:
+            days = value // (24 * 60)
+            parts.append(t.ngettext("{count} day", "{count} days", days))
+        elif value % 60 == 0:
+            parts.append(t.ngettext("{count} hour", "{count} hours", value // 60))
+        else:
+            parts.append(t.ngettext("{count} minute", "{count} minutes", value))
+    return t.gettext("{times} before", times=t.join(parts))
+
+
+async def _reminder_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:
+    return [Choice(key, reminders_label(ctx, value)) for key, value in REMINDER_PRESETS.items()]
+
+
+async def _parse_reminders(ctx: RequestContext, answers: Answers, answer: Answer) -> list[int]:
+    """A preset, or typed durations such as "3d 1d 2h" (at most three, within 30 days)."""
+    given = answer.given.lower()
+    if given in REMINDER_PRESETS:
+        return list(REMINDER_PRESETS[given])
+    minutes: list[int] = []
+    for part in re.split(r"[\s,;]+", given):
+        match = _DURATION.match(part)
+        if match is None:
+            minutes = []
+            break
+        minutes.append(int(match.group(1)) * _UNIT_MINUTES[match.group(2)])
+    if not minutes or len(minutes) > 3 or not all(0 < m <= 30 * 24 * 60 for m in minutes):
+        raise Invalid(
+            ctx.t.gettext(
+                "Choose one of the buttons, or send up to three delays such as “3d 1d 2h”."
+            )
+        )
+    return sorted(set(minutes), reverse=True)
+
+
 PUBLISH_NOW, KEEP_DRAFT = "publish", "draft"
 
 
@@ -362,6 +414,14 @@ def _steps(*, editing: bool) -> tuple[Step, ...]:
             choices=_language_choices,
         ),
         Step(
+            "reminders",
+            AnswerKind.CHOICE,
+            ask("reminders", N_("When should followers be reminded?")),
+            N_("Reminders"),
+            parse=_parse_reminders,
+            choices=_reminder_choices,
+        ),
+        Step(
             "confirm",
             AnswerKind.CONFIRM,
             lambda ctx, answers: (
@@ -430,6 +490,9 @@ def build_event(ctx: RequestContext, answers: Answers, existing: Event | None) -
         timezone=name,
         languages=tuple(languages_list) if languages is not None else base.languages,
     )
+    reminders = answers.get("reminders")
+    if reminders is not None:
+        event = dataclasses.replace(event, reminders=tuple(int(m) for m in reminders))
     if place.get("memorial"):
         event = dataclasses.replace(
             event,

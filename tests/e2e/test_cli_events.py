@@ -16,6 +16,7 @@ CREATE_A_DRAFT = "\n".join(
         "11:00",
         "Flowers at the National Memorial.",
         "1",  # all five languages
+        "1",  # the default reminders
         "2",  # keep as a draft
         "",
     )

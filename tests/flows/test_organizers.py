@@ -95,7 +95,8 @@ async def test_an_organizer_announces_on_telegram_and_both_platforms_hear_of_it(
         assert "local time" in await organizer.send("05.05.2027")
         assert "A few words" in await organizer.send("14:00")
         assert "In which languages" in await organizer.send("Portraits and flowers.")
-        preview = await organizer.press("All five languages")
+        assert "reminded" in await organizer.press("All five languages")
+        preview = await organizer.press("7 days")
         assert "Subscribers will see:" in preview and "(Europe/Brussels)" in preview
         published = await organizer.press("Publish")
         assert "is published" in published
@@ -168,6 +169,7 @@ async def test_an_organizer_announces_on_telegram_and_both_platforms_hear_of_it(
         await organizer.send("16:00")
         await organizer.press("Skip")  # description
         await organizer.press("Skip")  # languages
+        await organizer.press("Skip")  # reminders
         assert "is saved" in await organizer.press("Save")
         await tick(3)
         await tick(4)

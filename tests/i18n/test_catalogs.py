@@ -35,7 +35,15 @@ COMMAND = re.compile(r"(?<![\w/])/[a-z_]+")
 WORD = re.compile(r"[^\W\d_]{3,}")
 
 SAME_AS_ENGLISH: dict[str, set[str]] = {
-    "fr": {"Monument", "/near <latitude> <longitude>", "date", "latitude", "longitude"},
+    "fr": {
+        "{count} minute",
+        "{count} minutes",
+        "Monument",
+        "/near <latitude> <longitude>",
+        "date",
+        "latitude",
+        "longitude",
+    },
     "nl": {"Monument", "Museum"},
     "de": {"Museum"},
 }
