@@ -25,11 +25,13 @@ from typing import Any
 from anyascii import anyascii
 from babel.core import get_global
 
+from bot.calendars.feed import located
+from bot.calendars.ics import CONTENT_TYPE, event_ics
 from bot.core.context import RequestContext
 from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step
 from bot.core.domain import DEFAULT_REMINDERS, LANGUAGES, Event, EventStatus, pick
 from bot.core.i18n import LANGUAGE_NAMES
-from bot.core.reply import AnswerKind, Reply, ReplyBuilder
+from bot.core.reply import AnswerKind, OutgoingFile, Reply, ReplyBuilder
 from bot.core.timeutil import parse_day, parse_hhmm, zone
 from handlers import chat_settings, memorials
 from handlers.base import N_, NotAllowed, UsageError
@@ -685,7 +687,9 @@ async def manage_event(ctx: RequestContext) -> Reply:
         out.line().spans.extend(answers.spans)
         count = await ctx.core.rsvps.count(event.id or 0)
         out.row(*rsvp_buttons(ctx.t, event, count))
-        return out.build()
+        memorial = await ctx.core.memorial(event.memorial) if event.memorial else None
+        calendar = event_ics(located(event, memorial), ctx.language, now=ctx.now)
+        return out.build(file=OutgoingFile(f"event-{event.id}.ics", CONTENT_TYPE, calendar))
     if action not in ("edit", "cancel", "publish") or not rest.strip():
         raise UsageError()
     event = await _event_by_argument(ctx, rest)

@@ -39,10 +39,25 @@ def render_plain(reply: Reply) -> str:
         venue = reply.venue
         where = f"{venue.point.lat:.5f}, {venue.point.lon:.5f}"
         lines.append(f"📍 {venue.title} ({where})")
+    if reply.file is not None:
+        lines.append(f"📎 {reply.file.name} ({len(reply.file.data)} bytes): {save_file(reply)}")
     for number, button in enumerate(flat_buttons(reply), start=1):
         target = f" <{button.url}>" if button.url else ""
         lines.append(f"[{number}] {button.label}{target}")
     return "\n".join(lines)
+
+
+FILES = Path("data") / "files"
+"""Where the console keeps the files the bot sends (relative to the working folder)."""
+
+
+def save_file(reply: Reply) -> Path:
+    """Keep the reply's file under ``data/files/`` and say where."""
+    assert reply.file is not None
+    FILES.mkdir(parents=True, exist_ok=True)
+    target = FILES / Path(reply.file.name).name
+    target.write_bytes(reply.file.data)
+    return target
 
 
 def flat_buttons(reply: Reply) -> list[Button]:

@@ -111,6 +111,15 @@ class Venue:
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A file sent with a reply (an event's ``.ics``): its name, type and bytes."""
+
+    name: str
+    mime_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One message from the bot, platform-neutral."""
 
@@ -126,6 +135,8 @@ class Reply:
     replaces: bool = False
     """Answering a pressed button: replace that button's message (paging, choices) rather
     than sending a new one."""
+    file: OutgoingFile | None = None
+    """A file sent after the text."""
 
     def plain_text(self) -> str:
         """The text without any markup."""
@@ -208,6 +219,7 @@ class ReplyBuilder:
         title: str | None = None,
         ask: Ask | None = None,
         replaces: bool = False,
+        file: OutgoingFile | None = None,
     ) -> Reply:
         """Freeze into a ``Reply``; trailing line breaks are dropped."""
         spans = list(self.spans)
@@ -223,6 +235,7 @@ class ReplyBuilder:
             title=title,
             ask=ask,
             replaces=replaces,
+            file=file,
         )
 
 

@@ -4,6 +4,7 @@ creating an event as a draft that the CLI then publishes and cancels."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.e2e.conftest import Runner
 
@@ -23,7 +24,7 @@ CREATE_A_DRAFT = "\n".join(
 )
 
 
-def test_an_operator_drafts_publishes_and_cancels(run_cli: Runner) -> None:
+def test_an_operator_drafts_publishes_and_cancels(run_cli: Runner, tmp_path: Path) -> None:
     console = run_cli("run", "--platform", "console", stdin=CREATE_A_DRAFT)
     assert console.returncode == 0, console.stderr
     assert "Saved as draft #" in console.stdout
@@ -37,6 +38,10 @@ def test_an_operator_drafts_publishes_and_cancels(run_cli: Runner) -> None:
     upcoming = json.loads(run_cli("events", "--json").stdout)["events"]
     assert draft["id"] not in {e["id"] for e in upcoming}
     number = str(draft["id"])
+    card = run_cli("run", "--platform", "console", stdin=f"/event {number}\n")
+    assert f"📎 event-{number}.ics" in card.stdout
+    saved = tmp_path / "data" / "files" / f"event-{number}.ics"
+    assert b"BEGIN:VEVENT" in saved.read_bytes()
     shown = run_cli("event", "show", number)
     assert shown.returncode == 0 and "status: draft" in shown.stdout
     published = json.loads(run_cli("event", "publish", number, "--json").stdout)

@@ -139,7 +139,7 @@ _DEFAULT_UPDATE_TYPES = _ALL_UPDATE_TYPES - {
     "message_reaction",
     "message_reaction_count",
 }
-_SEND_METHODS = frozenset({"sendmessage", "sendphoto", "sendlocation", "sendvenue"})
+_SEND_METHODS = frozenset({"sendmessage", "sendphoto", "sendlocation", "sendvenue", "senddocument"})
 _CHAT_ACTIONS = frozenset(
     [
         "typing",
@@ -861,7 +861,7 @@ class SentMessage:
 
     chat_id: int
     message_id: int
-    kind: Literal["message", "photo", "location", "venue"]
+    kind: Literal["message", "photo", "location", "venue", "document"]
     method: str
     text: str | None
     raw_text: str | None
@@ -1183,6 +1183,7 @@ class FakeTelegramServer:
             "setchatmenubutton": self._m_set_chat_menu_button,
             "getchatmenubutton": self._m_get_chat_menu_button,
             "getfile": self._m_get_file,
+            "senddocument": self._m_send_document,
         }
         self._file_bytes: dict[str, bytes] = {}
 
@@ -2458,7 +2459,7 @@ class FakeTelegramServer:
         message: JSON,
         *,
         now: float,
-        kind: Literal["message", "photo", "location", "venue"],
+        kind: Literal["message", "photo", "location", "venue", "document"],
         method: str,
         p: _Params,
         text: str | None = None,
@@ -2793,6 +2794,54 @@ class FakeTelegramServer:
             too_long_error="message caption is too long",
         )
         return text, entities
+
+    async def _m_send_document(self, p: _Params) -> JSON:
+        """A file the bot sends (uploaded): recorded with its name, type and bytes."""
+        sent_markup, inline = self._parse_reply_markup(p)
+        chat = self._resolve_chat(p, send=True)
+        thread_id, replied = self._send_context(p, chat)
+        upload = p.files.get("document")
+        value = p.values.get("document", "")
+        if upload is None and value.startswith("attach://"):
+            upload = p.files.get(value[len("attach://") :])
+        if upload is None or not upload.data:
+            raise _bad("there is no document in the request")
+        caption, entities = self._caption(p)
+        now = self._flood_gate(chat)
+        file_id = f"BQACAgIAAxkBAAD{next(self._file_ids):06d}{secrets.token_urlsafe(8)}"
+        document = {
+            "file_id": file_id,
+            "file_unique_id": file_id[-12:],
+            "file_name": upload.filename or "file",
+            "mime_type": upload.content_type,
+            "file_size": len(upload.data),
+        }
+        self._files[file_id] = dict(document, kind="document")
+        self._file_bytes[file_id] = upload.data
+        message = self._bot_message(chat, thread_id, replied)
+        message["document"] = document
+        if caption is not None:
+            message["caption"] = caption
+        if inline is not None:
+            message["reply_markup"] = inline
+        return self._commit_send(
+            chat,
+            message,
+            now=now,
+            kind="document",
+            method="sendDocument",
+            p=p,
+            text=caption,
+            raw_text=p.values.get("caption"),
+            parse_mode=p.text("parse_mode"),
+            entities=entities,
+            reply_markup=sent_markup,
+        )
+
+    def document_bytes(self, message: SentMessage) -> bytes:
+        """The bytes of a document the bot sent."""
+        document = message.message.get("document") or {}
+        return self._file_bytes[str(document.get("file_id"))]
 
     async def _m_send_photo(self, p: _Params) -> JSON:
         sent_markup, inline = self._parse_reply_markup(p)

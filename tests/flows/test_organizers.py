@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 from dataclasses import replace
 
+import icalendar
 import pytest
 
 from bot.app import App
@@ -161,6 +162,12 @@ async def test_an_organizer_announces_on_telegram_and_both_platforms_hear_of_it(
         assert (await app.core.rsvps.count(event.id or 0)).yes == 1
         listing = await organizer.send(f"/event {event.id}")
         assert "Coming: 1" in listing and "proprietaire (discord)" in listing
+        [ics] = [m for m in tg.sent(group) if m.kind == "document"]
+        calendar = icalendar.Calendar.from_ical(tg.document_bytes(ics))
+        [vevent] = calendar.walk("VEVENT")
+        assert str(vevent["UID"]) == f"event-{event.slug}@commemoration-bot"
+        assert str(vevent["SEQUENCE"]) == "1"
+        assert "Immortal Regiment at the Citadel" in str(vevent["SUMMARY"])
 
         # The organizer moves it to 16:00: a new version, announced once.
         await organizer.send(f"/event edit {event.id}")
@@ -184,6 +191,11 @@ async def test_an_organizer_announces_on_telegram_and_both_platforms_hear_of_it(
         await tick(6)
         assert len(received(telegram_texts(tg.private_chat(boris)))) == 3
         assert len(received(discord_texts())) == 3
+        # On Discord too, /event ID comes with the event's .ics.
+        shown = await dc.slash_command(guild, channel, owner, "event", {"action": str(event.id)})
+        await shown.response(timeout=5)
+        [attached] = await shown.wait_for_followups(1)
+        assert [a["filename"] for a in attached.attachments] == [f"event-{event.id}.ics"]
     finally:
         await discord_adapter.stop()
         await telegram.close()

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -749,6 +750,9 @@ class DiscordAdapter(AdapterLifecycle):
         state.resolved = True
         for message in rest:
             await interaction.followup.send(**_send_arguments(message), ephemeral=ephemeral)
+        if rendered.file is not None:
+            attached = discord.File(io.BytesIO(rendered.file.data), filename=rendered.file.name)
+            await interaction.followup.send(file=attached, ephemeral=ephemeral)
 
     async def apologize(
         self,

@@ -33,7 +33,7 @@ from discord.utils import escape_markdown, escape_mentions
 
 from bot.core.conversation import action as conversation_action
 from bot.core.geo import map_url
-from bot.core.reply import Button, Reply, Span, Style, Venue
+from bot.core.reply import Button, OutgoingFile, Reply, Span, Style, Venue
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -446,13 +446,16 @@ class RenderedReply:
 
     messages: tuple[DiscordMessage, ...]
     ephemeral: bool = False
+    file: OutgoingFile | None = None
+    """A file sent after the messages (an event's ``.ics``)."""
     replaces: bool = False
     """Answering a button: replace that button's message (the reply said so)."""
 
     @property
     def single(self) -> bool:
-        """Whether the reply fits in one message (so it can replace another in place)."""
-        return len(self.messages) == 1
+        """Whether the reply fits in one message without a file (so it can replace another
+        in place)."""
+        return len(self.messages) == 1 and self.file is None
 
 
 def embed_size(embed: discord.Embed) -> int:
@@ -539,7 +542,9 @@ def render(reply: Reply, *, commands: Mapping[str, int] | None = None) -> Render
         messages = [DiscordMessage(embeds=group) for group in pack_embeds(embeds)]
     last = messages[-1]
     messages[-1] = DiscordMessage(content=last.content, embeds=last.embeds, rows=rows)
-    return RenderedReply(tuple(messages), ephemeral=reply.ephemeral, replaces=reply.replaces)
+    return RenderedReply(
+        tuple(messages), ephemeral=reply.ephemeral, file=reply.file, replaces=reply.replaces
+    )
 
 
 def text_message(text: str, *, ephemeral: bool = True) -> RenderedReply:

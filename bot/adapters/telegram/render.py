@@ -26,7 +26,7 @@ from telegram import (
 )
 
 from bot.core.conversation import is_navigation
-from bot.core.reply import MAX_ACTION_BYTES, Ask, Button, Reply, Span, Style, Venue
+from bot.core.reply import MAX_ACTION_BYTES, Ask, Button, OutgoingFile, Reply, Span, Style, Venue
 
 Markup = InlineKeyboardMarkup | ForceReply | ReplyKeyboardMarkup
 PLACEHOLDER_LIMIT = 64
@@ -317,6 +317,7 @@ class RenderedReply:
     venue: Venue | None = None
     photo_url: str | None = None
     caption: str | None = None
+    file: OutgoingFile | None = None
 
     @property
     def editable(self) -> bool:
@@ -326,6 +327,7 @@ class RenderedReply:
             len(self.texts) == 1
             and self.venue is None
             and self.photo_url is None
+            and self.file is None
             and (self.markup is None or isinstance(self.markup, InlineKeyboardMarkup))
         )
 
@@ -385,7 +387,7 @@ def render(reply: Reply, *, private: bool = True) -> RenderedReply:
         texts = tuple(render_html(chunk) for chunk in chunks[1:])
         return RenderedReply(texts, markup, reply.venue, reply.image_url, caption)
     texts = tuple(render_html(chunk) for chunk in split_lines(lines, TEXT_LIMIT, TEXT_LIMIT))
-    return RenderedReply(texts, markup, reply.venue)
+    return RenderedReply(texts, markup, reply.venue, file=reply.file)
 
 
 def venue_address(venue: Venue) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from telegram import (
     Bot,
+    InputFile,
     LinkPreviewOptions,
     Message,
     ReplyParameters,
@@ -162,6 +163,15 @@ async def send_rendered(
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
                 reply_markup=markup if number == len(texts) else None,
+                message_thread_id=thread_id,
+                reply_parameters=quoting(),
+            )
+        )
+    if rendered.file is not None:
+        sent.append(
+            await bot.send_document(
+                chat_id,
+                InputFile(rendered.file.data, filename=rendered.file.name),
                 message_thread_id=thread_id,
                 reply_parameters=quoting(),
             )
