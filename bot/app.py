@@ -32,6 +32,7 @@ from db.repositories import (
     SqlEventRepository,
     SqlMemorialRepository,
     SqlOrganizerRepository,
+    SqlPinRepository,
     SqlRsvpRepository,
 )
 from db.unit_of_work import SqlUnitOfWork
@@ -102,6 +103,7 @@ async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool
         unit_of_work=SqlUnitOfWork(sessions),
         organizers=SqlOrganizerRepository(sessions),
         rsvps=SqlRsvpRepository(sessions),
+        pins=SqlPinRepository(sessions),
     )
     app = App(
         settings,

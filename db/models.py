@@ -333,3 +333,19 @@ class Rsvp(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     answer: Mapped[str] = mapped_column(String(10))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Pin(Base):
+    """A message the bot pinned in a chat, to unpin when its event is over."""
+
+    __tablename__ = "pins"
+    __table_args__ = (
+        UniqueConstraint("platform", "chat_id", "message_id"),
+        Index("ix_pins_until", "until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime)

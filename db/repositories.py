@@ -1103,3 +1103,48 @@ class SqlRsvpRepository:
                 )
                 for row in rows
             ]
+
+
+class SqlPinRepository:
+    """Pinned messages, in SQL."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+
+    async def add_pin(self, pin: domain.Pin) -> None:
+        """Remember a pinned message (again: its time is updated)."""
+        async with writing(self.sessions) as session:
+            row = await session.scalar(
+                select(models.Pin).where(
+                    models.Pin.platform == pin.platform,
+                    models.Pin.chat_id == pin.chat_id,
+                    models.Pin.message_id == pin.message_id,
+                )
+            )
+            if row is None:
+                row = models.Pin(
+                    platform=pin.platform, chat_id=pin.chat_id, message_id=pin.message_id
+                )
+                session.add(row)
+            row.until = pin.until
+
+    async def due_pins(self, platform: str, now: dt.datetime) -> list[domain.Pin]:
+        """The platform's pins whose time is over, oldest first."""
+        async with reading(self.sessions) as session:
+            rows = await session.scalars(
+                select(models.Pin)
+                .where(models.Pin.platform == platform, models.Pin.until <= now)
+                .order_by(models.Pin.until, models.Pin.id)
+            )
+            return [domain.Pin(r.platform, r.chat_id, r.message_id, r.until) for r in rows]
+
+    async def remove_pin(self, pin: domain.Pin) -> None:
+        """Forget a pin."""
+        async with writing(self.sessions) as session:
+            await session.execute(
+                delete(models.Pin).where(
+                    models.Pin.platform == pin.platform,
+                    models.Pin.chat_id == pin.chat_id,
+                    models.Pin.message_id == pin.message_id,
+                )
+            )

@@ -398,3 +398,13 @@ class RsvpCount:
 
     yes: int = 0
     no: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """A message the bot pinned in a chat, to unpin at ``until``."""
+
+    platform: str
+    chat_id: str
+    message_id: str
+    until: dt.datetime

@@ -20,6 +20,7 @@ from bot.core.domain import (
     Memorial,
     Organizer,
     Person,
+    Pin,
     Rsvp,
     RsvpCount,
     Subscription,
@@ -212,6 +213,22 @@ class RsvpRepository(Protocol):
 
     async def answers(self, event_id: int) -> Sequence[Rsvp]:
         """Who answered, by platform and name."""
+        ...
+
+
+class PinRepository(Protocol):
+    """Messages the bot pinned, until when."""
+
+    async def add_pin(self, pin: Pin) -> None:
+        """Remember a pinned message."""
+        ...
+
+    async def due_pins(self, platform: str, now: dt.datetime) -> Sequence[Pin]:
+        """The platform's pins whose time is over."""
+        ...
+
+    async def remove_pin(self, pin: Pin) -> None:
+        """Forget a pin (it was unpinned, or cannot be)."""
         ...
 
 

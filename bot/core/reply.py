@@ -137,6 +137,9 @@ class Reply:
     than sending a new one."""
     file: OutgoingFile | None = None
     """A file sent after the text."""
+    pin_until: dt.datetime | None = None
+    """Pin the message in a group where the bot may, until this instant (an announcement,
+    until its event is over)."""
 
     def plain_text(self) -> str:
         """The text without any markup."""
@@ -220,6 +223,7 @@ class ReplyBuilder:
         ask: Ask | None = None,
         replaces: bool = False,
         file: OutgoingFile | None = None,
+        pin_until: dt.datetime | None = None,
     ) -> Reply:
         """Freeze into a ``Reply``; trailing line breaks are dropped."""
         spans = list(self.spans)
@@ -236,6 +240,7 @@ class ReplyBuilder:
             ask=ask,
             replaces=replaces,
             file=file,
+            pin_until=pin_until,
         )
 
 

@@ -30,6 +30,7 @@ from bot.core.ports import (
     MemorialRepository,
     MemorialSearchSource,
     OrganizerRepository,
+    PinRepository,
     RsvpRepository,
     UnitOfWork,
 )
@@ -99,6 +100,7 @@ class Core:
         unit_of_work: UnitOfWork,
         organizers: OrganizerRepository,
         rsvps: RsvpRepository,
+        pins: PinRepository,
     ) -> None:
         self.memorials = memorials
         self.anniversaries = anniversaries
@@ -110,6 +112,7 @@ class Core:
         self.unit_of_work = unit_of_work
         self.organizers = organizers
         self.rsvps = rsvps
+        self.pins = pins
         """Opens one transaction for several writes (``async with core.unit_of_work():``)."""
         self._index: MemorialIndex | None = None
         self._index_version = ""

@@ -41,6 +41,8 @@ def day_content_of(anniversaries: AnniversariesOf) -> DayContentOf | None:
     return found if callable(found) else None
 
 
+EVENT_LENGTH = dt.timedelta(hours=2)
+"""How long an event is taken to last when it has no end (an announcement stays pinned)."""
 CacheKey = tuple[str, dt.date, str, str]
 """(item, occurrence date, language, subscriber's zone for an event item)."""
 
@@ -106,6 +108,8 @@ def event_message(
     event_card(out, t, event, viewer_zone or event.timezone, description=what == "announce")
     if what != "cancelled":
         out.row(*rsvp_buttons(t, event, count or RsvpCount()))
+    if what == "announce":
+        return out.build(pin_until=event.ends_at or event.starts_at + EVENT_LENGTH)
     return out.build()
 
 

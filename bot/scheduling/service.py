@@ -138,6 +138,7 @@ class DeliveryService:
         """One pass: plan at the clock's instant, drain, and say what is left for whom."""
         report = TickReport(planned=await self.plan())
         report.drained = await self.drain(on_outcome)
+        await self.expire()
         pending = await self.ledger.pending(None, self.settings.claim_lease)
         report.left_queued = {
             platform: count
@@ -145,6 +146,19 @@ class DeliveryService:
             if platform not in self.senders and count
         }
         return report
+
+    async def expire(self) -> None:
+        """What a platform keeps until an event is over (a pinned announcement) is undone
+        once it is over (``Sender.unpin_due``, where a sender has it)."""
+        now = self.clock.now()
+        for platform, sender in self.senders.items():
+            unpin = getattr(sender, "unpin_due", None)
+            if unpin is None:
+                continue
+            try:
+                await unpin(now)
+            except Exception:
+                log.exception("unpinning on %s failed; the next tick tries again", platform)
 
     # -- running with the bot -------------------------------------------------------------
 
@@ -170,6 +184,7 @@ class DeliveryService:
                 break
             try:
                 await self.plan()
+                await self.expire()
             except Exception:
                 log.exception("planning deliveries failed; the next tick tries again")
             for drainer in self._drainers.values():

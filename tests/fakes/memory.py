@@ -17,6 +17,7 @@ from bot.core.domain import (
     Memorial,
     Organizer,
     Person,
+    Pin,
     Rsvp,
     RsvpAnswer,
     RsvpCount,
@@ -201,6 +202,24 @@ class FakeRsvpRepository:
         return sorted(found, key=lambda r: (r.platform, r.name, r.user_id))
 
 
+class FakePinRepository:
+    """Pins in a list."""
+
+    def __init__(self) -> None:
+        self.pins: list[Pin] = []
+
+    async def add_pin(self, pin: Pin) -> None:
+        same = (pin.platform, pin.chat_id, pin.message_id)
+        self.pins = [p for p in self.pins if (p.platform, p.chat_id, p.message_id) != same]
+        self.pins.append(pin)
+
+    async def due_pins(self, platform: str, now: dt.datetime) -> list[Pin]:
+        return [p for p in self.pins if p.platform == platform and p.until <= now]
+
+    async def remove_pin(self, pin: Pin) -> None:
+        self.pins = [p for p in self.pins if p != pin]
+
+
 @asynccontextmanager
 async def no_transaction() -> AsyncIterator[None]:
     """The fakes write at once: a unit of work that only marks the block."""
@@ -235,4 +254,5 @@ def fake_core(
         unit_of_work=no_transaction,
         organizers=FakeOrganizerRepository(),
         rsvps=FakeRsvpRepository(),
+        pins=FakePinRepository(),
     )

@@ -1184,8 +1184,11 @@ class FakeTelegramServer:
             "getchatmenubutton": self._m_get_chat_menu_button,
             "getfile": self._m_get_file,
             "senddocument": self._m_send_document,
+            "pinchatmessage": self._m_pin_chat_message,
+            "unpinchatmessage": self._m_unpin_chat_message,
         }
         self._file_bytes: dict[str, bytes] = {}
+        self._pins: dict[int, list[int]] = {}
 
     # ---------------------------------------------------------------- lifecycle & addresses
 
@@ -3173,6 +3176,46 @@ class FakeTelegramServer:
             entities=record.entities,
             markup=inline,
         )
+
+    def pinned(self, chat: FakeChat) -> list[int]:
+        """The ids of the messages pinned in ``chat``, most recent last."""
+        return list(self._pins.get(chat.id, []))
+
+    def _may_pin(self, chat: FakeChat) -> None:
+        if chat.type == "private":
+            return
+        member = self._member_of(chat, self.bot)
+        if member["status"] == "creator":
+            return
+        if member["status"] != "administrator" or not member.get("can_pin_messages"):
+            raise _bad("not enough rights to manage pinned messages in the chat")
+
+    async def _m_pin_chat_message(self, p: _Params) -> bool:
+        chat = self._resolve_chat(p)
+        message_id = p.integer("message_id")
+        stored = self._history[chat.id].get(message_id or 0)
+        if stored is None or stored.deleted:
+            raise _bad("message to pin not found")
+        self._may_pin(chat)
+        pins = self._pins.setdefault(chat.id, [])
+        if message_id in pins:
+            pins.remove(message_id)
+        pins.append(int(message_id or 0))
+        return True
+
+    async def _m_unpin_chat_message(self, p: _Params) -> bool:
+        chat = self._resolve_chat(p)
+        self._may_pin(chat)
+        pins = self._pins.setdefault(chat.id, [])
+        message_id = p.integer("message_id")
+        if message_id is None:
+            if pins:
+                pins.pop()
+            return True
+        if message_id not in pins:
+            raise _bad("message to unpin not found")
+        pins.remove(message_id)
+        return True
 
     async def _m_delete_message(self, p: _Params) -> bool:
         chat = self._resolve_chat(p)

@@ -45,7 +45,7 @@ from bot.core.delivery import (
     RetryScope,
     TransientError,
 )
-from bot.core.domain import Platform
+from bot.core.domain import Pin, Platform
 from bot.core.reply import Reply
 from bot.core.services import Core
 
@@ -206,15 +206,55 @@ class TelegramSender:
         thread = thread_id_param(thread_id)
         secret = self.bot.token
         try:
-            await send_rendered(self.bot, chat_id_param(chat_id), rendered, thread_id=thread)
+            sent = await send_rendered(self.bot, chat_id_param(chat_id), rendered, thread_id=thread)
         except ChatMigrated as migrated:
             new_id = str(migrated.new_chat_id)
             log.info("Telegram chat %s became %s; moving its subscriptions", chat_id, new_id)
             if self.core is not None:
                 await self.core.migrate_chat(Platform.TELEGRAM.value, chat_id, new_id)
             try:
-                await send_rendered(self.bot, chat_id_param(new_id), rendered, thread_id=thread)
+                sent = await send_rendered(
+                    self.bot, chat_id_param(new_id), rendered, thread_id=thread
+                )
             except TelegramError as error:
                 raise delivery_error(error, secret) from None
+            chat_id = new_id
         except TelegramError as error:
             raise delivery_error(error, secret) from None
+        if reply.pin_until is not None and sent and chat_id.startswith("-"):
+            await self._pin(chat_id, sent[0], reply.pin_until)
+
+    async def _pin(self, chat_id: str, message: Message, until: dt.datetime) -> None:
+        """Pin an announcement in a group where the bot may, and remember to unpin it;
+        where it may not, the announcement simply stays unpinned."""
+        try:
+            await self.bot.pin_chat_message(
+                chat_id_param(chat_id), message.message_id, disable_notification=True
+            )
+        except TelegramError as error:
+            log.info("Telegram chat %s: not pinned: %s", chat_id, describe(error, self.bot.token))
+            return
+        if self.core is not None:
+            pin = Pin(Platform.TELEGRAM.value, chat_id, str(message.message_id), until)
+            await self.core.pins.add_pin(pin)
+
+    async def unpin_due(self, now: dt.datetime) -> int:
+        """Unpin the announcements whose events are over; how many were unpinned."""
+        if self.core is None:
+            return 0
+        done = 0
+        for pin in await self.core.pins.due_pins(Platform.TELEGRAM.value, now):
+            try:
+                await self.bot.unpin_chat_message(
+                    chat_id_param(pin.chat_id), message_id=int(pin.message_id)
+                )
+                done += 1
+            except TelegramError as error:
+                log.info(
+                    "Telegram chat %s: could not unpin %s: %s",
+                    pin.chat_id,
+                    pin.message_id,
+                    describe(error, self.bot.token),
+                )
+            await self.core.pins.remove_pin(pin)
+        return done
