@@ -26,6 +26,7 @@ from db.engine import (
 from db.repositories import (
     Sessions,
     SqlAnniversaryRepository,
+    SqlCalendarRepository,
     SqlChatRepository,
     SqlConversationRepository,
     SqlDatasetStore,
@@ -104,6 +105,7 @@ async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool
         organizers=SqlOrganizerRepository(sessions),
         rsvps=SqlRsvpRepository(sessions),
         pins=SqlPinRepository(sessions),
+        calendars=SqlCalendarRepository(sessions),
     )
     app = App(
         settings,

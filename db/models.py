@@ -349,3 +349,30 @@ class Pin(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str] = mapped_column(String(64))
     until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CalendarSpace(Base):
+    """A space (a Discord server) that lists events in its own calendar."""
+
+    __tablename__ = "calendar_spaces"
+    __table_args__ = (UniqueConstraint("platform", "space_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    space_id: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CalendarLink(Base):
+    """An event copied into a space's own calendar: the copy's id, its version, a failure."""
+
+    __tablename__ = "calendar_links"
+    __table_args__ = (UniqueConstraint("platform", "space_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    space_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64), default="")
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")

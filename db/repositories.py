@@ -1148,3 +1148,79 @@ class SqlPinRepository:
                     models.Pin.message_id == pin.message_id,
                 )
             )
+
+
+class SqlCalendarRepository:
+    """Spaces with their own calendar, and the copies of events made there, in SQL."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+
+    async def set_calendar(self, platform: str, space_id: str, enabled: bool) -> None:
+        """Switch a space's own calendar on or off."""
+        async with writing(self.sessions) as session:
+            row = await session.scalar(
+                select(models.CalendarSpace).where(
+                    models.CalendarSpace.platform == platform,
+                    models.CalendarSpace.space_id == space_id,
+                )
+            )
+            if row is None:
+                row = models.CalendarSpace(platform=platform, space_id=space_id)
+                session.add(row)
+            row.enabled = enabled
+
+    async def calendar_spaces(self, platform: str) -> list[str]:
+        """The spaces of a platform that switched it on."""
+        async with reading(self.sessions) as session:
+            rows = await session.scalars(
+                select(models.CalendarSpace.space_id).where(
+                    models.CalendarSpace.platform == platform,
+                    models.CalendarSpace.enabled.is_(True),
+                )
+            )
+            return sorted(rows)
+
+    @staticmethod
+    def _link(row: models.CalendarLink) -> domain.CalendarLink:
+        return domain.CalendarLink(
+            row.platform, row.space_id, row.event_id, row.external_id, row.sequence, row.error
+        )
+
+    async def links(self, platform: str, space_id: str) -> list[domain.CalendarLink]:
+        """What was copied into a space's calendar."""
+        async with reading(self.sessions) as session:
+            rows = await session.scalars(
+                select(models.CalendarLink).where(
+                    models.CalendarLink.platform == platform,
+                    models.CalendarLink.space_id == space_id,
+                )
+            )
+            return [self._link(row) for row in rows]
+
+    async def links_of(self, event_id: int) -> list[domain.CalendarLink]:
+        """Every copy of one event, failures included."""
+        async with reading(self.sessions) as session:
+            rows = await session.scalars(
+                select(models.CalendarLink).where(models.CalendarLink.event_id == event_id)
+            )
+            return [self._link(row) for row in rows]
+
+    async def save_link(self, link: domain.CalendarLink) -> None:
+        """Remember a copy (or its failure)."""
+        async with writing(self.sessions) as session:
+            row = await session.scalar(
+                select(models.CalendarLink).where(
+                    models.CalendarLink.platform == link.platform,
+                    models.CalendarLink.space_id == link.space_id,
+                    models.CalendarLink.event_id == link.event_id,
+                )
+            )
+            if row is None:
+                row = models.CalendarLink(
+                    platform=link.platform, space_id=link.space_id, event_id=link.event_id
+                )
+                session.add(row)
+            row.external_id = link.external_id
+            row.sequence = link.sequence
+            row.error = link.error

@@ -685,6 +685,9 @@ async def manage_event(ctx: RequestContext) -> Reply:
         )
         answers = await rsvp_lines(ctx, event, names=organizer)
         out.line().spans.extend(answers.spans)
+        if organizer:
+            for failure in await calendar_failures(ctx, event):
+                out.line("⚠️ " + failure)
         count = await ctx.core.rsvps.count(event.id or 0)
         out.row(*rsvp_buttons(ctx.t, event, count))
         memorial = await ctx.core.memorial(event.memorial) if event.memorial else None
@@ -816,3 +819,49 @@ async def choose_follow(ctx: RequestContext) -> Reply:
 
 
 FLOWS = (*FLOWS, FOLLOW_FLOW)
+
+
+# -- /calendar: a server's own calendar of events ----------------------------------------------
+
+
+async def choose_calendar(ctx: RequestContext) -> Reply:
+    """``/calendar on|off``: whether announced events also appear in the server's own
+    calendar (Discord's scheduled events). Administrators and organizers may switch it."""
+    t = ctx.t
+    if not ctx.chat.space:
+        return (
+            ReplyBuilder()
+            .text(
+                t.gettext(
+                    "Here there is no calendar of the community's own; /event with an "
+                    "event's number gives its calendar file."
+                )
+            )
+            .build()
+        )
+    if not (ctx.user.is_admin or await ctx.is_bot_organizer()):
+        raise NotAllowed()
+    state = ctx.option("state").lower()
+    if state not in ("on", "off"):
+        raise UsageError()
+    await ctx.core.calendars.set_calendar(ctx.platform, ctx.chat.space, state == "on")
+    if state == "on":
+        text = t.gettext("Announced events will also be listed in this server's events.")
+    else:
+        text = t.gettext("Announced events will no longer be added to this server's events.")
+    return ReplyBuilder().text(text).build(ephemeral=True)
+
+
+async def calendar_failures(ctx: RequestContext, event: Event) -> list[str]:
+    """For the event's organizers: the servers where it could not be listed, and why."""
+    if event.id is None:
+        return []
+    return [
+        ctx.t.gettext(
+            "Not listed in the events of server {space}: {error}",
+            space=link.space_id,
+            error=link.error,
+        )
+        for link in await ctx.core.calendars.links_of(event.id)
+        if link.error
+    ]

@@ -185,6 +185,13 @@ COMMANDS: tuple[Command, ...] = (
         (Param("what", N_("all or none; without it, a country, a town or a memorial")),),
         configures_chat=True,
     ),
+    Command(
+        "calendar",
+        event_forms.choose_calendar,
+        N_("Also list announced events in this server's own events"),
+        N_("/calendar [on | off]"),
+        (Param("state", N_("on or off")),),
+    ),
     Command("cancel", cancel, N_("Stop filling in a form"), N_("/cancel")),
     Command(
         "organizer",

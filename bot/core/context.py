@@ -46,6 +46,8 @@ class ChatRef:
     locale: str = ""
     """The place's own language, where the platform has one (a Discord server's preferred
     locale): the default language when the chat is set up."""
+    space: str = ""
+    """The community the chat belongs to, where the platform has one (a Discord server)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -408,3 +408,16 @@ class Pin:
     chat_id: str
     message_id: str
     until: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarLink:
+    """An event as copied into a platform's own calendar of a space (a Discord server's
+    scheduled events): which version was copied, and the last failure, if any."""
+
+    platform: str
+    space_id: str
+    event_id: int
+    external_id: str = ""
+    sequence: int = 0
+    error: str = ""

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.core.domain import (
     Anniversary,
+    CalendarLink,
     ChatSettings,
     ConversationKey,
     ConversationState,
@@ -229,6 +230,30 @@ class PinRepository(Protocol):
 
     async def remove_pin(self, pin: Pin) -> None:
         """Forget a pin (it was unpinned, or cannot be)."""
+        ...
+
+
+class CalendarRepository(Protocol):
+    """Spaces (Discord servers) that list events in their own calendar, and what was copied."""
+
+    async def set_calendar(self, platform: str, space_id: str, enabled: bool) -> None:
+        """Switch a space's own calendar on or off."""
+        ...
+
+    async def calendar_spaces(self, platform: str) -> Sequence[str]:
+        """The spaces of a platform that switched it on."""
+        ...
+
+    async def links(self, platform: str, space_id: str) -> Sequence[CalendarLink]:
+        """What was copied into a space's calendar."""
+        ...
+
+    async def save_link(self, link: CalendarLink) -> None:
+        """Remember a copy (or its failure)."""
+        ...
+
+    async def links_of(self, event_id: int) -> Sequence[CalendarLink]:
+        """Every copy of one event, failures included (for its organizers)."""
         ...
 
 

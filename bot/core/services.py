@@ -23,6 +23,7 @@ from bot.core.domain import (
 from bot.core.i18n import base_language
 from bot.core.ports import (
     AnniversaryRepository,
+    CalendarRepository,
     ChatRepository,
     Clock,
     ConversationRepository,
@@ -101,6 +102,7 @@ class Core:
         organizers: OrganizerRepository,
         rsvps: RsvpRepository,
         pins: PinRepository,
+        calendars: CalendarRepository,
     ) -> None:
         self.memorials = memorials
         self.anniversaries = anniversaries
@@ -113,6 +115,7 @@ class Core:
         self.organizers = organizers
         self.rsvps = rsvps
         self.pins = pins
+        self.calendars = calendars
         """Opens one transaction for several writes (``async with core.unit_of_work():``)."""
         self._index: MemorialIndex | None = None
         self._index_version = ""

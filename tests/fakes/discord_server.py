@@ -868,6 +868,7 @@ class FakeDiscordServer:
         self._channel_messages: dict[int, list[SentMessage]] = {}
         self._interactions: dict[int, InteractionHandle] = {}
         self.attachment_bytes: dict[int, bytes] = {}
+        self._scheduled: dict[int, dict[int, JSON]] = {}
         """Files users attached to commands, by attachment id (served at their URL)."""
         self._interactions_by_token: dict[str, InteractionHandle] = {}
         self._commands: dict[int | None, list[JSON]] = {}
@@ -2031,6 +2032,14 @@ class FakeDiscordServer:
                 major=guild,
             ),
             spec("GET", "/guilds/{guild_id}/roles", self._h_guild_roles, "guilds.get", major=guild),
+            spec(
+                "POST", "/guilds/{guild_id}/scheduled-events", self._h_scheduled_create,
+                "scheduled", major=guild,
+            ),
+            spec(
+                "PATCH", "/guilds/{guild_id}/scheduled-events/{event_id}",
+                self._h_scheduled_edit, "scheduled", major=guild,
+            ),
             spec(
                 "GET", "/guilds/{guild_id}/members/{user_id}", self._h_member_get, "members.get",
                 major=guild,
@@ -3633,6 +3642,62 @@ class FakeDiscordServer:
     async def _h_guild_channels(self, request: web.Request, body: _Body) -> Reply:
         guild = self._bot_guild(request.match_info["guild_id"])
         return 200, [channel.to_json() for channel in guild.channels.values()]
+
+    def guild_events(self, guild: FakeGuild) -> list[JSON]:
+        """The scheduled events of a guild, as Discord stores them."""
+        return list(self._scheduled.get(guild.id, {}).values())
+
+    def _scheduled_guild(self, raw: str) -> FakeGuild:
+        guild = self._bot_guild(raw)
+        if not guild.base_permissions(self.world.bot.id) & PERMISSIONS["MANAGE_EVENTS"]:
+            raise _forbidden(MISSING_PERMISSIONS)
+        return guild
+
+    @staticmethod
+    def _check_external(event: JSON) -> None:
+        errors = []
+        name = event.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            errors.append("name")
+        location = (event.get("entity_metadata") or {}).get("location")
+        if event.get("entity_type") == 3:
+            if not isinstance(location, str) or not 1 <= len(location) <= 100:
+                errors.append("entity_metadata.location")
+            if not event.get("scheduled_end_time"):
+                errors.append("scheduled_end_time")
+        if event.get("privacy_level") != 2:
+            errors.append("privacy_level")
+        for key in ("scheduled_start_time", "scheduled_end_time"):
+            value = event.get(key)
+            if value is not None:
+                try:
+                    dt.datetime.fromisoformat(str(value))
+                except ValueError:
+                    errors.append(key)
+        if errors:
+            raise ApiError(400, 50035, f"Invalid Form Body: {', '.join(errors)}")
+
+    async def _h_scheduled_create(self, request: web.Request, body: _Body) -> Reply:
+        guild = self._scheduled_guild(request.match_info["guild_id"])
+        data = dict(body.data or {})
+        self._check_external(data)
+        event_id = self.snowflake()
+        stored = dict(data, id=str(event_id), guild_id=str(guild.id), status=1)
+        self._scheduled.setdefault(guild.id, {})[event_id] = stored
+        return 200, stored
+
+    async def _h_scheduled_edit(self, request: web.Request, body: _Body) -> Reply:
+        guild = self._scheduled_guild(request.match_info["guild_id"])
+        raw = request.match_info["event_id"]
+        stored = self._scheduled.get(guild.id, {}).get(int(raw)) if raw.isdigit() else None
+        if stored is None:
+            raise _unknown(10070, "Guild Scheduled Event")
+        changed = dict(stored, **dict(body.data or {}))
+        self._check_external(changed)
+        if stored["status"] == 3 or (stored["status"] == 4 and changed.get("status") != 4):
+            raise ApiError(400, 180000, "Cannot update an event that has ended or was canceled")
+        stored.update(changed)
+        return 200, stored
 
     async def _h_guild_roles(self, request: web.Request, body: _Body) -> Reply:
         guild = self._bot_guild(request.match_info["guild_id"])

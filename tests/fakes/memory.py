@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from bot.core.domain import (
     Anniversary,
+    CalendarLink,
     ChatSettings,
     ConversationKey,
     ConversationState,
@@ -220,6 +221,29 @@ class FakePinRepository:
         self.pins = [p for p in self.pins if p != pin]
 
 
+class FakeCalendarRepository:
+    """Calendar spaces and links in memory."""
+
+    def __init__(self) -> None:
+        self.spaces: dict[tuple[str, str], bool] = {}
+        self.saved: dict[tuple[str, str, int], CalendarLink] = {}
+
+    async def set_calendar(self, platform: str, space_id: str, enabled: bool) -> None:
+        self.spaces[(platform, space_id)] = enabled
+
+    async def calendar_spaces(self, platform: str) -> list[str]:
+        return sorted(s for (p, s), on in self.spaces.items() if p == platform and on)
+
+    async def links(self, platform: str, space_id: str) -> list[CalendarLink]:
+        return [k for k in self.saved.values() if (k.platform, k.space_id) == (platform, space_id)]
+
+    async def save_link(self, link: CalendarLink) -> None:
+        self.saved[(link.platform, link.space_id, link.event_id)] = link
+
+    async def links_of(self, event_id: int) -> list[CalendarLink]:
+        return [k for k in self.saved.values() if k.event_id == event_id]
+
+
 @asynccontextmanager
 async def no_transaction() -> AsyncIterator[None]:
     """The fakes write at once: a unit of work that only marks the block."""
@@ -255,4 +279,5 @@ def fake_core(
         organizers=FakeOrganizerRepository(),
         rsvps=FakeRsvpRepository(),
         pins=FakePinRepository(),
+        calendars=FakeCalendarRepository(),
     )

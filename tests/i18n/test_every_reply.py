@@ -165,6 +165,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("follow a country", say("/follow", "2")),
     Scenario("follow none", say("/follow none")),
     Scenario("action: answer an event", press("rsvp:999:yes")),
+    Scenario("calendar, not here", say("/calendar on")),
     Scenario("free text: a date", say("12.10")),
     Scenario("free text: coordinates", say("52,52 13,40")),
     Scenario("action: open a memorial", press("m:treptow-memorial")),

@@ -183,6 +183,7 @@ EVERY_COMMAND = (
     ("cancel", "", 1),
     ("organizer", "", 1),
     ("event", "", 1),
+    ("calendar", " on", 1),
 )
 
 

@@ -60,6 +60,8 @@ async def test_every_command_answers_in_html(
     assert organizers == "Only the bot's organizers can change who organizes."
     [event] = await command("/event new")
     assert event.startswith("Only organizers can announce events")
+    [calendar] = await command("/calendar on")
+    assert calendar.startswith("Here there is no calendar of the community's own")
     [follow] = await command("/follow none")
     assert follow == "This chat now hears of no announcements."
     [setup] = await command("/setup")

@@ -46,6 +46,7 @@ from discord import app_commands
 from discord.ext import commands
 from discord.utils import MISSING
 
+from bot.adapters.discord.calendar import sync_calendars
 from bot.adapters.discord.commands import (
     SETUP,
     CommandTranslator,
@@ -144,6 +145,8 @@ class DiscordOptions:
     defer_after: float = 2.0
     ready_timeout: float = 30.0
     sync_commands: bool = True
+    calendar_interval: float = 60.0
+    """Seconds between two passes copying events into servers' own events (0: never)."""
 
 
 def _shard_ids(raw: str) -> tuple[int, ...]:
@@ -304,6 +307,7 @@ class DiscordAdapter(AdapterLifecycle):
         self._token = settings.discord_token
         self._log_filter = RedactingFilter(settings)
         self._task: asyncio.Task[None] | None = None
+        self._calendar: asyncio.Task[None] | None = None
         self._restore: Callable[[], None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -337,6 +341,8 @@ class DiscordAdapter(AdapterLifecycle):
             await self._warm_up()
             self._task = asyncio.create_task(self._connect(), name="discord-gateway")
             await self._wait_until_ready()
+            if self.options.calendar_interval > 0:
+                self._calendar = asyncio.create_task(self._calendar_loop(), name="discord-events")
         except BaseException:
             await self.stop()
             raise
@@ -392,6 +398,11 @@ class DiscordAdapter(AdapterLifecycle):
 
     async def stop(self) -> None:
         """Close the gateway and the HTTP sessions; wait for the connection task."""
+        calendar, self._calendar = self._calendar, None
+        if calendar is not None:
+            calendar.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await calendar
         try:
             if not self.bot.is_closed():
                 await self.bot.close()
@@ -410,6 +421,19 @@ class DiscordAdapter(AdapterLifecycle):
                 restore()
             for name in LOGGERS:
                 logging.getLogger(name).removeFilter(self._log_filter)
+
+    async def sync_calendars(self) -> int:
+        """Copy new, moved and cancelled events into the servers' own events (``/calendar``);
+        a failure is stored for the organizers, never raised."""
+        return await sync_calendars(self.core, self.bot.http, self._describe)
+
+    async def _calendar_loop(self) -> None:
+        while True:
+            try:
+                await self.sync_calendars()
+            except Exception as error:
+                log.error("Discord: listing events failed: %s", self._describe(error))
+            await asyncio.sleep(self.options.calendar_interval)
 
     async def wait_until_ready(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until every shard has received its servers."""
@@ -491,6 +515,7 @@ class DiscordAdapter(AdapterLifecycle):
             kind,
             title=title if isinstance(title, str) else "",
             locale=interaction.guild_locale.value if interaction.guild_locale else "",
+            space=str(interaction.guild_id) if interaction.guild_id else "",
         )
         user = interaction.user
         permissions = interaction.permissions

@@ -106,6 +106,10 @@ NAME_MSGIDS: tuple[str, ...] = (
     # TRANSLATORS: the name of a Discord command option: what to follow (lowercase, no
     # spaces).
     N_("what"),
+    # TRANSLATORS: the name of the Discord slash command /calendar (lowercase, no spaces).
+    N_("calendar"),
+    # TRANSLATORS: the name of a Discord command option: on or off (lowercase, no spaces).
+    N_("state"),
     # TRANSLATORS: the name of the Discord slash command /organizer (lowercase, no spaces).
     N_("organizer"),
     # TRANSLATORS: the name of a Discord command option: what to do (lowercase, no spaces).
