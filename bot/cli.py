@@ -152,7 +152,13 @@ def memorial_json(hit: ScoredMemorial, language: str) -> dict[str, Any]:
     return result
 
 
-def event_json(event: Event, language: str) -> dict[str, Any]:
+async def rsvp_json(app: App, event: Event) -> dict[str, int]:
+    """The answers to an event over every platform (``{"yes": 3, "no": 1}``)."""
+    count = await app.core.rsvps.count(event.id) if event.id is not None else None
+    return {"yes": count.yes if count else 0, "no": count.no if count else 0}
+
+
+def event_json(event: Event, language: str, rsvp: dict[str, int] | None = None) -> dict[str, Any]:
     """An event in the JSON shape of the interface."""
     return {
         "id": event.id,
@@ -170,6 +176,7 @@ def event_json(event: Event, language: str) -> dict[str, Any]:
         "languages": list(event.languages),
         "country": event.country,
         "city": event.city,
+        "rsvp": rsvp if rsvp is not None else {"yes": 0, "no": 0},
     }
 
 
@@ -268,7 +275,7 @@ async def cmd_events(app: App, args: argparse.Namespace) -> None:
     else:
         events = await app.core.upcoming_events(limit=100)
     if args.json:
-        _print_json({"events": [event_json(e, language) for e in events]})
+        _print_json({"events": [event_json(e, language, await rsvp_json(app, e)) for e in events]})
         return
     if not events:
         print("no upcoming events")
@@ -295,7 +302,7 @@ async def cmd_event(app: App, args: argparse.Namespace) -> None:
     except ValueError as error:
         raise CliError(str(error)) from None
     if args.json:
-        _print_json(event_json(event, language))
+        _print_json(event_json(event, language, await rsvp_json(app, event)))
         return
     when = event.starts_at.astimezone(zone(event.timezone)).isoformat(timespec="minutes")
     print(f"#{event.id}  {when} ({event.timezone})  {pick(event.title, language)}")

@@ -33,6 +33,7 @@ def test_an_operator_drafts_publishes_and_cancels(run_cli: Runner, tmp_path: Pat
     assert draft["title"] == "Wreath-laying at Rebecq"
     assert draft["memorial_slug"] == "rebecq-national-memorial"
     assert draft["announced_at"] is None and draft["sequence"] == 0
+    assert draft["rsvp"] == {"yes": 0, "no": 0}
     assert draft["starts_at"] == "2099-10-12T11:00:00+02:00"
     # A draft is not among the upcoming events anyone sees.
     upcoming = json.loads(run_cli("events", "--json").stdout)["events"]
