@@ -31,6 +31,15 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+async def _one_or_new(session: AsyncSession, model: Any, **keys: Any) -> Any:
+    """The row of ``model`` with these key values, or a new one added to the session."""
+    row = await session.scalar(select(model).filter_by(**keys))
+    if row is None:
+        row = model(**keys)
+        session.add(row)
+    return row
+
+
 def _sources(rows: list[Any]) -> tuple[domain.Source, ...]:
     return tuple(domain.Source.from_row(row) for row in rows)
 
@@ -1114,18 +1123,13 @@ class SqlPinRepository:
     async def add_pin(self, pin: domain.Pin) -> None:
         """Remember a pinned message (again: its time is updated)."""
         async with writing(self.sessions) as session:
-            row = await session.scalar(
-                select(models.Pin).where(
-                    models.Pin.platform == pin.platform,
-                    models.Pin.chat_id == pin.chat_id,
-                    models.Pin.message_id == pin.message_id,
-                )
+            row = await _one_or_new(
+                session,
+                models.Pin,
+                platform=pin.platform,
+                chat_id=pin.chat_id,
+                message_id=pin.message_id,
             )
-            if row is None:
-                row = models.Pin(
-                    platform=pin.platform, chat_id=pin.chat_id, message_id=pin.message_id
-                )
-                session.add(row)
             row.until = pin.until
 
     async def due_pins(self, platform: str, now: dt.datetime) -> list[domain.Pin]:
@@ -1159,15 +1163,9 @@ class SqlCalendarRepository:
     async def set_calendar(self, platform: str, space_id: str, enabled: bool) -> None:
         """Switch a space's own calendar on or off."""
         async with writing(self.sessions) as session:
-            row = await session.scalar(
-                select(models.CalendarSpace).where(
-                    models.CalendarSpace.platform == platform,
-                    models.CalendarSpace.space_id == space_id,
-                )
+            row = await _one_or_new(
+                session, models.CalendarSpace, platform=platform, space_id=space_id
             )
-            if row is None:
-                row = models.CalendarSpace(platform=platform, space_id=space_id)
-                session.add(row)
             row.enabled = enabled
 
     async def calendar_spaces(self, platform: str) -> list[str]:
@@ -1209,18 +1207,13 @@ class SqlCalendarRepository:
     async def save_link(self, link: domain.CalendarLink) -> None:
         """Remember a copy (or its failure)."""
         async with writing(self.sessions) as session:
-            row = await session.scalar(
-                select(models.CalendarLink).where(
-                    models.CalendarLink.platform == link.platform,
-                    models.CalendarLink.space_id == link.space_id,
-                    models.CalendarLink.event_id == link.event_id,
-                )
+            row = await _one_or_new(
+                session,
+                models.CalendarLink,
+                platform=link.platform,
+                space_id=link.space_id,
+                event_id=link.event_id,
             )
-            if row is None:
-                row = models.CalendarLink(
-                    platform=link.platform, space_id=link.space_id, event_id=link.event_id
-                )
-                session.add(row)
             row.external_id = link.external_id
             row.sequence = link.sequence
             row.error = link.error
