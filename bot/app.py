@@ -24,7 +24,6 @@ from db.engine import (
     upgrade,
 )
 from db.repositories import (
-    Sessions,
     SqlAnniversaryRepository,
     SqlCalendarRepository,
     SqlChatRepository,
@@ -36,7 +35,7 @@ from db.repositories import (
     SqlPinRepository,
     SqlRsvpRepository,
 )
-from db.unit_of_work import SqlUnitOfWork
+from db.unit_of_work import Sessions, SqlUnitOfWork
 from handlers.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)

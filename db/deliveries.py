@@ -59,7 +59,8 @@ from bot.scheduling.ports import (
 )
 from db import models
 from db.models import UTCDateTime
-from db.repositories import Sessions, to_event
+from db.repositories import to_event
+from db.unit_of_work import Sessions
 
 log = logging.getLogger(__name__)
 

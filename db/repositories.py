@@ -7,16 +7,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from bot.core import domain
 from bot.core.records import Dataset, ImportReport, KindCounts
 from bot.core.search import SearchDocument, is_search_text, memorial_search_text, search_text
 from db import models
-from db.unit_of_work import reading, writing
-
-Sessions = async_sessionmaker[AsyncSession]
+from db.unit_of_work import Sessions, reading, writing
 
 CHUNK = 500
 """Rows per statement when reading or writing many: well under SQLite's and PostgreSQL's

@@ -27,8 +27,6 @@ PRODID = "-//commemoration-bot//Calendars//EN"
 UID_DOMAIN = "commemoration-bot"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 """The HTTP Content-Type of what this module makes."""
-DEFAULT_DURATION = dt.timedelta(hours=2)
-"""How long an event without an end is taken to last."""
 
 
 def event_uid(event: Event) -> str:
@@ -60,8 +58,7 @@ def _span(event: Event) -> tuple[dt.date | dt.datetime, dt.date | dt.datetime]:
     start = event.starts_at.astimezone(place)
     if not event.confirmed:
         return start.date(), start.date() + dt.timedelta(days=1)
-    end = event.ends_at if event.ends_at and event.ends_at > event.starts_at else None
-    return start, (end or event.starts_at + DEFAULT_DURATION).astimezone(place)
+    return start, event.ends.astimezone(place)
 
 
 def vevent(event: Event, language: str, *, stamp: dt.datetime) -> icalendar.Event:

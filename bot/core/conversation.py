@@ -47,11 +47,6 @@ MAX_TEXT_ANSWER = 2000
 CHOICE_LABEL_CHARS = 60
 
 
-def N_(message: str) -> str:  # noqa: N802  (the gettext convention)
-    """Mark a string for extraction; it is translated where it is shown."""
-    return message
-
-
 class Invalid(Exception):
     """The answer does not fit the step. ``message`` (translated) says why; ``update`` holds
     answers to store before the question is asked again (new choices to offer)."""

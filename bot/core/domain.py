@@ -217,6 +217,8 @@ class Anniversary:
         return None if self.year is None else on.year - self.year
 
 
+EVENT_LENGTH = dt.timedelta(hours=2)
+"""How long an event is taken to last when its organizer gave no end."""
 DEFAULT_REMINDERS: tuple[int, ...] = (7 * 24 * 60, 24 * 60, 2 * 60)
 """Reminders of an event, in minutes before it starts: a week, a day and two hours."""
 
@@ -265,6 +267,13 @@ class Event:
     origin: str | None = None
     """The chat it was published from, as ``platform:chat_id``."""
     id: int | None = None
+
+    @property
+    def ends(self) -> dt.datetime:
+        """When it is over: its end (when after its start), or ``EVENT_LENGTH`` after it."""
+        if self.ends_at is not None and self.ends_at > self.starts_at:
+            return self.ends_at
+        return self.starts_at + EVENT_LENGTH
 
     def occurrence_after(self, instant: dt.datetime) -> dt.datetime | None:
         """The start of the first occurrence at or after ``instant``: ``starts_at`` itself,

@@ -41,8 +41,6 @@ def day_content_of(anniversaries: AnniversariesOf) -> DayContentOf | None:
     return found if callable(found) else None
 
 
-EVENT_LENGTH = dt.timedelta(hours=2)
-"""How long an event is taken to last when it has no end (an announcement stays pinned)."""
 CacheKey = tuple[str, dt.date, str, str]
 """(item, occurrence date, language, subscriber's zone for an event item)."""
 
@@ -109,7 +107,7 @@ def event_message(
     if what != "cancelled":
         out.row(*rsvp_buttons(t, event, count or RsvpCount()))
     if what == "announce":
-        return out.build(pin_until=event.ends_at or event.starts_at + EVENT_LENGTH)
+        return out.build(pin_until=event.ends)
     return out.build()
 
 

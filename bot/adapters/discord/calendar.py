@@ -25,7 +25,6 @@ PLATFORM = Platform.DISCORD.value
 EXTERNAL = 3
 GUILD_ONLY = 2
 CANCELED = 4
-EVENT_LENGTH = dt.timedelta(hours=2)
 NAME_LIMIT = 100
 DESCRIPTION_LIMIT = 1000
 LOCATION_LIMIT = 100
@@ -34,12 +33,11 @@ LOCATION_LIMIT = 100
 def scheduled_payload(event: Event, language: str) -> dict[str, Any]:
     """The scheduled event of ``event``: external, at its place, from start to end."""
     place = pick(event.place, language) or event.city or "—"
-    end = event.ends_at or event.starts_at + EVENT_LENGTH
     return {
         "name": (pick(event.title, language) or event.slug)[:NAME_LIMIT],
         "description": pick(event.description, language)[:DESCRIPTION_LIMIT],
         "scheduled_start_time": event.starts_at.astimezone(dt.UTC).isoformat(),
-        "scheduled_end_time": end.astimezone(dt.UTC).isoformat(),
+        "scheduled_end_time": event.ends.astimezone(dt.UTC).isoformat(),
         "privacy_level": GUILD_ONLY,
         "entity_type": EXTERNAL,
         "entity_metadata": {"location": place[:LOCATION_LIMIT]},
