@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import replace
 
 from bot.core.context import RequestContext
-from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step
+from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step, time_of_day
 from bot.core.domain import LANGUAGES
 from bot.core.i18n import LANGUAGE_NAMES, translator
 from bot.core.places import zones_for
@@ -22,9 +22,6 @@ async def require_configure(ctx: RequestContext) -> None:
     """Refuse unless the user may change this chat's settings."""
     if not await ctx.can_configure():
         raise NotAllowed()
-
-
-_require_configure = require_configure
 
 
 def find_language(text: str) -> str | None:
@@ -57,7 +54,7 @@ async def choose_language(ctx: RequestContext) -> Reply:
         raise UsageError(
             ctx.t.gettext("“{text}” is not one of the bot's languages.", text=text[:40])
         )
-    await _require_configure(ctx)
+    await require_configure(ctx)
     await ctx.core.set_language(ctx.platform, ctx.chat.id, code)
     t = translator(code)
     return (
@@ -87,7 +84,7 @@ async def choose_timezone(ctx: RequestContext) -> Reply:
                 .build()
             )
         return await ctx.start_flow(TIMEZONE)
-    await _require_configure(ctx)
+    await require_configure(ctx)
     name = find_zone(text)
     if name is None:
         if len(text) > MAX_PLACE_CHARS:
@@ -97,7 +94,7 @@ async def choose_timezone(ctx: RequestContext) -> Reply:
 
 
 async def _set_timezone(ctx: RequestContext, name: str) -> Reply:
-    await _require_configure(ctx)
+    await require_configure(ctx)
     await ctx.core.set_timezone(ctx.platform, ctx.chat.id, name)
     t = ctx.t
     local = t.time(ctx.now.astimezone(zone(name)).time())
@@ -186,7 +183,7 @@ async def subscribe(ctx: RequestContext) -> Reply:
     t = ctx.t
     text = ctx.option("time")
     if not text:
-        await _require_configure(ctx)
+        await require_configure(ctx)
         return await ctx.start_flow(SUBSCRIBE)
     if len(ctx.args) > 1:
         raise UsageError()
@@ -199,7 +196,7 @@ async def subscribe(ctx: RequestContext) -> Reply:
 
 async def _subscribe_at(ctx: RequestContext, delivery_time: dt.time | None) -> Reply:
     t = ctx.t
-    await _require_configure(ctx)
+    await require_configure(ctx)
     subscription = await ctx.core.subscribe(
         ctx.platform,
         ctx.chat.id,
@@ -240,13 +237,7 @@ async def _parse_time(ctx: RequestContext, answers: Answers, answer: Answer) -> 
         raise Invalid(
             t.gettext("Send the time as HH:MM, for example 07:30."), {"typing": True}, hint=True
         )
-    text = answer.given
-    try:
-        return parse_hhmm(text).strftime("%H:%M")
-    except ValueError:
-        raise Invalid(
-            t.gettext("“{text}” is not a time of day. Send it as HH:MM.", text=text[:20])
-        ) from None
+    return time_of_day(t, answer.given).strftime("%H:%M")
 
 
 def _time_prompt(ctx: RequestContext, answers: Answers) -> str:
@@ -283,7 +274,7 @@ SUBSCRIBE_FLOW = Flow(
 
 async def unsubscribe(ctx: RequestContext) -> Reply:
     """``/unsubscribe``: stop the daily post."""
-    await _require_configure(ctx)
+    await require_configure(ctx)
     stopped = await ctx.core.unsubscribe(ctx.platform, ctx.chat.id, ctx.chat.thread_id)
     if stopped:
         text = ctx.t.gettext("Unsubscribed. Send /subscribe to start again.")
@@ -336,7 +327,7 @@ async def setup_chat(ctx: RequestContext) -> Reply:
     option given, the others keep the chat's current values (or the defaults); with none, a
     conversation asks for each and confirms."""
     t = ctx.t
-    await _require_configure(ctx)
+    await require_configure(ctx)
     target = ctx.option("channel") or ctx.chat.id
     if ctx.can_post is not None and not ctx.can_post(target):
         out = ReplyBuilder().fill(t.gettext(CANNOT_POST), "channel", _chat_span(ctx, target))
@@ -385,7 +376,7 @@ async def _apply_setup(
     ctx: RequestContext, target: str, code: str, zone_name: str, delivery: dt.time | None
 ) -> Reply:
     """Store the chat's language and zone and subscribe it, in one unit of work."""
-    await _require_configure(ctx)
+    await require_configure(ctx)
     thread = ctx.chat.thread_id if target == ctx.chat.id else ""
     async with ctx.core.unit_of_work():
         await ctx.core.set_language(ctx.platform, target, code)

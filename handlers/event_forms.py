@@ -28,7 +28,16 @@ from babel.core import get_global
 from bot.calendars.feed import located
 from bot.calendars.ics import CONTENT_TYPE, event_ics
 from bot.core.context import RequestContext
-from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step
+from bot.core.conversation import (
+    Answer,
+    Answers,
+    Choice,
+    Flow,
+    Invalid,
+    Step,
+    time_of_day,
+    within,
+)
 from bot.core.domain import DEFAULT_REMINDERS, LANGUAGES, Event, EventStatus, pick
 from bot.core.i18n import LANGUAGE_NAMES
 from bot.core.reply import AnswerKind, OutgoingFile, Reply, ReplyBuilder
@@ -83,16 +92,7 @@ async def _parse_title(ctx: RequestContext, answers: Answers, answer: Answer) ->
     text = " ".join(answer.given.split())
     if not text:
         raise Invalid(ctx.t.gettext("Please send the event's title."))
-    if len(text) > MAX_TITLE:
-        raise Invalid(
-            ctx.t.ngettext(
-                "Please keep it to {count} character (this is {length}).",
-                "Please keep it to {count} characters (this is {length}).",
-                MAX_TITLE,
-                length=ctx.t.number(len(text)),
-            )
-        )
-    return text
+    return within(ctx.t, text, MAX_TITLE)
 
 
 def _zone_of_country(country: str) -> str | None:
@@ -115,9 +115,9 @@ async def _parse_place(ctx: RequestContext, answers: Answers, answer: Answer) ->
         if len(text) > MAX_ADDRESS:
             raise Invalid(t.gettext("That is too long for a place."))
         hits = await ctx.core.search_memorials(text, memorials.SEARCH_LIMIT)
-        strong = [hit for hit in hits if hit.score >= memorials.STRONG_MATCH]
-        if len(strong) == 1 or (strong and strong[0].score > strong[1].score):
-            slug = strong[0].memorial.slug
+        best = memorials.clear_match(hits)
+        if best is not None:
+            slug = best.memorial.slug
         else:
             suggestions = [
                 [hit.memorial.slug, memorials.suggestion_label(ctx, hit.memorial)] for hit in hits
@@ -212,12 +212,7 @@ def local_start(day: dt.date, at: dt.time, name: str) -> dt.datetime:
 
 async def _parse_time(ctx: RequestContext, answers: Answers, answer: Answer) -> str:
     t = ctx.t
-    try:
-        at = parse_hhmm(answer.given)
-    except ValueError:
-        raise Invalid(
-            t.gettext("“{text}” is not a time of day. Send it as HH:MM.", text=answer.given[:20])
-        ) from None
+    at = time_of_day(t, answer.given)
     name = _event_zone(answers)
     day = dt.date.fromisoformat(str(answers.get("date") or _current(answers, "date")))
     try:
@@ -244,17 +239,7 @@ async def _parse_time(ctx: RequestContext, answers: Answers, answer: Answer) -> 
 
 
 async def _parse_description(ctx: RequestContext, answers: Answers, answer: Answer) -> str:
-    text = answer.given
-    if len(text) > MAX_DESCRIPTION:
-        raise Invalid(
-            ctx.t.ngettext(
-                "Please keep it to {count} character (this is {length}).",
-                "Please keep it to {count} characters (this is {length}).",
-                MAX_DESCRIPTION,
-                length=ctx.t.number(len(text)),
-            )
-        )
-    return text
+    return within(ctx.t, answer.given, MAX_DESCRIPTION)
 
 
 ALL_LANGUAGES = "all"

@@ -251,6 +251,16 @@ MEMORIAL = "memorial"
 NEAR = "near"
 
 
+def clear_match(hits: list[ScoredMemorial]) -> ScoredMemorial | None:
+    """The best hit when it matches well and better than the next one; else None (the
+    person is asked which one they mean)."""
+    if not hits or hits[0].score < STRONG_MATCH:
+        return None
+    if len(hits) > 1 and hits[1].score >= hits[0].score:
+        return None
+    return hits[0]
+
+
 async def _parse_memorial(ctx: RequestContext, answers: Answers, answer: Answer) -> str:
     t = ctx.t
     if answer.choice is not None and await ctx.core.memorial(answer.choice) is not None:
@@ -261,8 +271,9 @@ async def _parse_memorial(ctx: RequestContext, answers: Answers, answer: Answer)
     if len(query) > MAX_QUERY_CHARS:
         raise Invalid(t.gettext("The query is too long."))
     hits = await ctx.core.search_memorials(query, SEARCH_LIMIT)
-    if hits and hits[0].score >= STRONG_MATCH and (len(hits) == 1 or hits[1].score < hits[0].score):
-        return hits[0].memorial.slug
+    best = clear_match(hits)
+    if best is not None:
+        return best.memorial.slug
     suggestions = [[hit.memorial.slug, suggestion_label(ctx, hit.memorial)] for hit in hits]
     if not hits:
         raise Invalid(

@@ -190,18 +190,27 @@ async def parse_by_kind(ctx: RequestContext, step: Step, answers: Answers, answe
                 )
             ) from None
     if kind is AnswerKind.TIME:
-        try:
-            return parse_hhmm(text).strftime("%H:%M")
-        except ValueError:
-            raise Invalid(
-                t.gettext("“{text}” is not a time of day. Send it as HH:MM.", text=text[:20])
-            ) from None
+        return time_of_day(t, text).strftime("%H:%M")
     if kind is AnswerKind.ZONE:
         name = find_zone(text)
         if name is None:
             raise Invalid(t.gettext("“{text}” is not a known time zone.", text=text[:60]))
         return name
-    limit = min(step.max_length or MAX_TEXT_ANSWER, MAX_TEXT_ANSWER)
+    return within(t, text, min(step.max_length or MAX_TEXT_ANSWER, MAX_TEXT_ANSWER))
+
+
+def time_of_day(t: Translator, text: str) -> dt.time:
+    """``HH:MM`` as typed; raise ``Invalid`` saying how to write it."""
+    try:
+        return parse_hhmm(text)
+    except ValueError:
+        raise Invalid(
+            t.gettext("“{text}” is not a time of day. Send it as HH:MM.", text=text[:20])
+        ) from None
+
+
+def within(t: Translator, text: str, limit: int) -> str:
+    """``text`` when it is at most ``limit`` characters; raise ``Invalid`` otherwise."""
     if len(text) > limit:
         raise Invalid(
             t.ngettext(
