@@ -916,6 +916,13 @@ async def _refresh_search_text(
             await session.execute(update(memorial), updates)
 
 
+def _choice(item: Any) -> tuple[str, str | None]:
+    """An offered choice as stored: ``[value, label]``, or a bare value (no label kept)."""
+    if isinstance(item, list) and len(item) == 2:
+        return str(item[0]), str(item[1])
+    return str(item), None
+
+
 class SqlConversationRepository:
     """Conversations in progress, in SQL (they survive a restart)."""
 
@@ -939,6 +946,7 @@ class SqlConversationRepository:
             row = await session.scalar(select(models.Conversation).where(*self._where(key)))
             if row is None:
                 return None
+            choices = [_choice(item) for item in row.offered or ()]
             return domain.ConversationState(
                 key=key,
                 flow=row.flow,
@@ -946,7 +954,10 @@ class SqlConversationRepository:
                 answers=dict(row.answers or {}),
                 updated_at=row.updated_at,
                 turn=row.turn,
-                offered=tuple(str(value) for value in row.offered or ()),
+                offered=tuple(value for value, _ in choices),
+                labels=tuple(label or "" for _, label in choices)
+                if all(label is not None for _, label in choices)
+                else (),
                 language=row.language,
             )
 
@@ -968,7 +979,11 @@ class SqlConversationRepository:
             row.turn = state.turn
             row.language = state.language
             row.answers = dict(state.answers)
-            row.offered = list(state.offered)
+            if state.labels:
+                pairs = zip(state.offered, state.labels, strict=True)
+                row.offered = [[value, label] for value, label in pairs]
+            else:
+                row.offered = list(state.offered)
             row.updated_at = state.updated_at
 
     async def delete_conversation(self, key: domain.ConversationKey) -> bool:

@@ -243,6 +243,19 @@ def parse_attachment(t: Translator, kind: AnswerKind, answer: Answer) -> dict[st
     }
 
 
+def question(t: Translator, step: Step, turn: int) -> Ask:
+    """How a platform asks ``step``: the kind of answer, its label, limits and hints."""
+    return Ask(
+        kind=step.kind,
+        label=t.gettext(step.label),
+        turn=turn,
+        placeholder=t.gettext(step.placeholder) if step.placeholder else "",
+        max_length=step.max_length,
+        multiline=step.multiline,
+        location=step.kind is AnswerKind.LOCATION,
+    )
+
+
 def match_choice(text: str, offered: Sequence[str], labels: Sequence[str]) -> str | None:
     """The offered value a typed text names: its number, its value or its label."""
     wanted = text.strip().casefold()
@@ -362,9 +375,8 @@ class FlowEngine:
             await self.repository.delete_conversation(state.key)
             return self._ended(ctx, flow)
         if answer.choice is None and answer.text is not None and state.offered:
-            labels = await self._labels(ctx, step, state)
             answer = dataclasses.replace(
-                answer, choice=match_choice(answer.text, state.offered, labels)
+                answer, choice=match_choice(answer.text, state.offered, state.labels)
             )
         try:
             if step.parse is not None:
@@ -402,7 +414,10 @@ class FlowEngine:
         t = ctx.t
         choices = list(await step.choices(ctx, state.answers)) if step.choices else []
         state = dataclasses.replace(
-            state, offered=tuple(choice.value for choice in choices), updated_at=ctx.now
+            state,
+            offered=tuple(choice.value for choice in choices),
+            labels=tuple(choice.label for choice in choices),
+            updated_at=ctx.now,
         )
         await self.repository.save_conversation(state)
         out = ReplyBuilder()
@@ -428,21 +443,7 @@ class FlowEngine:
         navigation.append(Button(navigation_label(t, "cancel"), action=action(turn, "cancel")))
         rows.append(tuple(navigation))
         out.buttons.extend(rows)
-        ask = Ask(
-            kind=step.kind,
-            label=t.gettext(step.label),
-            turn=turn,
-            placeholder=t.gettext(step.placeholder) if step.placeholder else "",
-            max_length=step.max_length,
-            multiline=step.multiline,
-            location=step.kind is AnswerKind.LOCATION,
-        )
-        return out.build(ask=ask, ephemeral=True)
-
-    async def _labels(self, ctx: RequestContext, step: Step, state: ConversationState) -> list[str]:
-        if step.choices is None:
-            return []
-        return [choice.label for choice in await step.choices(ctx, state.answers)]
+        return out.build(ask=question(t, step, turn), ephemeral=True)
 
     # -- buttons -------------------------------------------------------------------------
 
@@ -518,11 +519,11 @@ class FlowEngine:
 
     async def pending_ask(self, ctx: RequestContext) -> Ask | None:
         """The question awaiting this user's answer, if any (for a platform's form)."""
-        current = await self.current(ctx)
-        if current.state is None:
+        state = (await self.current(ctx)).state
+        if state is None:
             return None
-        reply = await self.ask(ctx, current.state)
-        return reply.ask
+        step = self.flow_of(state).step(state.step)
+        return question(ctx.t, step, state.turn) if step is not None else None
 
     # -- messages ------------------------------------------------------------------------
 

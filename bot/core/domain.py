@@ -358,7 +358,8 @@ class ConversationState:
 
     ``answers`` holds JSON values only (it is stored as JSON). ``turn`` counts the questions
     asked, so that a button or modal of an earlier question is recognised as stale.
-    ``offered`` are the values of the choices the current question offers, in order.
+    ``offered`` are the values of the choices the current question offers, in order, and
+    ``labels`` what they read (a typed label picks its choice).
     """
 
     key: ConversationKey
@@ -368,6 +369,7 @@ class ConversationState:
     updated_at: dt.datetime
     turn: int = 1
     offered: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
     language: str = ""
 
 

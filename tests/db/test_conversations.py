@@ -38,6 +38,9 @@ async def test_a_conversation_is_stored_replaced_and_ended(app: App) -> None:
     moved = replace(state, step="other", turn=4, offered=("a", "b"), language="ru")
     await repository.save_conversation(moved)
     assert await repository.get_conversation(KEY) == moved
+    labelled = replace(moved, labels=("Alpha", "Beta"))  # what the question showed
+    await repository.save_conversation(labelled)
+    assert await repository.get_conversation(KEY) == labelled
     other = replace(KEY, user_id="43")
     assert await repository.get_conversation(other) is None  # per user, even in one topic
     await repository.save_conversation(replace(moved, key=other, updated_at=NOW - dt.timedelta(1)))
