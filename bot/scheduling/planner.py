@@ -57,6 +57,20 @@ def versioned(kind: str, sequence: int) -> str:
     return f"{kind}.{sequence}" if sequence else kind
 
 
+def split_kind(kind: str) -> tuple[str, int, int]:
+    """An event item's kind as (what, minutes before the start for a reminder, version):
+    ``announce.2`` → ("announce", 0, 2), ``remind-1440.2`` → ("remind", 1440, 2); the keys
+    of unversioned events (``announce``, ``day-before``, ``day-of``) are version 0."""
+    base, _, version = kind.partition(".")
+    sequence = int(version) if version.isdigit() else 0
+    if base == "day-before":
+        return "remind", 24 * 60, sequence
+    if base == "day-of":
+        return "remind", 2 * 60, sequence
+    what, _, minutes = base.partition("-")
+    return what, int(minutes) if minutes.isdigit() else 0, sequence
+
+
 def audience(event: Event) -> tuple[str, ...]:
     """The follows that hear of ``event``: everyone following all of them, its country, its
     town and its memorial."""

@@ -21,7 +21,7 @@ from bot.core.i18n import Translator, translator
 from bot.core.reply import Reply, ReplyBuilder
 from bot.core.services import DayContent
 from bot.core.timeutil import zone
-from bot.scheduling.planner import DAILY_ITEM, parse_event_key
+from bot.scheduling.planner import DAILY_ITEM, parse_event_key, split_kind
 from handlers.events import event_card, rsvp_buttons
 from handlers.today import digest
 
@@ -53,20 +53,6 @@ class Rendered:
     skip_reason: str | None = None
     expires_at: dt.datetime | None = None
     """After this instant the message is moot (an event that has started)."""
-
-
-def split_kind(kind: str) -> tuple[str, int, int]:
-    """An event item's kind as (what, minutes before the start for a reminder, version):
-    ``announce.2`` → ("announce", 0, 2), ``remind-1440.2`` → ("remind", 1440, 2); the keys
-    of unversioned events (``announce``, ``day-before``, ``day-of``) are version 0."""
-    base, _, version = kind.partition(".")
-    sequence = int(version) if version.isdigit() else 0
-    if base == "day-before":
-        return "remind", 24 * 60, sequence
-    if base == "day-of":
-        return "remind", 2 * 60, sequence
-    what, _, minutes = base.partition("-")
-    return what, int(minutes) if minutes.isdigit() else 0, sequence
 
 
 def event_heading(t: Translator, kind: str, event: Event) -> str:

@@ -29,6 +29,7 @@ from bot.app import App, open_app
 from bot.config import Settings
 from bot.core.timeutil import FixedClock
 from handlers.registry import COMMANDS_BY_NAME
+from tests.discord.conftest import text_of
 from tests.fakes.discord_server import (
     FakeChannel,
     FakeDiscordServer,
@@ -256,11 +257,7 @@ async def start_discord(app: App, settings: Settings) -> DiscordAdapter:
 def discord_text(callback: InteractionCallback) -> str:
     """Content, embed titles, descriptions and fields of a response; command mentions
     (``</cancel:123>``) read as the user sees them (``/cancel``)."""
-    parts = [callback.content]
-    for embed in callback.embeds:
-        parts += [str(embed.get("title") or ""), str(embed.get("description") or "")]
-        for item in embed.get("fields") or []:
-            parts += [str(item.get("name")), str(item.get("value"))]
+    parts = [text_of(callback)]
     parts += [str(button.get("label", "")) for button in _buttons(callback.components)]
     text = "\n".join(part for part in parts if part)
     return re.sub(r"</([\w-]+):\d+>", r"/\1", text)
