@@ -582,10 +582,17 @@ def navigation_verb(t: Translator, text: str) -> str | None:
     return next((verb for verb in NAVIGATION if navigation_label(t, verb) == wanted), None)
 
 
+def navigation_of(action_id: str | None) -> str | None:
+    """``back``, ``skip`` or ``cancel`` for a conversation's navigation button; else None."""
+    parts = (action_id or "").split(":")
+    if len(parts) >= 3 and parts[0] == ACTION_PREFIX and parts[2] in NAVIGATION:
+        return parts[2]
+    return None
+
+
 def is_navigation(action_id: str | None) -> bool:
     """Whether an action id is a conversation's Back, Skip or Cancel button."""
-    parts = (action_id or "").split(":")
-    return len(parts) >= 3 and parts[0] == ACTION_PREFIX and parts[2] in NAVIGATION
+    return navigation_of(action_id) is not None
 
 
 def action(turn: int, verb: str, argument: str = "") -> str:

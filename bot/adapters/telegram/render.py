@@ -25,7 +25,7 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from bot.core.conversation import is_navigation
+from bot.core.conversation import is_navigation, navigation_of
 from bot.core.reply import MAX_ACTION_BYTES, Ask, Button, OutgoingFile, Reply, Span, Style, Venue
 
 Markup = InlineKeyboardMarkup | ForceReply | ReplyKeyboardMarkup
@@ -359,8 +359,7 @@ def question_markup(
             one_time_keyboard=True,
             input_field_placeholder=placeholder,
         )
-    actions = [button.action or "" for row in buttons for button in row]
-    only_cancel = all(action.endswith(":cancel") for action in actions)
+    only_cancel = all(navigation_of(button.action) == "cancel" for row in buttons for button in row)
     if ask.kind.typed and not private and only_cancel:
         return ForceReply(selective=True, input_field_placeholder=placeholder)
     return keyboard(buttons)
