@@ -8,8 +8,9 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, regiment_settings
 from bot.core.ports import Clock
+from bot.core.regiment import Regiment
 from bot.core.services import Core
 from bot.core.timeutil import SystemClock
 from db.dataset import load_curated
@@ -23,6 +24,7 @@ from db.engine import (
     sessionmaker_for,
     upgrade,
 )
+from db.regiment import SqlRegimentRepository
 from db.repositories import (
     SqlAnniversaryRepository,
     SqlCalendarRepository,
@@ -92,12 +94,13 @@ async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool
     chats = SqlChatRepository(sessions)
     conversations = SqlConversationRepository(sessions)
     store = SqlDatasetStore(sessions)
+    clock = clock or SystemClock()
     core = Core(
         memorials=memorials,
         anniversaries=anniversaries,
         events=events,
         chats=chats,
-        clock=clock or SystemClock(),
+        clock=clock,
         settings=settings.core_settings(),
         conversations=conversations,
         unit_of_work=SqlUnitOfWork(sessions),
@@ -105,6 +108,7 @@ async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool
         rsvps=SqlRsvpRepository(sessions),
         pins=SqlPinRepository(sessions),
         calendars=SqlCalendarRepository(sessions),
+        regiment=Regiment(SqlRegimentRepository(sessions), regiment_settings(settings), clock),
     )
     app = App(
         settings,

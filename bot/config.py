@@ -16,6 +16,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from bot.core.domain import LANGUAGES
+from bot.core.regiment import RegimentSettings
 from bot.core.services import CoreSettings
 from bot.core.timeutil import parse_hhmm, zone
 
@@ -229,3 +230,25 @@ class RedactingFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = redact(record.exc_text, self.settings)
         return True
+
+
+def regiment_settings(settings: Settings) -> RegimentSettings:
+    """The Immortal Regiment's settings: ``REGIMENT_MEDIA_DIR`` (where portraits are kept,
+    ``data/media``), ``REGIMENT_PHOTO_MAX_MB`` (10) and ``REGIMENT_DAILY_LIMIT`` (submissions
+    per person per day, 5)."""
+    env = settings.environment
+    media = (_get(env, "REGIMENT_MEDIA_DIR", "data/media") or "data/media").strip()
+    numbers: dict[str, int] = {}
+    for name, default, low, high in (
+        ("REGIMENT_PHOTO_MAX_MB", "10", 1, 50),
+        ("REGIMENT_DAILY_LIMIT", "5", 1, 1000),
+    ):
+        raw = (_get(env, name, default) or default).strip()
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise ConfigError(f"{name}={raw!r} must be a whole number from {low} to {high}")
+        numbers[name] = int(raw)
+    return RegimentSettings(
+        media_dir=Path(media),
+        max_photo_bytes=numbers["REGIMENT_PHOTO_MAX_MB"] * 1024 * 1024,
+        daily_limit=numbers["REGIMENT_DAILY_LIMIT"],
+    )

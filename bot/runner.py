@@ -25,15 +25,18 @@ from bot.app import App, open_app
 from bot.config import ConfigError, Settings, load_environment
 from bot.core.domain import Platform
 from bot.core.ports import Clock, Sender
+from bot.core.regiment import MARCH_PREFIX, NOTICE_PREFIX
 from bot.core.services import Core
 from bot.core.timeutil import FixedClock, SystemClock
 from bot.http.server import serving_http
 from bot.scheduling.console import ConsoleSender
 from bot.scheduling.progress import ProgressBar
+from bot.scheduling.render import ItemRenderer
 from bot.scheduling.service import DeliveryService, TickReport
 from bot.scheduling.settings import delivery_settings
 from bot.scheduling.ticker import MinuteTicker
 from db.deliveries import SqlDeliveryLedger
+from handlers import regiment as regiment_handlers
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +99,19 @@ def delivery_service(
         senders=senders,
         anniversaries=app.core.on_this_day,
         rsvp_count=app.core.rsvps.count,
+        items=feature_items(app),
         settings=delivery_settings(app.settings, _environment(app.settings, env)),
         clock=clock or app.core.clock,
     )
+
+
+def feature_items(app: App) -> dict[str, ItemRenderer]:
+    """The ledger items that features render themselves (the Immortal Regiment's)."""
+    regiment = app.core.regiment
+    if regiment is None:
+        return {}
+    render = regiment_handlers.item_renderer(regiment)
+    return {MARCH_PREFIX: render, NOTICE_PREFIX: render}
 
 
 @asynccontextmanager

@@ -376,3 +376,102 @@ class CalendarLink(Base):
     external_id: Mapped[str] = mapped_column(String(64), default="")
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class RegimentEntry(Base):
+    """A relative brought to the Immortal Regiment: who they were, their story and portrait,
+    who submitted them (never published unless ``signed``) and where moderation stands."""
+
+    __tablename__ = "regiment_entries"
+    __table_args__ = (
+        UniqueConstraint("public_id"),
+        Index("ix_regiment_entries_submitter", "submitter_platform", "submitter_id"),
+        Index("ix_regiment_entries_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(12))
+    full_name: Mapped[str] = mapped_column(String(200))
+    other_spelling: Mapped[str | None] = mapped_column(String(200))
+    born: Mapped[int | None] = mapped_column(Integer)
+    died: Mapped[int | None] = mapped_column(Integer)
+    rank_unit: Mapped[str | None] = mapped_column(String(200))
+    relation: Mapped[str | None] = mapped_column(String(100))
+    story: Mapped[str] = mapped_column(Text, default="")
+    photo_key: Mapped[str] = mapped_column(String(120), default="")
+    photo_mime: Mapped[str] = mapped_column(String(20), default="")
+    photo_refs: Mapped[dict[str, Any]]
+    """The platforms' references to the cleaned portrait once posted (Telegram's file_id)."""
+    submitter_platform: Mapped[str] = mapped_column(String(20))
+    submitter_id: Mapped[str] = mapped_column(String(64))
+    submitter_chat_id: Mapped[str] = mapped_column(String(64))
+    submitter_name: Mapped[str] = mapped_column(String(200), default="")
+    signed: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class RegimentDecision(Base):
+    """What happened to an entry, by whom and when: submitted, edited, approved, rejected
+    (with the reason), sent back for changes, withdrawn, taken down."""
+
+    __tablename__ = "regiment_decisions"
+    __table_args__ = (Index("ix_regiment_decisions_entry_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("regiment_entries.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(100))
+    """``platform:user_id`` of who did it."""
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class RegimentMarch(Base):
+    """A march: from ``start_time`` on ``day``, one approved portrait every ``spacing_seconds``
+    into the chosen chats; ``rolling`` starts at that local time in each chat's own zone."""
+
+    __tablename__ = "regiment_marches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    start_time: Mapped[dt.time] = mapped_column(Time)
+    timezone: Mapped[str] = mapped_column(String(64))
+    rolling: Mapped[bool] = mapped_column(Boolean, default=False)
+    spacing_seconds: Mapped[int] = mapped_column(Integer)
+    languages: Mapped[list[Any]]
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class RegimentMarchChat(Base):
+    """A chat a march is posted in (through its subscription row in the delivery ledger)."""
+
+    __tablename__ = "regiment_march_chats"
+    __table_args__ = (UniqueConstraint("march_id", "subscription_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    march_id: Mapped[int] = mapped_column(ForeignKey("regiment_marches.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RegimentSlot(Base):
+    """An entry's place in a march: the ``position``-th portrait."""
+
+    __tablename__ = "regiment_slots"
+    __table_args__ = (
+        UniqueConstraint("march_id", "entry_id"),
+        UniqueConstraint("march_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    march_id: Mapped[int] = mapped_column(ForeignKey("regiment_marches.id", ondelete="CASCADE"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("regiment_entries.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)

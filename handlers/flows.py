@@ -5,7 +5,7 @@ this table; no adapter changes."""
 from __future__ import annotations
 
 from bot.core.conversation import Flow
-from handlers import chat_settings, event_forms, memorials
+from handlers import chat_settings, event_forms, memorials, regiment
 
 FLOWS: dict[str, Flow] = {
     flow.name: flow
@@ -16,5 +16,6 @@ FLOWS: dict[str, Flow] = {
         memorials.MEMORIAL_FLOW,
         memorials.NEAR_FLOW,
         *event_forms.FLOWS,
+        *regiment.FLOWS,
     )
 }

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from bot.core.context import RequestContext
 from bot.core.i18n import Translator
 from bot.core.reply import Reply, ReplyBuilder
-from handlers import chat_settings, event_forms, events, memorials, organizers, today
+from handlers import chat_settings, event_forms, events, memorials, organizers, regiment, today
 from handlers.base import N_, Handler
 from handlers.memorials import InlineItem, InlinePage, inline_memorials
 from handlers.suggestions import SUGGESTERS, Suggestion
@@ -55,6 +55,8 @@ async def show_start(ctx: RequestContext) -> Reply:
     if ctx.args and ctx.args[0].startswith("memorial_"):
         slug = ctx.args[0].removeprefix("memorial_")
         return await memorials.open_memorial(replace(ctx, args=(slug,), arg_text=slug))
+    if ctx.args and (ctx.args[0].startswith("rg_") or ctx.args[0] == "regiment"):
+        return await regiment.open_deep_link(ctx, ctx.args[0])
     t = ctx.t
     out = ReplyBuilder()
     out.bold(t.gettext("Welcome! This bot keeps the memory of the Second World War.")).line()
@@ -192,6 +194,21 @@ COMMANDS: tuple[Command, ...] = (
         N_("/calendar [on | off]"),
         (Param("state", N_("on or off")),),
     ),
+    Command(
+        "regiment",
+        regiment.manage_regiment,
+        N_("The Immortal Regiment: bring a relative's portrait and story, find someone"),
+        N_("/regiment [new | mine | search NAME | queue | march | ID]"),
+        (
+            Param(
+                "action",
+                N_(
+                    "new, mine, edit ID, withdraw ID, delete, search NAME, queue, march, "
+                    "takedown ID"
+                ),
+            ),
+        ),
+    ),
     Command("cancel", cancel, N_("Stop filling in a form"), N_("/cancel")),
     Command(
         "organizer",
@@ -233,6 +250,7 @@ ACTIONS: dict[str, Handler] = {
     "lang": chat_settings.pick_language,
     "today": show_day,
     "rsvp": events.answer_rsvp,
+    "rg": regiment.answer_button,
 }
 """Button action ids are ``<prefix>:<argument>``; the prefix chooses the handler."""
 

@@ -35,6 +35,8 @@ def render_plain(reply: Reply) -> str:
             parts.append(span.text)
     text = "".join(parts)
     lines = [text] if text else []
+    if reply.photo is not None:
+        lines.insert(0, f"🖼 {reply.photo.path}")
     if reply.venue is not None:
         venue = reply.venue
         where = f"{venue.point.lat:.5f}, {venue.point.lon:.5f}"

@@ -423,10 +423,12 @@ class FlowEngine:
         out = ReplyBuilder()
         if error:
             out.line(error if hint else "⚠️ " + error).line()
+        photo = None
         if step.card is not None:
             card = await step.card(ctx, state.answers)
             out.spans.extend(card.spans)
             out.line().line()
+            photo = card.photo
         out.text(step.prompt(ctx, state.answers))
         turn = state.turn
         rows: list[tuple[Button, ...]] = []
@@ -443,7 +445,7 @@ class FlowEngine:
         navigation.append(Button(navigation_label(t, "cancel"), action=action(turn, "cancel")))
         rows.append(tuple(navigation))
         out.buttons.extend(rows)
-        return out.build(ask=question(t, step, turn), ephemeral=True)
+        return out.build(ask=question(t, step, turn), ephemeral=True, photo=photo)
 
     # -- buttons -------------------------------------------------------------------------
 

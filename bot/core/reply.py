@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.core.domain import GeoPoint
 
@@ -120,6 +122,22 @@ class OutgoingFile:
 
 
 @dataclass(frozen=True, slots=True)
+class Photo:
+    """A photo sent with a reply, its text as the caption (an Immortal Regiment portrait):
+    the file in the media store, and the platforms' references to it once posted there
+    (``refs``: Telegram's ``file_id``), cheaper to repost than the bytes."""
+
+    key: str
+    path: Path
+    name: str
+    refs: Mapping[str, str] = field(default_factory=dict)
+
+    def read(self) -> bytes:
+        """The photo's bytes."""
+        return self.path.read_bytes()
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One message from the bot, platform-neutral."""
 
@@ -140,6 +158,8 @@ class Reply:
     pin_until: dt.datetime | None = None
     """Pin the message in a group where the bot may, until this instant (an announcement,
     until its event is over)."""
+    photo: Photo | None = None
+    """A photo shown with the text (the text as its caption, as far as the platform allows)."""
 
     def plain_text(self) -> str:
         """The text without any markup."""
@@ -224,6 +244,7 @@ class ReplyBuilder:
         replaces: bool = False,
         file: OutgoingFile | None = None,
         pin_until: dt.datetime | None = None,
+        photo: Photo | None = None,
     ) -> Reply:
         """Freeze into a ``Reply``; trailing line breaks are dropped."""
         spans = list(self.spans)
@@ -241,6 +262,7 @@ class ReplyBuilder:
             replaces=replaces,
             file=file,
             pin_until=pin_until,
+            photo=photo,
         )
 
 

@@ -35,6 +35,7 @@ from bot.core.ports import (
     RsvpRepository,
     UnitOfWork,
 )
+from bot.core.regiment import Regiment
 from bot.core.search import Hit, MemorialIndex, documents_from
 from bot.core.timeutil import zone
 
@@ -103,6 +104,7 @@ class Core:
         rsvps: RsvpRepository,
         pins: PinRepository,
         calendars: CalendarRepository,
+        regiment: Regiment | None = None,
     ) -> None:
         self.memorials = memorials
         self.anniversaries = anniversaries
@@ -116,6 +118,8 @@ class Core:
         self.rsvps = rsvps
         self.pins = pins
         self.calendars = calendars
+        self.regiment = regiment
+        """The Immortal Regiment (None where it is not set up: the in-memory core of tests)."""
         """Opens one transaction for several writes (``async with core.unit_of_work():``)."""
         self._index: MemorialIndex | None = None
         self._index_version = ""

@@ -33,6 +33,7 @@ from bot.core.delivery import (
 )
 from bot.core.domain import DeliveryStatus
 from bot.core.ports import Clock, Sender
+from bot.core.regiment import is_personal
 from bot.core.reply import Reply
 from bot.scheduling.limiter import RateLimiter
 from bot.scheduling.planner import too_late_reason
@@ -333,7 +334,8 @@ class Drainer:
         return float(ceiling / 2 + self.rng.uniform(0, ceiling / 2))
 
     async def _attempt(self, row: ClaimedRow) -> Outcome:
-        if not row.active:
+        if not row.active and not is_personal(row.item_key):
+            # a notice about one's own submission goes even when the daily post was stopped
             return self._final(row, DeliveryStatus.SKIPPED, "the subscription is inactive")
         now = self.clock.now()
         late = too_late_reason(row.due_at, now, self.settings.lateness_window)

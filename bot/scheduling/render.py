@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.domain import LANGUAGES, Anniversary, Event, EventStatus, RsvpCount, pick
@@ -105,8 +105,15 @@ def announced_language(event: Event, language: str) -> str:
     return event.languages[0]
 
 
+ItemRenderer = Callable[[str, dt.date, str, str], Awaitable["Rendered"]]
+"""Renders the items of a feature that has its own (``item key, date, language, zone``)."""
+
+
 class Renderer:
-    """Renders delivery items, caching each (item, date, language) for ``ttl`` seconds."""
+    """Renders delivery items, caching each (item, date, language) for ``ttl`` seconds.
+
+    Items whose key starts with ``<prefix>:`` of ``items`` are rendered by that feature (the
+    Immortal Regiment's portraits and notices)."""
 
     def __init__(
         self,
@@ -118,8 +125,10 @@ class Renderer:
         ttl: float = 60.0,
         max_entries: int = 4096,
         day_content: DayContentOf | None = None,
+        items: Mapping[str, ItemRenderer] | None = None,
     ) -> None:
         self.anniversaries = anniversaries
+        self.items = dict(items or {})
         self.day_content = day_content or day_content_of(anniversaries)
         self.events = events
         self.rsvp_count = rsvp_count
@@ -138,7 +147,7 @@ class Renderer:
     ) -> Rendered:
         """The message of an item for a language (and, for an event, a subscriber's zone);
         concurrent callers share one rendering."""
-        if item_key == DAILY_ITEM:
+        if item_key == DAILY_ITEM or item_key.partition(":")[0] in self.items:
             timezone = ""
         key = (item_key, day, language, timezone)
         now = self.monotonic()
@@ -161,6 +170,9 @@ class Renderer:
         self, item_key: str, day: dt.date, language: str, timezone: str = ""
     ) -> Rendered:
         self.renders += 1
+        feature = self.items.get(item_key.partition(":")[0])
+        if feature is not None:
+            return await feature(item_key, day, language, timezone)
         t = translator(language if language in LANGUAGES else "en")
         if item_key == DAILY_ITEM:
             if self.day_content is not None:

@@ -20,7 +20,7 @@ from bot.scheduling.drain import Drainer, DrainStats
 from bot.scheduling.limiter import RateLimiter, policy_for
 from bot.scheduling.planner import MAX_CATCHUP, event_items, plan_daily
 from bot.scheduling.ports import DeliveryLedger, Outcome, QueueCounts
-from bot.scheduling.render import AnniversariesOf, Renderer, RsvpCountOf
+from bot.scheduling.render import AnniversariesOf, ItemRenderer, Renderer, RsvpCountOf
 from bot.scheduling.settings import DeliverySettings
 from bot.scheduling.timing import SystemTime, TimeSource
 
@@ -61,6 +61,7 @@ class DeliveryService:
         time: TimeSource | None = None,
         worker: str | None = None,
         rsvp_count: RsvpCountOf | None = None,
+        items: Mapping[str, ItemRenderer] | None = None,
     ) -> None:
         self.ledger = ledger
         self.senders = dict(senders)
@@ -69,7 +70,11 @@ class DeliveryService:
         self.time = time or SystemTime()
         self.worker = worker or worker_id()
         self.renderer = Renderer(
-            anniversaries, ledger.get_event, monotonic=self.time.monotonic, rsvp_count=rsvp_count
+            anniversaries,
+            ledger.get_event,
+            monotonic=self.time.monotonic,
+            rsvp_count=rsvp_count,
+            items=items,
         )
         self.limiters = {
             platform: RateLimiter(

@@ -760,18 +760,21 @@ class DiscordAdapter(AdapterLifecycle):
                 await interaction.edit_original_response(**edit)
             state.resolved = True
             return
+        photo = _photo_file(rendered)
+        sending = _send_arguments(first) | ({"file": photo} if photo is not None else {})
+        editing = _edit_arguments(first) | ({"attachments": [photo]} if photo is not None else {})
         if state.resolved:
-            await interaction.followup.send(**_send_arguments(first), ephemeral=ephemeral)
+            await interaction.followup.send(**sending, ephemeral=ephemeral)
         elif deferred is None:
-            await interaction.response.send_message(**_send_arguments(first), ephemeral=ephemeral)
+            await interaction.response.send_message(**sending, ephemeral=ephemeral)
         elif deferred is Deferral.UPDATE:
-            await interaction.followup.send(**_send_arguments(first), ephemeral=ephemeral)
+            await interaction.followup.send(**sending, ephemeral=ephemeral)
         elif (deferred is Deferral.PRIVATE) == ephemeral:
-            await interaction.edit_original_response(**_edit_arguments(first))
+            await interaction.edit_original_response(**editing)
         else:
             await interaction.edit_original_response(content="…", embeds=[], view=None)
             await interaction.delete_original_response()
-            await interaction.followup.send(**_send_arguments(first), ephemeral=ephemeral)
+            await interaction.followup.send(**sending, ephemeral=ephemeral)
         state.resolved = True
         for message in rest:
             await interaction.followup.send(**_send_arguments(message), ephemeral=ephemeral)
@@ -908,6 +911,14 @@ def _may_replace(interaction: Interaction, rendered: RenderedReply) -> bool:
 def _notice(text: str) -> Reply:
     """An ephemeral notice of plain text (escaped when rendered)."""
     return ReplyBuilder().text(text).build(ephemeral=True)
+
+
+def _photo_file(rendered: RenderedReply) -> discord.File | None:
+    """The reply's photo as an attachment of its first message (its embed shows it)."""
+    photo = rendered.photo
+    if photo is None:
+        return None
+    return discord.File(io.BytesIO(photo.read()), filename=photo.name)
 
 
 def _send_arguments(message: DiscordMessage) -> dict[str, Any]:

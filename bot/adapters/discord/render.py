@@ -33,7 +33,7 @@ from discord.utils import escape_markdown, escape_mentions
 
 from bot.core.conversation import action as conversation_action
 from bot.core.geo import map_url
-from bot.core.reply import Button, OutgoingFile, Reply, Span, Style, Venue
+from bot.core.reply import Button, OutgoingFile, Photo, Reply, Span, Style, Venue
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -450,12 +450,14 @@ class RenderedReply:
     """A file sent after the messages (an event's ``.ics``)."""
     replaces: bool = False
     """Answering a button: replace that button's message (the reply said so)."""
+    photo: Photo | None = None
+    """A photo attached to the first message, shown as its embed's image."""
 
     @property
     def single(self) -> bool:
         """Whether the reply fits in one message without a file (so it can replace another
         in place)."""
-        return len(self.messages) == 1 and self.file is None
+        return len(self.messages) == 1 and self.file is None and self.photo is None
 
 
 def embed_size(embed: discord.Embed) -> int:
@@ -505,6 +507,7 @@ def uses_content(reply: Reply) -> bool:
         and not reply.title
         and reply.venue is None
         and reply.image_url is None
+        and reply.photo is None
         and heading(reply)[0] is None
     )
 
@@ -534,7 +537,9 @@ def render(reply: Reply, *, commands: Mapping[str, int] | None = None) -> Render
             if title:
                 first.url = safe_url(map_url(reply.venue.point))
         image = safe_url(reply.image_url)
-        if image:
+        if reply.photo is not None:
+            first.set_image(url=f"attachment://{reply.photo.name}")
+        elif image:
             first.set_image(url=image)
         if first.title is None and first.description is None and not first.fields:
             first.description = ELLIPSIS
@@ -543,7 +548,11 @@ def render(reply: Reply, *, commands: Mapping[str, int] | None = None) -> Render
     last = messages[-1]
     messages[-1] = DiscordMessage(content=last.content, embeds=last.embeds, rows=rows)
     return RenderedReply(
-        tuple(messages), ephemeral=reply.ephemeral, file=reply.file, replaces=reply.replaces
+        tuple(messages),
+        ephemeral=reply.ephemeral,
+        file=reply.file,
+        replaces=reply.replaces,
+        photo=reply.photo,
     )
 
 

@@ -22,6 +22,7 @@ half sent is finished rather than sent twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -37,7 +38,7 @@ from bot.core.delivery import (
     RetryScope,
     TransientError,
 )
-from bot.core.reply import Reply
+from bot.core.reply import Photo, Reply
 
 log = logging.getLogger(__name__)
 
@@ -172,18 +173,27 @@ class DiscordSender:
         channel_id = thread_id.strip() or chat_id
         rendered = render(reply, commands=self.commands() if self.commands else None)
         for number, message in enumerate(rendered.messages):
-            await self.post(channel_id, message, later=number > 0)
+            photo = rendered.photo if number == 0 else None
+            await self.post(channel_id, message, later=number > 0, photo=photo)
 
     async def post(
-        self, channel_id: str, message: DiscordMessage, *, later: bool = False
+        self,
+        channel_id: str,
+        message: DiscordMessage,
+        *,
+        later: bool = False,
+        photo: Photo | None = None,
     ) -> dict[str, Any]:
         """Post one message; returns the created message object. ``later``: a part after
-        the first, which waits out short 429s and 5xx answers rather than fail."""
+        the first, which waits out short 429s and 5xx answers rather than fail. ``photo``
+        is uploaded with it (multipart), its embed showing it."""
         attempts = INLINE_ATTEMPTS if later else 1
         path = f"/channels/{channel_id}/messages"
         for attempt in range(1, attempts + 1):
             try:
-                status, body, headers = await self._request("POST", path, message.payload())
+                status, body, headers = await self._request(
+                    "POST", path, message.payload(), photo=photo
+                )
             except (aiohttp.ClientError, TimeoutError, OSError) as failure:
                 if attempt < attempts:
                     await asyncio.sleep(attempt)
@@ -217,12 +227,38 @@ class DiscordSender:
             log.warning("Discord: could not disable channel %s: %s", channel_id, describe(error))
 
     async def _request(
-        self, method: str, path: str, body: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        photo: Photo | None = None,
     ) -> tuple[int, Any, Mapping[str, str]]:
         session = await self.open()
-        async with session.request(method, self.api_base + path, json=body) as response:
+        if photo is None:
+            arguments: dict[str, Any] = {"json": body}
+        else:
+            form = aiohttp.FormData()
+            described = dict(body or {})
+            described["attachments"] = [{"id": 0, "filename": photo.name}]
+            form.add_field("payload_json", json.dumps(described), content_type="application/json")
+            form.add_field(
+                "files[0]",
+                await asyncio.to_thread(photo.read),
+                filename=photo.name,
+                content_type=_content_type(photo.name),
+            )
+            arguments = {"data": form}
+        async with session.request(method, self.api_base + path, **arguments) as response:
             if response.content_type == "application/json":
                 data: Any = await response.json()
             else:
                 data = await response.text()
             return response.status, data, response.headers
+
+
+def _content_type(name: str) -> str:
+    suffix = name.rsplit(".", 1)[-1].lower()
+    return {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}.get(
+        suffix, "application/octet-stream"
+    )

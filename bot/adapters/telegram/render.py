@@ -26,7 +26,17 @@ from telegram import (
 )
 
 from bot.core.conversation import is_navigation, navigation_of
-from bot.core.reply import MAX_ACTION_BYTES, Ask, Button, OutgoingFile, Reply, Span, Style, Venue
+from bot.core.reply import (
+    MAX_ACTION_BYTES,
+    Ask,
+    Button,
+    OutgoingFile,
+    Photo,
+    Reply,
+    Span,
+    Style,
+    Venue,
+)
 
 Markup = InlineKeyboardMarkup | ForceReply | ReplyKeyboardMarkup
 PLACEHOLDER_LIMIT = 64
@@ -318,6 +328,9 @@ class RenderedReply:
     photo_url: str | None = None
     caption: str | None = None
     file: OutgoingFile | None = None
+    photo: Photo | None = None
+    """A photo from the media store, sent first with ``caption`` (by its Telegram reference
+    when it has one)."""
 
     @property
     def editable(self) -> bool:
@@ -327,6 +340,7 @@ class RenderedReply:
             len(self.texts) == 1
             and self.venue is None
             and self.photo_url is None
+            and self.photo is None
             and self.file is None
             and (self.markup is None or isinstance(self.markup, InlineKeyboardMarkup))
         )
@@ -380,6 +394,11 @@ def render(reply: Reply, *, private: bool = True) -> RenderedReply:
     else:
         markup = keyboard(reply.buttons)
     lines = reply_lines(reply)
+    if reply.photo is not None:
+        chunks = split_lines(lines, CAPTION_LIMIT, TEXT_LIMIT)
+        caption = render_html(chunks[0]) if chunks else None
+        texts = tuple(render_html(chunk) for chunk in chunks[1:])
+        return RenderedReply(texts, markup, reply.venue, caption=caption, photo=reply.photo)
     if reply.image_url and acceptable_url(reply.image_url):
         chunks = split_lines(lines, CAPTION_LIMIT, TEXT_LIMIT)
         caption = render_html(chunks[0]) if chunks else None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import (
     Bot,
@@ -129,6 +129,7 @@ async def send_rendered(
     *,
     thread_id: int | None = None,
     reply_to: int | None = None,
+    remember_photo: RememberPhoto | None = None,
 ) -> list[Message]:
     """Send a rendered reply: photo, text chunks, venue; the keyboard on the last message
     before the venue (or on the venue when there is no text); only the first message
@@ -143,6 +144,22 @@ async def send_rendered(
 
     texts: Sequence[str] = rendered.texts
     markup = rendered.markup
+    photo = rendered.photo
+    if photo is not None:
+        known = photo.refs.get(Platform.TELEGRAM.value)
+        message = await bot.send_photo(
+            chat_id,
+            known or InputFile(photo.read(), filename=photo.name),
+            caption=rendered.caption,
+            parse_mode=ParseMode.HTML if rendered.caption else None,
+            reply_markup=None if texts else markup,
+            message_thread_id=thread_id,
+            reply_parameters=quoting(),
+        )
+        sent.append(message)
+        if not known and message.photo and remember_photo is not None:
+            # the next posts of this portrait go by reference: no upload
+            await remember_photo(photo.key, message.photo[-1].file_id)
     if rendered.photo_url:
         sent.append(
             await bot.send_photo(
@@ -193,6 +210,10 @@ async def send_rendered(
     return sent
 
 
+RememberPhoto = Callable[[str, str], Awaitable[None]]
+"""Keeps Telegram's reference (``file_id``) to a photo of the media store, by its key."""
+
+
 class TelegramSender:
     """The core's ``Sender`` for Telegram: scheduled posts to chats, channels and topics."""
 
@@ -206,7 +227,13 @@ class TelegramSender:
         thread = thread_id_param(thread_id)
         secret = self.bot.token
         try:
-            sent = await send_rendered(self.bot, chat_id_param(chat_id), rendered, thread_id=thread)
+            sent = await send_rendered(
+                self.bot,
+                chat_id_param(chat_id),
+                rendered,
+                thread_id=thread,
+                remember_photo=self._remember_photo,
+            )
         except ChatMigrated as migrated:
             new_id = str(migrated.new_chat_id)
             log.info("Telegram chat %s became %s; moving its subscriptions", chat_id, new_id)
@@ -223,6 +250,14 @@ class TelegramSender:
             raise delivery_error(error, secret) from None
         if reply.pin_until is not None and sent and chat_id.startswith("-"):
             await self._pin(chat_id, sent[0], reply.pin_until)
+
+    async def _remember_photo(self, key: str, file_id: str) -> None:
+        regiment = self.core.regiment if self.core is not None else None
+        if regiment is not None:
+            try:
+                await regiment.repository.set_photo_ref(key, Platform.TELEGRAM.value, file_id)
+            except Exception as error:  # the post went out; the reference only saves bytes
+                log.warning("could not keep Telegram's reference to a portrait: %s", error)
 
     async def _pin(self, chat_id: str, message: Message, until: dt.datetime) -> None:
         """Pin an announcement in a group where the bot may, and remember to unpin it;
