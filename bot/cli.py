@@ -123,6 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tick = commands.add_parser("tick", help="one scheduler pass at an instant")
     tick.add_argument("--at", help="ISO-8601 instant (default: now)")
+
+    regiment = commands.add_parser(
+        "regiment", help="the Immortal Regiment's people's chronicle: export and import"
+    )
+    regiment_commands = regiment.add_subparsers(dest="regiment_command", required=True)
+    regiment_export = regiment_commands.add_parser(
+        "export", help="write every entry to a JSON file, the portraits to <file>-photos/"
+    )
+    regiment_export.add_argument("path", help="the JSON file to write")
+    regiment_import = regiment_commands.add_parser(
+        "import", help="read a chronicle written by 'regiment export' (twice changes nothing)"
+    )
+    regiment_import.add_argument("path", help="the JSON file to read")
     return parser
 
 
@@ -406,6 +419,37 @@ async def cmd_export(app: App, args: argparse.Namespace) -> None:
     print(f"exported {counts} to {where}")
 
 
+async def cmd_regiment(app: App, args: argparse.Namespace) -> None:
+    """``regiment export PATH`` and ``regiment import PATH`` (``bot.core.chronicle``)."""
+    from pathlib import Path
+
+    from bot.core.chronicle import ChronicleFileError, export_chronicle, import_chronicle
+
+    regiment = app.core.regiment
+    if regiment is None:  # pragma: no cover - the app always has it
+        raise CliError("the Immortal Regiment is not set up")
+    path = Path(args.path)
+    if args.regiment_command == "export":
+        try:
+            count = await export_chronicle(regiment, path)
+        except OSError as error:
+            raise CliError(f"regiment export: cannot write {path}: {error.strerror}") from None
+        print(f"exported {count} chronicle entries to {path}")
+        return
+    try:
+        report = await import_chronicle(regiment, path)
+    except ChronicleFileError as error:
+        raise CliError(f"regiment import: {error}") from None
+    for problem in report.errors:
+        print(f"commemoration-bot: error: {problem}", file=sys.stderr)
+    print(
+        f"imported {path}: {report.added} added, {report.kept} already there, "
+        f"{len(report.errors)} refused"
+    )
+    if report.errors:
+        raise CliError(f"regiment import {path}: {len(report.errors)} entries refused")
+
+
 async def cmd_tick(app: App, args: argparse.Namespace) -> None:
     """One scheduler pass at ``--at`` (default: now): queue what is due, deliver, summarize."""
     from bot.runner import parse_instant, run_tick
@@ -459,6 +503,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[None]]] = {
     "import": cmd_import,
     "export": cmd_export,
     "tick": cmd_tick,
+    "regiment": cmd_regiment,
     "dataset": cmd_dataset_check_db,
     "event": cmd_event,
 }

@@ -233,11 +233,11 @@ class RedactingFilter(logging.Filter):
 
 
 def regiment_settings(settings: Settings) -> RegimentSettings:
-    """The Immortal Regiment's settings: ``REGIMENT_MEDIA_DIR`` (where portraits are kept,
+    """The Immortal Regiment's settings: ``MEDIA_DIR`` (where portraits are kept,
     ``data/media``), ``REGIMENT_PHOTO_MAX_MB`` (10) and ``REGIMENT_DAILY_LIMIT`` (submissions
     per person per day, 5)."""
     env = settings.environment
-    media = (_get(env, "REGIMENT_MEDIA_DIR", "data/media") or "data/media").strip()
+    media = (_get(env, "MEDIA_DIR", "data/media") or "data/media").strip()
     numbers: dict[str, int] = {}
     for name, default, low, high in (
         ("REGIMENT_PHOTO_MAX_MB", "10", 1, 50),

@@ -226,6 +226,11 @@ class SqlRegimentRepository:
             )
             return [(public_id, text) for public_id, text in rows]
 
+    async def all_entries(self) -> list[Entry]:
+        async with reading(self.sessions) as session:
+            rows = await session.scalars(select(E).order_by(E.created_at, E.id))
+            return [to_entry(row) for row in rows]
+
     async def set_photo_ref(self, photo_key: str, platform: str, ref: str) -> None:
         async with writing(self.sessions) as session:
             rows = await session.scalars(select(E).where(E.photo_key == photo_key))

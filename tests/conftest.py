@@ -38,6 +38,8 @@ TABLES = (
     "memorial_people",
     "people",
     "memorials",
+    "regiment_entries",
+    "regiment_marches",
 )
 NOW = dt.datetime(2026, 5, 9, 7, 0, tzinfo=dt.UTC)
 
@@ -125,13 +127,17 @@ def sqlite_seeded_template(sqlite_template: Path) -> Path:
 
 @pytest.fixture
 async def app(
-    database_url: str, clock: FixedClock, request: pytest.FixtureRequest
+    database_url: str, clock: FixedClock, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[App]:
-    """The wired application on a migrated database with the curated dataset loaded."""
+    """The wired application on a migrated database with the curated dataset loaded; the
+    Immortal Regiment's portraits go to the test's own folder."""
     if database_url.startswith("sqlite:///"):
         seeded: Path = request.getfixturevalue("sqlite_seeded_template")
         shutil.copy(seeded, database_url.removeprefix("sqlite:///"))
-    application = await open_app(Settings(database_url=database_url), clock=clock)
+    settings = Settings(
+        database_url=database_url, environment={"MEDIA_DIR": str(tmp_path / "media")}
+    )
+    application = await open_app(settings, clock=clock)
     try:
         yield application
     finally:

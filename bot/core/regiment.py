@@ -360,6 +360,10 @@ class RegimentRepository(Protocol):
         """``(public id, search text)`` of every approved entry."""
         ...
 
+    async def all_entries(self) -> list[Entry]:
+        """Every entry, oldest first."""
+        ...
+
 
 # -- the service -----------------------------------------------------------------------------
 
@@ -399,12 +403,11 @@ class Regiment:
     # -- portraits ----------------------------------------------------------------------------
 
     async def keep_portrait(self, data: bytes) -> CleanPortrait:
-        """Clean a portrait (raises ``PortraitRefused``) and keep it; returns it with its key
-        as ``CleanPortrait`` and stores the key in ``stored_key``."""
-        portrait = await asyncio.to_thread(
+        """A portrait cleaned: its real type checked, metadata stripped, re-encoded (raises
+        ``PortraitRefused``)."""
+        return await asyncio.to_thread(
             clean_portrait, data, max_bytes=self.settings.max_photo_bytes
         )
-        return portrait
 
     async def store(self, portrait: CleanPortrait) -> str:
         """Put a cleaned portrait in the media store; its key."""

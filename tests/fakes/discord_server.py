@@ -867,6 +867,8 @@ class FakeDiscordServer:
         self._messages: dict[int, SentMessage] = {}
         self._channel_messages: dict[int, list[SentMessage]] = {}
         self._interactions: dict[int, InteractionHandle] = {}
+        self.uploads: list[bytes] = []
+        """The bytes of every file the bot uploaded, in order."""
         self.attachment_bytes: dict[int, bytes] = {}
         self._scheduled: dict[int, dict[int, JSON]] = {}
         """Files users attached to commands, by attachment id (served at their URL)."""
@@ -2235,6 +2237,7 @@ class FakeDiscordServer:
                     raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
             elif name.startswith("files["):
                 content = await part.read()
+                self.uploads.append(bytes(content))
                 files.append(
                     {
                         "field": name,

@@ -1121,6 +1121,8 @@ class FakeTelegramServer:
         self._query_ids = itertools.count(4_242_000_000_000_001)
         self._file_ids = itertools.count(1)
         self._files: dict[str, JSON] = {}
+        self.photo_uploads: dict[str, bytes] = {}
+        """The bytes of each photo the bot uploaded, by the file_id of its largest size."""
 
         # updates
         self._next_update_id = 500_000_001
@@ -2854,6 +2856,10 @@ class FakeTelegramServer:
         caption, entities = self._caption(p)
         now = self._flood_gate(chat)
         number = next(self._file_ids)
+        uploaded = p.files.get("photo")
+        value = p.values.get("photo", "")
+        if uploaded is None and value.startswith("attach://"):
+            uploaded = p.files.get(value[len("attach://") :])
         sizes = []
         for width, height, size in ((90, 60, 1_200), (800, 533, 48_000), (1280, 853, 96_000)):
             file_id = f"AgACAgIAAxkBAAI{number:06d}x{width}{secrets.token_urlsafe(12)}"
@@ -2880,6 +2886,8 @@ class FakeTelegramServer:
         if inline is not None:
             message["reply_markup"] = inline
         source["file_id"] = sizes[-1]["file_id"]
+        if uploaded is not None:
+            self.photo_uploads[sizes[-1]["file_id"]] = uploaded.data
         return self._commit_send(
             chat,
             message,
