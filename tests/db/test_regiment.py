@@ -83,7 +83,7 @@ async def ledger(app: App) -> list[tuple[int, str, dt.datetime, str]]:
                 models.Delivery.status,
             ).order_by(models.Delivery.due_at, models.Delivery.id)
         )
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [(int(s), str(k), d, str(st)) for s, k, d, st in rows]
 
 
 async def test_nothing_is_searchable_before_approval_and_every_spelling_meets(app: App) -> None:
@@ -101,7 +101,7 @@ async def test_nothing_is_searchable_before_approval_and_every_spelling_meets(ap
 
 async def test_the_daily_limit_counts_new_and_edited_entries(app: App) -> None:
     regiment = regiment_of(app)
-    regiment.settings = replace(regiment.settings, daily_limit=2)  # type: ignore[misc]
+    regiment.settings = replace(regiment.settings, daily_limit=2)
     first = await submitted(app, "Первый")
     await regiment.edit(replace(first, story="Исправлено."))
     with pytest.raises(LimitReached):

@@ -2887,7 +2887,7 @@ class FakeTelegramServer:
             message["reply_markup"] = inline
         source["file_id"] = sizes[-1]["file_id"]
         if uploaded is not None:
-            self.photo_uploads[sizes[-1]["file_id"]] = uploaded.data
+            self.photo_uploads[str(sizes[-1]["file_id"])] = uploaded.data
         return self._commit_send(
             chat,
             message,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -32,7 +33,6 @@ from tests.flows.drivers import (
     DiscordChat,
     TelegramChat,
     discord_text,
-    start_discord,
     start_telegram,
 )
 
@@ -192,8 +192,28 @@ async def test_families_submit_an_organizer_moderates_and_the_march_posts_once(
         assert "Why is it rejected?" in asked
         assert "Rejected: Пётр Смирнов" in await olga.press("The photo is unclear")
         await olga.press("Approve")  # Ivan Gvozdarev
-        await olga.press("Approve")  # Anna Gvozdareva
+        # a second organizer moderates on Discord, in a direct message
+        moderator_user = dc.add_user("moderator", locale="en-US")
+        await app.core.organizers.add_organizer(
+            Organizer("discord", str(moderator_user.id), "Moderator")
+        )
+        moderator_dm = dc.dm_channel(moderator_user)
+        moderator = DiscordChat(telegram, dc, None, moderator_dm, moderator_user)
+        handle = await dc.slash_command(
+            None, moderator_dm, moderator_user, "regiment", {"action": "queue"}
+        )
+        callback = await handle.response(timeout=5)
+        shown = discord_text(callback)
+        assert "Anna Gvozdareva" in shown and "Approve" in shown
+        assert callback.message is not None and callback.message.attachments  # the portrait
+        moderator.question = callback.message
+        assert "Approved: Anna Gvozdareva" in await moderator.press("Approve")
         assert "Nothing is waiting" in (await olga.send("/regiment queue"))
+        # in a group, a family is sent to the private chat
+        pointed = await TelegramChat(
+            telegram, tg, olga_user, tg.add_group("Elsewhere", creator=olga_user)
+        ).send("/regiment new")
+        assert "private chat" in pointed
         # a member who is not an organizer sees no queue
         stranger = TelegramChat(telegram, tg, tg.add_user("Stranger", language_code="en"))
         assert "Only the bot's organizers" in await stranger.send("/regiment queue")
@@ -252,11 +272,15 @@ async def test_families_submit_an_organizer_moderates_and_the_march_posts_once(
 
         # -- the march: one portrait per slot, once ------------------------------------------
         start = dt.datetime(2026, 5, 10, 9, 0, tzinfo=dt.UTC)  # 11:00 in Brussels
-        group_photos = lambda: [m for m in tg.sent(group) if m.kind == "photo"]  # noqa: E731
+
+        def group_photos() -> list[Any]:
+            return [m for m in tg.sent(group) if m.kind == "photo"]
+
         await tick(start)
         [smirnova] = group_photos()
         assert "Мария Ивановна Смирнова" in (smirnova.text or "")
-        assert not has_metadata(tg.photo_uploads[smirnova.photo["file_id"]])  # type: ignore[index]
+        assert smirnova.photo is not None
+        assert not has_metadata(tg.photo_uploads[str(smirnova.photo["file_id"])])
         await tick(start + dt.timedelta(minutes=2))
         assert len(group_photos()) == 2 and "Ivan Gvozdarev" in (group_photos()[1].text or "")
         await tick(start + dt.timedelta(minutes=4))  # Anna's slot: withdrawn, nothing posted
@@ -278,4 +302,3 @@ async def test_families_submit_an_organizer_moderates_and_the_march_posts_once(
     finally:
         await discord_adapter.stop()
         await telegram.close()
-    assert discord_text  # the driver's helper is used by the Discord chat

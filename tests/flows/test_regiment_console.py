@@ -78,5 +78,45 @@ async def test_the_regiment_on_the_console(app: App, clock: FixedClock, tmp_path
         [entry] = await regiment.search("Гвоздарев")
         stored = regiment.photo_path(entry)
         assert stored is not None and not has_metadata(stored.read_bytes())
+        # a deep link opens the entry
+        assert "Ivan Gvozdarev" in await console.send(f"/start rg_{entry.public_id}")
+
+        # a second entry is sent back with a typed request; the family edits it
+        await console.send("/regiment new")
+        await console.send("Anna Gvozdareva")
+        await console.press("Skip")
+        await console.send("1918-?")
+        await console.press("Skip")
+        await console.press("Skip")
+        await console.send("She waited for her brother.")
+        await console.send(str(photo))
+        await console.press("Sign with my name")
+        await console.press("Send to the moderators")
+        await console.send("/regiment queue")
+        assert "Why" not in await console.press("Ask for changes")
+        assert "Sent back: Anna Gvozdareva" in await console.send("Please add her years of death.")
+        await tick(slot + dt.timedelta(minutes=4))
+        assert "Please add her years of death." in out.getvalue()
+        [anna] = [
+            e
+            for e in await regiment.repository.entries_of("console", "console")
+            if e.full_name == "Anna Gvozdareva"
+        ]
+        assert "changes asked" in await console.send("/regiment mine")
+        assert "Skip keeps what is there now: 1918–?" in "".join(
+            [
+                await console.send(f"/regiment edit {anna.public_id}"),
+                await console.press("Skip"),
+                await console.press("Skip"),
+            ]
+        )
+        await console.send("1918–1990")
+        for _ in range(4):
+            await console.press("Skip")
+        await console.press("Sign with my name")
+        assert "waiting for moderation" in await console.press("Send to the moderators")
+        edited = await regiment.repository.get_entry(anna.id or 0)
+        assert edited is not None and edited.died == 1990 and edited.story == anna.story
+        assert edited.photo_key == anna.photo_key
     finally:
         await bot.close()
