@@ -35,6 +35,7 @@ from bot.scheduling.render import ItemRenderer
 from bot.scheduling.service import DeliveryService, TickReport
 from bot.scheduling.settings import delivery_settings
 from bot.scheduling.ticker import MinuteTicker
+from bot.scheduling.timing import AnchoredTime
 from db.deliveries import SqlDeliveryLedger
 from handlers import regiment as regiment_handlers
 
@@ -102,6 +103,8 @@ def delivery_service(
         items=feature_items(app),
         settings=delivery_settings(app.settings, _environment(app.settings, env)),
         clock=clock or app.core.clock,
+        # a pass at another instant than now claims what is due at that instant, no more
+        time=AnchoredTime(clock.now()) if clock is not None else None,
     )
 
 

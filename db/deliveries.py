@@ -497,8 +497,15 @@ class SqlDeliveryLedger:
                     )
         return recorded
 
-    async def pending(self, platforms: Sequence[str] | None, lease: dt.timedelta) -> Pending:
-        """Unfinished rows (of ``platforms``, or all), and when the next one can be claimed."""
+    async def pending(
+        self,
+        platforms: Sequence[str] | None,
+        lease: dt.timedelta,
+        now: dt.datetime | None = None,
+    ) -> Pending:
+        """Unfinished rows (of ``platforms``, or all), and when the next one can be claimed.
+        With ``now``, rows scheduled for later (never tried, ``not_before`` after ``now``: an
+        Immortal Regiment march's next slots) are not counted: they are not late work."""
         async with self.sessions() as session:
             query = (
                 select(
@@ -513,6 +520,10 @@ class SqlDeliveryLedger:
                 .where(D.status.in_([QUEUED, SENDING]))
                 .group_by(D.status, S.platform)
             )
+            if now is not None:
+                query = query.where(
+                    or_(D.attempts > 0, D.not_before.is_(None), D.not_before <= now)
+                )
             if platforms is not None:
                 query = query.where(S.platform.in_(list(platforms)))
             rows = (await session.execute(query)).all()

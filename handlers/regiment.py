@@ -253,7 +253,8 @@ async def _parse_photo(ctx: RequestContext, answers: Answers, answer: Answer) ->
         raise Invalid(t.gettext("Please send a photo."))
     limit = regiment.settings.max_photo_bytes
     if attachment.size is not None and attachment.size > limit:
-        raise Invalid(t.gettext(REFUSALS["too_large"], size=t.number(limit / 1_048_576)))
+        too_large = REFUSALS["too_large"]
+        raise Invalid(t.gettext(too_large, size=t.number(limit / 1_048_576)))
     data = await attachment.fetch()
     try:
         portrait = await regiment.keep_portrait(data)

@@ -211,7 +211,11 @@ class Drainer:
                     timeout = None if len(claimed) == free else self.settings.poll_interval
                     await self._wait_any(inflight, timeout)
                     continue
-                pending = await self.ledger.pending([self.platform], self.settings.claim_lease)
+                pending = await self.ledger.pending(
+                    [self.platform],
+                    self.settings.claim_lease,
+                    self.time.now() if until_empty else None,
+                )
                 if until_empty:
                     if pending.total == 0:
                         break

@@ -186,6 +186,12 @@ class DeliveryLedger(Protocol):
         """Record outcomes of rows this worker still holds; returns how many were recorded."""
         ...
 
-    async def pending(self, platforms: Sequence[str] | None, lease: dt.timedelta) -> Pending:
-        """Unfinished rows (of ``platforms``, or all), and when the next one can be claimed."""
+    async def pending(
+        self,
+        platforms: Sequence[str] | None,
+        lease: dt.timedelta,
+        now: dt.datetime | None = None,
+    ) -> Pending:
+        """Unfinished rows (of ``platforms``, or all), and when the next one can be claimed;
+        with ``now``, without the rows scheduled for after ``now`` that were never tried."""
         ...

@@ -41,3 +41,17 @@ class SystemTime:
     async def sleep(self, seconds: float) -> None:
         """``asyncio.sleep``."""
         await asyncio.sleep(max(0.0, seconds))
+
+
+class AnchoredTime(SystemTime):
+    """Real monotonic time and sleep, with the wall clock starting at a given instant: a pass
+    run "as of" another instant (``tick --at``, a test's fixed clock) sees a row due later
+    than that instant (a march's next slot, a retry) as not yet due."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self._start = start
+        self._origin = time.monotonic()
+
+    def now(self) -> dt.datetime:
+        """The start instant plus the real time elapsed since."""
+        return self._start + dt.timedelta(seconds=time.monotonic() - self._origin)

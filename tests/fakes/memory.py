@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 
 from bot.core.domain import (
     Anniversary,
@@ -25,6 +26,18 @@ from bot.core.domain import (
     Subscription,
 )
 from bot.core.records import Dataset
+from bot.core.regiment import (
+    Decision,
+    Entry,
+    EntryStatus,
+    LedgerRow,
+    March,
+    MarchChat,
+    Regiment,
+    RegimentSettings,
+    Slot,
+)
+from bot.core.search import chronicle_search_text
 from bot.core.services import Core, CoreSettings
 from bot.core.timeutil import FixedClock
 
@@ -255,6 +268,7 @@ def fake_core(
     *,
     now: dt.datetime,
     settings: CoreSettings | None = None,
+    media_dir: Path | None = None,
 ) -> Core:
     """A core over in-memory repositories holding ``dataset``."""
     people = {p.slug: p for p in dataset.people}
@@ -280,4 +294,156 @@ def fake_core(
         rsvps=FakeRsvpRepository(),
         pins=FakePinRepository(),
         calendars=FakeCalendarRepository(),
+        regiment=Regiment(
+            FakeRegimentRepository(),
+            RegimentSettings(media_dir=media_dir or Path("data/media")),
+            FixedClock(now),
+        ),
     )
+
+
+class FakeRegimentRepository:
+    """The Immortal Regiment in dicts (no ledger: rows queued are kept in ``rows``)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, Entry] = {}
+        self.decisions_by_id: dict[int, Decision] = {}
+        self.marches: dict[int, March] = {}
+        self.chats: dict[int, list[tuple[int, str]]] = {}
+        self.slot_rows: list[Slot] = []
+        self.rows: list[LedgerRow] = []
+        self.subscriptions: dict[tuple[str, str], MarchChat] = {}
+
+    async def add_entry(self, entry: Entry) -> Entry:
+        saved = replace(entry, id=len(self.entries) + 1)
+        self.entries[saved.id or 0] = saved
+        return saved
+
+    async def save_entry(self, entry: Entry) -> Entry:
+        self.entries[entry.id or 0] = entry
+        return entry
+
+    async def get_entry(self, entry_id: int) -> Entry | None:
+        return self.entries.get(entry_id)
+
+    async def entry_by_public_id(self, public_id: str) -> Entry | None:
+        return next((e for e in self.entries.values() if e.public_id == public_id), None)
+
+    async def entries_of(self, platform: str, user_id: str) -> list[Entry]:
+        mine = [
+            e
+            for e in self.entries.values()
+            if (e.submitter.platform, e.submitter.user_id) == (platform, user_id)
+        ]
+        return sorted(mine, key=lambda e: -(e.id or 0))
+
+    async def delete_entries_of(self, platform: str, user_id: str) -> list[Entry]:
+        gone = await self.entries_of(platform, user_id)
+        for entry in gone:
+            del self.entries[entry.id or 0]
+        return gone
+
+    async def submitted_since(self, platform: str, user_id: str, since: dt.datetime) -> int:
+        mine = {e.id for e in await self.entries_of(platform, user_id)}
+        return sum(
+            1
+            for d in self.decisions_by_id.values()
+            if d.entry_id in mine and d.at >= since and d.action.value in ("submitted", "edited")
+        )
+
+    async def with_status(
+        self, status: EntryStatus, limit: int = 100, offset: int = 0
+    ) -> list[Entry]:
+        found = [e for e in self.entries.values() if e.status is status]
+        return found[offset : offset + limit]
+
+    async def count_with_status(self, status: EntryStatus) -> int:
+        return len([e for e in self.entries.values() if e.status is status])
+
+    async def add_decision(self, decision: Decision) -> Decision:
+        saved = replace(decision, id=len(self.decisions_by_id) + 1)
+        self.decisions_by_id[saved.id or 0] = saved
+        return saved
+
+    async def decisions(self, entry_id: int) -> list[Decision]:
+        return [d for d in self.decisions_by_id.values() if d.entry_id == entry_id]
+
+    async def get_decision(self, decision_id: int) -> Decision | None:
+        return self.decisions_by_id.get(decision_id)
+
+    async def chronicle_version(self) -> str:
+        approved = [e for e in self.entries.values() if e.published]
+        return f"{len(approved)}:{max((str(e.updated_at) for e in approved), default='')}"
+
+    async def chronicle(self) -> list[tuple[str, str]]:
+        return [
+            (e.public_id, chronicle_search_text(e.full_name, e.other_spelling, e.rank_unit))
+            for e in self.entries.values()
+            if e.published
+        ]
+
+    async def all_entries(self) -> list[Entry]:
+        return list(self.entries.values())
+
+    async def add_march(self, march: March, chats: Sequence[tuple[int, str]]) -> March:
+        saved = replace(march, id=len(self.marches) + 1)
+        self.marches[saved.id or 0] = saved
+        self.chats[saved.id or 0] = list(chats)
+        return saved
+
+    async def get_march(self, march_id: int) -> March | None:
+        return self.marches.get(march_id)
+
+    async def marches_after(self, instant: dt.datetime) -> list[March]:
+        return [m for m in self.marches.values() if m.status == "scheduled"]
+
+    async def cancel_march(self, march_id: int) -> None:
+        self.marches[march_id] = replace(self.marches[march_id], status="cancelled")
+
+    async def march_chats(self, march_id: int) -> list[MarchChat]:
+        by_id = {chat.subscription_id: chat for chat in self.subscriptions.values()}
+        return [
+            replace(by_id[subscription], title=title)
+            for subscription, title in self.chats.get(march_id, [])
+        ]
+
+    async def slots(self, march_id: int) -> list[Slot]:
+        return [s for s in self.slot_rows if s.march_id == march_id]
+
+    async def slots_of(self, entry_id: int) -> list[Slot]:
+        return [s for s in self.slot_rows if s.entry_id == entry_id]
+
+    async def add_slots(self, march_id: int, entry_ids: Sequence[int]) -> list[Slot]:
+        taken = await self.slots(march_id)
+        known = {s.entry_id for s in taken}
+        position = len(taken)
+        added = []
+        for entry_id in entry_ids:
+            if entry_id not in known:
+                added.append(Slot(march_id, entry_id, position))
+                position += 1
+        self.slot_rows.extend(added)
+        return added
+
+    async def queue_rows(self, rows: Sequence[LedgerRow]) -> int:
+        self.rows.extend(rows)
+        return len(rows)
+
+    async def personal_subscription(
+        self, platform: str, chat_id: str, language: str, timezone: str
+    ) -> int:
+        chat = self.subscriptions.get((platform, chat_id))
+        if chat is None:
+            chat = MarchChat(len(self.subscriptions) + 1, platform, chat_id, timezone)
+            self.subscriptions[(platform, chat_id)] = chat
+        return chat.subscription_id
+
+    async def event_chats(self) -> list[MarchChat]:
+        return []
+
+    async def set_photo_ref(self, photo_key: str, platform: str, ref: str) -> None:
+        for entry in self.entries.values():
+            if entry.photo_key == photo_key:
+                self.entries[entry.id or 0] = replace(
+                    entry, photo_refs={**entry.photo_refs, platform: ref}
+                )

@@ -53,7 +53,7 @@ WORD = re.compile(r"[^\W\d_]{3,}")
 
 SAME_WORDS: dict[str, set[str]] = {
     "fr": {"Monument", "Inscription", "Source", "Sources", "date", "latitude", "longitude"},
-    "nl": {"Monument", "Museum"},
+    "nl": {"Monument", "Museum", "chat", "chats"},
     "de": {"Museum"},
 }
 """English msgid texts that are also the word in that language; anything else is a leak."""
@@ -166,6 +166,20 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("follow none", say("/follow none")),
     Scenario("action: answer an event", press("rsvp:999:yes")),
     Scenario("calendar, not here", say("/calendar on")),
+    Scenario("regiment", say("/regiment")),
+    Scenario("regiment in a group", say("/regiment new"), chat=GROUP),
+    Scenario(
+        "regiment, a form",
+        say("/regiment new", "Иван Гвоздарев", "Ivan Gvozdarev", "1815", "1914-1944", "-"),
+    ),
+    Scenario("regiment, mine", say("/regiment mine")),
+    Scenario("regiment, search", say("/regiment search Гвоздарев")),
+    Scenario("regiment, search without a name", say("/regiment search")),
+    Scenario("regiment, queue refused", say("/regiment queue")),
+    Scenario("regiment, march refused", say("/regiment march")),
+    Scenario("regiment, unknown entry", say("/regiment Zq9")),
+    Scenario("regiment, delete", say("/regiment delete")),
+    Scenario("action: open a chronicle entry", press("rg:v:Zq9")),
     Scenario("free text: a date", say("12.10")),
     Scenario("free text: coordinates", say("52,52 13,40")),
     Scenario("action: open a memorial", press("m:treptow-memorial")),
