@@ -1,7 +1,8 @@
 """Database URLs, engines and migrations.
 
 ``DATABASE_URL`` may name ``sqlite:///…``, ``postgresql+psycopg://…`` or
-``postgresql+asyncpg://…``. The bot talks to the database through SQLAlchemy's asyncio
+``postgresql+asyncpg://…``; ``postgres://…`` (what Heroku, Render and most hosts hand out) is
+PostgreSQL through psycopg. The bot talks to the database through SQLAlchemy's asyncio
 extension (aiosqlite, psycopg or asyncpg); Alembic migrates through the matching synchronous
 driver (sqlite3 or psycopg).
 """
@@ -36,6 +37,8 @@ class DatabaseUrls:
 
     async_url: URL
     sync_url: URL
+    given: URL | None = None
+    """The URL as configured (its scheme and driver are what messages name)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -43,29 +46,39 @@ class DatabaseUrls:
         return self.async_url.get_backend_name() == "sqlite"
 
     def safe(self) -> str:
-        """The URL with its password hidden, for messages."""
-        return self.sync_url.render_as_string(hide_password=True)
+        """The URL as configured, with its password hidden, for messages."""
+        return (self.given or self.async_url).render_as_string(hide_password=True)
+
+
+SUPPORTED = "sqlite:///path, postgresql://user@host/db (+psycopg or +asyncpg) or postgres://…"
 
 
 def parse_database_url(text: str) -> DatabaseUrls:
-    """Check a ``DATABASE_URL`` and derive the async and sync URLs; raise DatabaseUrlError."""
+    """Check a ``DATABASE_URL`` and derive the async and sync URLs; raise DatabaseUrlError.
+
+    The scheme is read from the text itself: asking SQLAlchemy for the backend of an unknown
+    one loads a dialect plugin, which raises instead of answering.
+    """
     try:
         url = make_url(text)
     except ArgumentError:
         raise DatabaseUrlError(
-            "DATABASE_URL is not a database URL (expected sqlite:///path or "
-            "postgresql+psycopg://user@host/db)"
+            f"DATABASE_URL is not a database URL (expected {SUPPORTED})"
         ) from None
-    backend, driver = url.get_backend_name(), url.get_driver_name()
+    backend, _, driver = url.drivername.lower().partition("+")
+    if backend == "postgres":  # Heroku's and Render's form; SQLAlchemy 2 dropped the alias
+        backend = "postgresql"
     if backend == "sqlite":
-        if driver not in ("pysqlite", "aiosqlite"):
+        if driver not in ("", "pysqlite", "aiosqlite"):
             raise DatabaseUrlError(f"DATABASE_URL: unsupported SQLite driver {driver!r}")
         database = url.database or ""
         if database in ("", ":memory:"):
             raise DatabaseUrlError("DATABASE_URL: SQLite needs a file path, e.g. sqlite:///bot.db")
-        return DatabaseUrls(url.set(drivername="sqlite+aiosqlite"), url.set(drivername="sqlite"))
+        return DatabaseUrls(
+            url.set(drivername="sqlite+aiosqlite"), url.set(drivername="sqlite"), url
+        )
     if backend == "postgresql":
-        if driver not in ("psycopg", "asyncpg", "psycopg2"):
+        if driver not in ("", "psycopg", "asyncpg", "psycopg2"):
             raise DatabaseUrlError(
                 f"DATABASE_URL: unsupported PostgreSQL driver {driver!r} (use psycopg or asyncpg)"
             )
@@ -73,10 +86,10 @@ def parse_database_url(text: str) -> DatabaseUrls:
             raise DatabaseUrlError("DATABASE_URL: no database name in the PostgreSQL URL")
         async_driver = "postgresql+asyncpg" if driver == "asyncpg" else "postgresql+psycopg"
         return DatabaseUrls(
-            url.set(drivername=async_driver), url.set(drivername="postgresql+psycopg")
+            url.set(drivername=async_driver), url.set(drivername="postgresql+psycopg"), url
         )
     raise DatabaseUrlError(
-        f"DATABASE_URL: unsupported database {backend!r} (use sqlite or postgresql)"
+        f"DATABASE_URL: unsupported database {url.drivername!r} (use {SUPPORTED})"
     )
 
 
