@@ -309,7 +309,7 @@ class SqlDeliveryLedger:
                     continue
                 if item.skip_reason:
                     counts.skipped += 1
-                    log.info(
+                    log.debug(
                         "%s of %s skipped: %s",
                         item.item_key,
                         item.occurrence_date,
@@ -352,7 +352,7 @@ class SqlDeliveryLedger:
                 queued = max(0, int(getattr(result, "rowcount", 0) or 0))
                 await session.execute(update(F).where(F.id == marker_id).values(recipients=queued))
                 counts.queued += queued
-                log.info(
+                log.debug(
                     "%s of %s queued for %s subscriptions",
                     item.item_key,
                     item.occurrence_date,
