@@ -464,8 +464,13 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[None]]] = {
 }
 
 
+READ_ONLY_COMMANDS = frozenset({"today", "memorial", "near", "events", "export"})
+"""Commands that only read: they work on a database the user may not write, never migrating
+it (``bot.app.prepare_for_reading``)."""
+
+
 async def _with_app(settings: Settings, args: argparse.Namespace) -> None:
-    app = await open_app(settings)
+    app = await open_app(settings, read_only=args.command in READ_ONLY_COMMANDS)
     try:
         await COMMANDS[args.command](app, args)
     finally:

@@ -105,6 +105,11 @@ def check_catalogs(languages: Sequence[str] = LANGUAGES, locales_dir: Path | Non
                 recorded = gettext.GNUTranslations(handle).pgettext(
                     SOURCE_HASH_CONTEXT, SOURCE_HASH_MSGID
                 )
+        except PermissionError as error:
+            raise CatalogError(
+                f"{mo} cannot be read by this user ({error.strerror}): compile the catalogs "
+                "again (python scripts/compile_catalogs.py writes them readable by everyone)"
+            ) from None
         except (OSError, ValueError, struct.error) as error:
             problems.append(f"{mo} is not a valid catalog ({error})")
             continue
