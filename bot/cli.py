@@ -121,8 +121,30 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--dir", help="a directory laid out like the curated dataset (default: db/dataset)"
     )
-    tick = commands.add_parser("tick", help="one scheduler pass at an instant")
-    tick.add_argument("--at", help="ISO-8601 instant (default: now)")
+    tick = commands.add_parser(
+        "tick",
+        help="one scheduler pass at an instant: queue what is due, deliver it, exit",
+        description="One scheduler pass at an instant: queue what is due, deliver it, exit "
+        "when the queue is drained. An instant in the future is refused unless --force: the "
+        "pass would send that day's posts now and move every next post past it.",
+    )
+    tick.add_argument(
+        "--at",
+        metavar="INSTANT",
+        help="ISO-8601 instant with a time and an offset, e.g. 2026-05-09T09:00+02:00 "
+        "(default: now)",
+    )
+    tick.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be queued, sent and skipped, to whom; change nothing",
+    )
+    tick.add_argument(
+        "--force",
+        action="store_true",
+        help="run at an instant in the future anyway: its posts go out now, and the real "
+        "ones before it are recorded as skipped and lost",
+    )
     return parser
 
 
@@ -416,6 +438,18 @@ async def cmd_tick(app: App, args: argparse.Namespace) -> None:
             at = parse_instant(args.at)
         except ValueError as error:
             raise CliError(f"--at: {error}") from None
+    if args.dry_run:
+        from bot.runner import preview_tick
+
+        await preview_tick(app, at)
+        return
+    if at is not None and at > app.core.clock.now() and not args.force:
+        raise CliError(
+            f"--at {at.isoformat(timespec='seconds')} is in the future: a tick there sends "
+            "that day's posts now and moves every subscription's next post past it, so the "
+            "real ones in between are lost; --dry-run shows what it would do, --force does "
+            "it anyway"
+        )
     await run_tick(app, at)
 
 

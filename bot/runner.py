@@ -14,6 +14,7 @@ import datetime as dt
 import importlib
 import inspect
 import logging
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -23,12 +24,14 @@ from typing import Protocol, TextIO
 from bot.adapters.console import ConsoleAdapter
 from bot.app import App, open_app
 from bot.config import ConfigError, Settings, load_environment
-from bot.core.domain import Platform
+from bot.core.domain import DeliveryStatus, Platform
 from bot.core.ports import Clock, Sender
 from bot.core.services import Core
-from bot.core.timeutil import FixedClock, SystemClock
+from bot.core.timeutil import FixedClock, SystemClock, zone
 from bot.http.server import serving_http
 from bot.scheduling.console import ConsoleSender
+from bot.scheduling.planner import DAILY_ITEM, parse_event_key, split_kind
+from bot.scheduling.ports import PreviewRow
 from bot.scheduling.progress import ProgressBar
 from bot.scheduling.service import DeliveryService, TickReport
 from bot.scheduling.settings import delivery_settings
@@ -158,14 +161,38 @@ def _sender_hint(settings: Settings, platform: str) -> str:
     return f" (the {platform} adapter provides no open_sender yet)"
 
 
+_DATE_PART = re.compile(r"^(\d{4}-\d{2}-\d{2})(.*)$")
+_TIME_PART = re.compile(r"^[T ]\d{2}")
+INSTANT_EXAMPLES = "2026-05-09T09:00+02:00 or 2026-05-09T07:00Z"
+
+
 def parse_instant(text: str) -> dt.datetime:
-    """An ISO-8601 instant with an offset (``Z`` or ``+02:00``); raise ValueError."""
+    """An ISO-8601 instant with a time of day and an offset (``Z`` or ``+02:00``); raise
+    ValueError with a hint whose examples are themselves accepted.
+
+    A date alone is refused rather than guessed: Python 3.11 reads ``2026-05-09+02:00`` as
+    02:00 on that day without an offset."""
+    raw = text.strip()
+    date_part = _DATE_PART.match(raw)
+    if date_part is None:
+        raise ValueError(f"{text!r} is not an ISO-8601 instant (write e.g. {INSTANT_EXAMPLES})")
+    day, rest = date_part.groups()
+    if not _TIME_PART.match(rest):
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            examples = INSTANT_EXAMPLES
+        else:
+            examples = f"{day}T09:00+02:00 or {day}T07:00Z"
+        raise ValueError(f"{text!r} has no time of day (write e.g. {examples})")
     try:
-        value = dt.datetime.fromisoformat(text.strip())
+        value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise ValueError(f"{text!r} is not an ISO-8601 instant") from None
+        raise ValueError(
+            f"{text!r} is not an ISO-8601 instant (write e.g. {INSTANT_EXAMPLES})"
+        ) from None
     if value.tzinfo is None:
-        raise ValueError(f"{text!r} has no UTC offset (write e.g. {text}Z or {text}+02:00)")
+        raise ValueError(f"{text!r} has no UTC offset (write e.g. {raw}Z or {raw}+02:00)")
     return value.astimezone(dt.UTC)
 
 
@@ -207,6 +234,78 @@ async def run_tick(
             f"configured{_sender_hint(app.settings, platform)}\n"
         )
     return report
+
+
+def describe_item(item_key: str, day: dt.date) -> str:
+    """A ledger item for an operator: "daily post of 2027-05-09", "event #3 reminder 1440
+    minutes before (2027-05-09)"."""
+    if item_key == DAILY_ITEM:
+        return f"daily post of {day.isoformat()}"
+    parsed = parse_event_key(item_key)
+    if parsed is None:
+        return f"{item_key} of {day.isoformat()}"
+    event_id, kind = parsed
+    what, minutes, _ = split_kind(kind)
+    names = {"announce": "announcement", "cancelled": "cancellation notice"}
+    label = f"reminder {minutes} minutes before" if what == "remind" else names.get(what, what)
+    return f"event #{event_id} {label} ({day.isoformat()})"
+
+
+def describe_target(row: PreviewRow) -> str:
+    """Whom a row goes to: "console chat console (en, Europe/Brussels)"."""
+    topic = f" topic {row.thread_id}" if row.thread_id else ""
+    return f"{row.platform} chat {row.chat_id}{topic} ({row.language}, {row.timezone})"
+
+
+async def preview_tick(
+    app: App,
+    at: dt.datetime | None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+) -> list[PreviewRow]:
+    """``tick --dry-run``: print what a pass at ``at`` would queue and send, to whom, and
+    what it would skip; write nothing, send nothing, open no platform connection."""
+    out = stdout or sys.stdout
+    clock: Clock = FixedClock(at) if at is not None else SystemClock()
+    service = delivery_service(app, {}, clock=clock, env=env)
+    rows = await service.preview()
+    tokens = {
+        Platform.CONSOLE.value: "console",
+        Platform.TELEGRAM.value: app.settings.telegram_token,
+        Platform.DISCORD.value: app.settings.discord_token,
+    }
+    when = clock.now().isoformat(timespec="seconds")
+    out.write(f"dry run of a tick at {when}: nothing was changed, nothing was sent\n")
+    queued = sent = skipped = 0
+    for row in rows:
+        item = describe_item(row.item_key, row.occurrence_date)
+        if not row.subscription_id:
+            skipped += 1
+            out.write(f"  would record as skipped: {item}: {row.reason}\n")
+            continue
+        target = describe_target(row)
+        due = ""
+        if row.timezone:
+            local = row.due_at.astimezone(zone(row.timezone)).strftime("%Y-%m-%d %H:%M")
+            due = f", due {local} local time"
+        state = "already queued, " if row.already_queued else ""
+        if row.status is DeliveryStatus.SKIPPED:
+            skipped += 1
+            out.write(f"  {state}would skip: {item} for {target}{due}: {row.reason}\n")
+            continue
+        queued += not row.already_queued
+        if not tokens.get(row.platform):
+            out.write(
+                f"  {state}would stay queued: {item} for {target}{due}: no {row.platform} "
+                f"sender is configured{_sender_hint(app.settings, row.platform)}\n"
+            )
+            continue
+        sent += 1
+        out.write(f"  {state}would send: {item} to {target}{due}\n")
+    out.write(f"dry run: would queue {queued}, send {sent}, skip {skipped}; nothing was changed\n")
+    out.flush()
+    return rows
 
 
 # -- run ----------------------------------------------------------------------------------
