@@ -152,6 +152,14 @@ async def platform_senders(
         yield senders
 
 
+def describe_left_queued(platform: str, count: int, hint: str = "") -> str:
+    """ "3 deliveries for telegram left queued: no telegram sender is configured …"."""
+    from bot.cli import english
+
+    deliveries = english().ngettext("{count} delivery", "{count} deliveries", count)
+    return f"{deliveries} for {platform} left queued: no {platform} sender is configured{hint}\n"
+
+
 def _sender_hint(settings: Settings, platform: str) -> str:
     tokens = {"telegram": settings.telegram_token, "discord": settings.discord_token}
     if platform not in tokens:
@@ -229,10 +237,7 @@ async def run_tick(
     )
     out.flush()
     for platform, count in report.left_queued.items():
-        err.write(
-            f"{count} deliveries for {platform} left queued: no {platform} sender is "
-            f"configured{_sender_hint(app.settings, platform)}\n"
-        )
+        err.write(describe_left_queued(platform, count, _sender_hint(app.settings, platform)))
     return report
 
 

@@ -8,6 +8,14 @@ import re
 from bot.core.domain import GeoPoint
 
 EARTH_RADIUS_KM = 6371.0088
+NEAR_RADIUS_KM = 100.0
+"""How far a memorial may be and still be called near: farther ones are labelled far away."""
+
+
+def proximity_score(km: float) -> float:
+    """How near a memorial is, on the 0-100 scale of search scores: 100 at the point, 50 at
+    ``NEAR_RADIUS_KM``, falling towards 0 with distance (never 0 on Earth)."""
+    return round(100 * NEAR_RADIUS_KM / (NEAR_RADIUS_KM + max(0.0, km)), 1)
 
 
 def parse_point(lat_text: str, lon_text: str) -> GeoPoint:

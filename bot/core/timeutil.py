@@ -77,8 +77,19 @@ def _zone_names() -> list[str]:
     return _ZONES
 
 
+class ImpossibleDate(ValueError):
+    """A date written correctly that does not exist (30 February, month 13)."""
+
+    def __init__(self, text: str, year: int | None, month: int, day: int) -> None:
+        super().__init__(f"{text!r} is not a date")
+        self.year = year
+        self.month = month
+        self.day = day
+
+
 def parse_day(text: str, today: dt.date) -> dt.date:
-    """Parse ``MM-DD``, ``YYYY-MM-DD``, ``DD.MM`` or ``DD.MM.YYYY``; raise ValueError.
+    """Parse ``MM-DD``, ``YYYY-MM-DD``, ``DD.MM`` or ``DD.MM.YYYY``; raise ValueError
+    (``ImpossibleDate`` for a well-formed date that does not exist).
 
     Without a year the date falls in ``today``'s year (29 February in a leap year).
     """
@@ -92,7 +103,10 @@ def parse_day(text: str, today: dt.date) -> dt.date:
         raise ValueError(f"not a date: {text!r}")
     year = int(year_text) if year_text else None
     month, day = int(month_text), int(day_text)
-    dt.date(year or LEAP_YEAR, month, day)  # raises ValueError for an impossible day
+    try:
+        dt.date(year or LEAP_YEAR, month, day)
+    except ValueError:
+        raise ImpossibleDate(text, year, month, day) from None
     if year is None:
         year = today.year
         if month == 2 and day == 29 and not _is_leap(year):
