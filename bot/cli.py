@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from bot import __version__
 from bot.app import App, migrate, open_app
 from bot.config import ConfigError, RedactingFilter, Settings, load_environment, settings_from
-from bot.core.domain import LANGUAGES, Event, ScoredMemorial, pick
+from bot.core.domain import LANGUAGES, Event, Precision, ScoredMemorial, pick
 from bot.core.geo import NEAR_RADIUS_KM, parse_point
 from bot.core.i18n import CatalogError, Translator, check_catalogs
 from bot.core.timeutil import ImpossibleDate, parse_day, zone
@@ -243,6 +243,11 @@ async def cmd_today(app: App, args: argparse.Namespace) -> None:
         raise CliError(f"--date {args.date}: {impossible_date(error)}") from None
     except ValueError:
         raise CliError(f"--date {args.date!r}: expected MM-DD or YYYY-MM-DD") from None
+    from handlers.today import year_range
+
+    first, last = year_range(local_today)
+    if not first <= day.year <= last:
+        raise CliError(f"--date {args.date}: the dataset speaks of the years {first} to {last}")
     items = await app.core.on_this_day(day)
     if args.json:
         _print_json(
@@ -275,6 +280,7 @@ async def cmd_today(app: App, args: argparse.Namespace) -> None:
         content.anniversaries,
         memorial=content.memorial,
         events=content.events,
+        current_year=local_today.year,
     )
     print(render_plain(reply))
 
@@ -302,7 +308,7 @@ async def cmd_near(app: App, args: argparse.Namespace) -> None:
     language = args.lang or app.settings.default_language
     try:
         point = parse_point(args.lat, args.lon)
-    except ValueError as error:
+    except ValueError as error:  # NotAPosition, OutOfRange: the operator's own words
         raise CliError(f"near: {error}") from None
     hits = await app.core.nearest_memorials(point, args.limit)
     if args.json:
@@ -315,9 +321,18 @@ async def cmd_near(app: App, args: argparse.Namespace) -> None:
         return
     for hit in hits:
         m = hit.memorial
+        km = hit.distance_km or 0.0
+        town = m.precision is Precision.TOWN
+        distance = f"{'~' if town else ' '}{km:7.1f} km"
+        notes = [
+            note
+            for note, wanted in (("town centre", town), ("far away", km > NEAR_RADIUS_KM))
+            if wanted
+        ]
+        noted = f"  ({', '.join(notes)})" if notes else ""
         print(
-            f"{hit.distance_km:8.1f} km  {pick(m.names, language)} — "
-            f"{pick(m.city, language)}, {m.country}  [{m.slug}]"
+            f"{distance}  {pick(m.names, language)} — "
+            f"{pick(m.city, language)}, {m.country}  [{m.slug}]{noted}"
         )
 
 

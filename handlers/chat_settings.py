@@ -13,7 +13,7 @@ from bot.core.domain import LANGUAGES
 from bot.core.i18n import LANGUAGE_NAMES, translator
 from bot.core.places import zones_for
 from bot.core.reply import AnswerKind, Button, Reply, ReplyBuilder, Span, Style
-from bot.core.timeutil import find_zone, parse_hhmm, zone
+from bot.core.timeutil import find_zone, parse_hhmm, zone, zone_display
 from handlers.base import N_, NotAllowed, UsageError
 from handlers.events import follow_label
 
@@ -67,7 +67,7 @@ async def choose_language(ctx: RequestContext) -> Reply:
 def zone_label(ctx: RequestContext, name: str, place: str = "") -> str:
     """A zone with the local time there now ("Europe/Moscow · 14:05 · Moscow, RU")."""
     local = ctx.t.time(ctx.now.astimezone(zone(name)).time())
-    return " · ".join(part for part in (name, local, place) if part)
+    return " · ".join(part for part in (zone_display(name, ctx.now), local, place) if part)
 
 
 async def choose_timezone(ctx: RequestContext) -> Reply:
@@ -100,7 +100,7 @@ async def _set_timezone(ctx: RequestContext, name: str) -> Reply:
     local = t.time(ctx.now.astimezone(zone(name)).time())
     return (
         ReplyBuilder()
-        .line(t.gettext("Time zone set to {zone}.", zone=name))
+        .line(t.gettext("Time zone set to {zone}.", zone=zone_display(name, ctx.now)))
         .text(t.gettext("The local time there is {time}.", time=local))
         .build()
     )
@@ -244,7 +244,7 @@ def _time_prompt(ctx: RequestContext, answers: Answers) -> str:
     return ctx.t.gettext(
         "At what time should the daily “on this day” post arrive ({zone})? "
         "Choose one, or send a time such as 07:30.",
-        zone=str(answers.get("zone") or ctx.timezone),
+        zone=zone_display(str(answers.get("zone") or ctx.timezone), ctx.now),
     )
 
 
@@ -289,7 +289,7 @@ async def show_settings(ctx: RequestContext) -> Reply:
     settings = await ctx.core.effective_settings(ctx.platform, ctx.chat.id, ctx.chat.thread_id)
     out = ReplyBuilder().bold(t.gettext("Settings of this chat")).line()
     out.line(t.gettext("Language: {language}", language=LANGUAGE_NAMES[ctx.language]))
-    out.line(t.gettext("Time zone: {zone}", zone=ctx.timezone))
+    out.line(t.gettext("Time zone: {zone}", zone=zone_display(ctx.timezone, ctx.now)))
     subscription = settings.subscription
     if subscription is not None and subscription.active and "today" in subscription.topics:
         out.line(
@@ -395,7 +395,7 @@ async def _apply_setup(
         "events every day at {time} ({zone}), in {language}.",
         channel="{channel}",
         time=t.time(subscription.delivery_time),
-        zone=zone_name,
+        zone=zone_display(zone_name, ctx.now),
         language=LANGUAGE_NAMES[code],
     )
     span = _chat_span(ctx, target)

@@ -109,8 +109,9 @@ COMMANDS: tuple[Command, ...] = (
         N_("Memorials nearest to a place"),
         N_("/near [latitude longitude]"),
         (
-            Param("latitude", N_("Latitude, from -90 to 90"), ParamKind.NUMBER),
-            Param("longitude", N_("Longitude, from -180 to 180"), ParamKind.NUMBER),
+            # text, not Discord's number type: its client refuses a decimal comma (50,63)
+            Param("latitude", N_("Latitude, from -90 to 90")),
+            Param("longitude", N_("Longitude, from -180 to 180")),
         ),
     ),
     Command("events", events.show_events, N_("Upcoming ceremonies and marches"), N_("/events")),

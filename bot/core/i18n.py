@@ -146,6 +146,11 @@ class Translator:
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return format_decimal(value, format=pattern, locale=self.locale)
 
+    def decimal(self, value: float) -> str:
+        """A number with as many decimals as it has (up to six), in this language's format:
+        "91", "91,5"."""
+        return format_decimal(value, format="#,##0.######", locale=self.locale)
+
     def day_month(self, date: dt.date) -> str:
         """Day and month, as "9 мая", "9. Mai", "9 mei", "9 mai", "May 9"."""
         return format_skeleton("MMMMd", date, locale=self.locale)

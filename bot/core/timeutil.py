@@ -50,6 +50,27 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 
+_ETC_OFFSET = re.compile(r"^Etc/GMT[+-]\d{1,2}$")
+
+
+def utc_offset_text(offset: dt.timedelta) -> str:
+    """An offset as ``UTC+05:30`` or ``UTC−03:00`` (a real minus sign)."""
+    minutes = int(offset.total_seconds()) // 60
+    sign = "−" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+def zone_display(name: str, at: dt.datetime) -> str:
+    """A zone as people should read it. ``Etc/GMT+3`` follows POSIX, where the sign is
+    reversed: it is three hours *behind* UTC, so it is shown as "UTC−03:00 (Etc/GMT+3)";
+    every other zone by its name."""
+    if not _ETC_OFFSET.match(name):
+        return name
+    offset = at.astimezone(zone(name)).utcoffset() or dt.timedelta(0)
+    return f"{utc_offset_text(offset)} ({name})"
+
+
 def find_zone(text: str) -> str | None:
     """Match user input to an IANA zone name, ignoring case ("europe/brussels" works)."""
     candidate = text.strip().replace(" ", "_")

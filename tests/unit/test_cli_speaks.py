@@ -100,3 +100,26 @@ def test_near_json_scores_proximity_not_a_meaningless_zero(
     assert results[0]["near"] is True
     main(["memorial", "Rebecq", "--json"])
     assert json.loads(capsys.readouterr().out)["results"][0]["score"] >= 90
+
+
+@pytest.mark.parametrize(
+    ("lat", "said"),
+    [("abc", "'abc' is not a number (latitude)"), ("100", "latitude 100 is outside -90 to 90")],
+)
+def test_near_never_prints_python_exception_text(
+    workdir: Path, capsys: pytest.CaptureFixture[str], lat: str, said: str
+) -> None:
+    # issue 14, item 5: "could not convert string to float: 'abc'" was printed as is
+    with pytest.raises(SystemExit) as exited:
+        main(["near", lat, "4"])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert said in err and "could not convert" not in err and err.count("\n") == 1
+
+
+def test_near_marks_town_centres_and_far_results(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["near", "50.66", "4.13", "--limit", "20"])
+    out = capsys.readouterr().out
+    assert "(town centre" in out and "far away" in out
