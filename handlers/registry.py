@@ -234,6 +234,7 @@ ACTIONS: dict[str, Handler] = {
     "lang": chat_settings.pick_language,
     "today": show_day,
     "rsvp": events.answer_rsvp,
+    "subtime": chat_settings.ask_subscription_time,
 }
 """Button action ids are ``<prefix>:<argument>``; the prefix chooses the handler."""
 

@@ -63,12 +63,12 @@ def utc_offset_text(offset: dt.timedelta) -> str:
 
 def zone_display(name: str, at: dt.datetime) -> str:
     """A zone as people should read it. ``Etc/GMT+3`` follows POSIX, where the sign is
-    reversed: it is three hours *behind* UTC, so it is shown as "UTC−03:00 (Etc/GMT+3)";
+    reversed: it is three hours *behind* UTC, so it is shown as "UTC−03:00, Etc/GMT+3";
     every other zone by its name."""
     if not _ETC_OFFSET.match(name):
         return name
     offset = at.astimezone(zone(name)).utcoffset() or dt.timedelta(0)
-    return f"{utc_offset_text(offset)} ({name})"
+    return f"{utc_offset_text(offset)}, {name}"
 
 
 def find_zone(text: str) -> str | None:

@@ -120,8 +120,8 @@ async def test_the_current_year_keeps_its_short_header(dispatcher: Dispatcher) -
 
 def test_etc_zones_show_their_real_offset() -> None:
     # Etc/GMT+3 is three hours *behind* UTC (POSIX signs)
-    assert zone_display("Etc/GMT+3", NOW) == "UTC−03:00 (Etc/GMT+3)"
-    assert zone_display("Etc/GMT-5", NOW) == "UTC+05:00 (Etc/GMT-5)"
+    assert zone_display("Etc/GMT+3", NOW) == "UTC−03:00, Etc/GMT+3"
+    assert zone_display("Etc/GMT-5", NOW) == "UTC+05:00, Etc/GMT-5"
     assert zone_display("Europe/Brussels", NOW) == "Europe/Brussels"
 
 
