@@ -19,11 +19,12 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Protocol, TextIO
 
-from bot.adapters.console import ConsoleAdapter
+from bot.adapters.console import AbovePrompt, ConsoleAdapter, Terminal
 from bot.app import App, open_app
-from bot.config import ConfigError, Settings, load_environment
+from bot.config import ConfigError, RedactingFilter, Settings, load_environment
 from bot.core.domain import DeliveryStatus, Platform
 from bot.core.ports import Clock, Sender
 from bot.core.services import Core
@@ -345,6 +346,36 @@ def load_adapter(platform: str, app: App, settings: Settings) -> PlatformAdapter
     return adapter
 
 
+LOG_FILE = Path("data") / "commemoration.log"
+"""Where the interactive console logs (relative to the working folder)."""
+
+
+def log_beside_the_prompt(settings: Settings, terminal: Terminal) -> Path | None:
+    """Logging for the interactive console: every record at ``LOG_LEVEL`` into
+    ``data/commemoration.log``, and only warnings and errors on the terminal, written above
+    the prompt (which is drawn again), so that no log line overwrites what is being typed.
+    Returns the log file (None when it cannot be opened: then stderr keeps warnings only)."""
+    root = logging.getLogger()
+    redacting = RedactingFilter(settings)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    above = AbovePrompt(terminal, sys.stderr)
+    above.setFormatter(formatter)
+    above.addFilter(redacting)
+    handlers: list[logging.Handler] = [above]
+    path: Path | None = LOG_FILE
+    try:
+        LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(LOG_FILE, encoding="utf-8")
+    except OSError:
+        path = None
+    else:
+        to_file.setFormatter(formatter)
+        to_file.addFilter(redacting)
+        handlers.append(to_file)
+    root.handlers[:] = handlers
+    return path
+
+
 @asynccontextmanager
 async def shutdown_requested() -> AsyncIterator[asyncio.Event]:
     """An event set by SIGINT or SIGTERM, handled from the start so that a signal during
@@ -367,16 +398,24 @@ async def run_bot(settings: Settings, platform: str | None) -> None:
     ``HTTP_LISTEN`` is set), the adapters, then the scheduler; they stop in reverse order."""
     platforms = choose_platforms(settings, platform)
     if platforms == ["console"]:
-        app = await open_app(settings)
+        terminal = Terminal(sys.stdout) if sys.stdin.isatty() and sys.stdout.isatty() else None
+        if terminal is not None:
+            terminal.open()
+            log_beside_the_prompt(settings, terminal)
         try:
-            dispatcher = app.dispatcher
-            async with (
-                serving_http(app),
-                running_scheduler(app, {Platform.CONSOLE.value: ConsoleSender()}),
-            ):
-                await ConsoleAdapter(dispatcher).run()
+            app = await open_app(settings)
+            try:
+                sender = ConsoleSender(terminal=terminal)
+                async with (
+                    serving_http(app),
+                    running_scheduler(app, {Platform.CONSOLE.value: sender}),
+                ):
+                    await ConsoleAdapter(app.dispatcher, terminal=terminal).run()
+            finally:
+                await app.close()
         finally:
-            await app.close()
+            if terminal is not None:
+                terminal.close()
         return
     async with shutdown_requested() as stop:
         app = await open_app(settings)
