@@ -551,7 +551,8 @@ it (``bot.app.prepare_for_reading``)."""
 
 
 async def _with_app(settings: Settings, args: argparse.Namespace) -> None:
-    app = await open_app(settings, read_only=args.command in READ_ONLY_COMMANDS)
+    dry_run = args.command == "tick" and args.dry_run  # changes nothing, migrations included
+    app = await open_app(settings, read_only=args.command in READ_ONLY_COMMANDS or dry_run)
     try:
         await COMMANDS[args.command](app, args)
     finally:

@@ -77,3 +77,16 @@ def test_the_cli_says_it_in_one_line(
     assert exited.value.code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "behind" in err and "db upgrade" in err
+
+
+def test_a_dry_run_tick_does_not_migrate_either(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _migrated(tmp_path / "old.sqlite3", "0008")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["tick", "--dry-run"])
+    assert "behind" in capsys.readouterr().err
+    with sqlite3.connect(tmp_path / "old.sqlite3") as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0008",)
