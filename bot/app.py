@@ -21,7 +21,10 @@ from db.engine import (
     DatabaseUrls,
     create_engine_for,
     parse_database_url,
+    reading_only,
+    schema_state,
     sessionmaker_for,
+    sqlite_writable,
     upgrade,
 )
 from db.regiment import SqlRegimentRepository
@@ -83,9 +86,38 @@ async def migrate(settings: Settings) -> DatabaseUrls:
     return urls
 
 
-async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool = True) -> App:
-    """Migrate the database, wire the core, and load the curated dataset into an empty one."""
-    urls = await migrate(settings)
+class SchemaBehind(ConfigError):
+    """A read-only command found the database behind the code's schema."""
+
+
+async def prepare_for_reading(settings: Settings) -> DatabaseUrls:
+    """The database of a read-only command (``today``, ``memorial``, ``near``, ``events``,
+    ``export``): never migrated when it exists, so that a user who may not write it can read
+    it; raise ``SchemaBehind`` (one line) when it is behind the code's schema. A database that
+    does not exist yet is created and migrated, as on any first use."""
+    urls = database_urls(settings)
+    try:
+        state = await asyncio.to_thread(schema_state, urls)
+    except DatabaseUnavailable as error:
+        raise ConfigError(str(error)) from None
+    if state.current is None:
+        return await migrate(settings)
+    if not state.is_current:
+        raise SchemaBehind(
+            f"the database {urls.safe()} is at schema {state.current}, behind this version's "
+            f"{state.head}: run commemoration-bot db upgrade (as a user who may write it)"
+        )
+    return urls if sqlite_writable(urls) else reading_only(urls)
+
+
+async def open_app(
+    settings: Settings, *, clock: Clock | None = None, seed: bool = True, read_only: bool = False
+) -> App:
+    """Migrate the database, wire the core, and load the curated dataset into an empty one.
+
+    ``read_only``: a command that only reads: the database is not migrated (see
+    ``prepare_for_reading``)."""
+    urls = await prepare_for_reading(settings) if read_only else await migrate(settings)
     engine = create_engine_for(urls)
     sessions = sessionmaker_for(engine)
     memorials = SqlMemorialRepository(sessions)
@@ -122,7 +154,7 @@ async def open_app(settings: Settings, *, clock: Clock | None = None, seed: bool
         events,
         Dispatcher(core),
     )
-    if seed and await store.is_empty():
+    if seed and not urls.read_only and await store.is_empty():
         dataset = load_curated()
         await store.upsert(dataset)
         log.info("loaded the curated dataset: %d records", len(dataset))

@@ -17,16 +17,36 @@ from typing import Any, NoReturn
 from bot import __version__
 from bot.app import App, migrate, open_app
 from bot.config import ConfigError, RedactingFilter, Settings, load_environment, settings_from
-from bot.core.domain import LANGUAGES, Event, ScoredMemorial, pick
-from bot.core.geo import parse_point
-from bot.core.i18n import CatalogError, check_catalogs
-from bot.core.timeutil import parse_day, zone
+from bot.core.domain import LANGUAGES, Event, Precision, ScoredMemorial, pick
+from bot.core.geo import NEAR_RADIUS_KM, parse_point
+from bot.core.i18n import CatalogError, Translator, check_catalogs
+from bot.core.timeutil import ImpossibleDate, parse_day, zone
 
 log = logging.getLogger("bot")
 
 
 class CliError(Exception):
     """A failed operation: printed as one line, exit status 1."""
+
+
+def english() -> Translator:
+    """The operator interface's translator. The CLI speaks English by design (its words are
+    the vocabulary of logs, scripts and bug reports), but its counts go through the same
+    gettext catalogs and plural rules as the bot: ``english().ngettext("{count} error",
+    "{count} errors", n)`` says "1 error", "2 errors"."""
+    from bot.core.i18n import translator
+
+    return translator("en")
+
+
+def impossible_date(error: ImpossibleDate) -> str:
+    """What is wrong with a date that does not exist: "30 February is not a date"."""
+    import calendar
+
+    if not 1 <= error.month <= 12:
+        return f"there is no month {error.month}"
+    year = f" {error.year}" if error.year is not None else ""
+    return f"{error.day} {calendar.month_name[error.month]}{year} is not a date"
 
 
 def _positive(text: str) -> int:
@@ -66,16 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     memorial = commands.add_parser("memorial", help="search memorials, best match first")
     memorial.add_argument("query", nargs="+", help="a name, place or person, in any script")
-    memorial.add_argument("--lang", choices=LANGUAGES)
-    memorial.add_argument("--limit", type=_positive, default=5)
-    memorial.add_argument("--json", action="store_true")
+    memorial.add_argument("--lang", choices=LANGUAGES, help="language (default: DEFAULT_LANGUAGE)")
+    memorial.add_argument(
+        "--limit", type=_positive, default=5, help="how many results, 1 to 1000 (default: 5)"
+    )
+    memorial.add_argument("--json", action="store_true", help="print JSON")
 
     near = commands.add_parser("near", help="nearest memorials")
-    near.add_argument("lat", help="latitude in decimal degrees")
-    near.add_argument("lon", help="longitude in decimal degrees")
-    near.add_argument("--lang", choices=LANGUAGES)
-    near.add_argument("--limit", type=_positive, default=5)
-    near.add_argument("--json", action="store_true")
+    near.add_argument("lat", help="latitude in decimal degrees, -90 to 90 (50.63 or 50,63)")
+    near.add_argument("lon", help="longitude in decimal degrees, -180 to 180 (5.57 or 5,57)")
+    near.add_argument("--lang", choices=LANGUAGES, help="language (default: DEFAULT_LANGUAGE)")
+    near.add_argument(
+        "--limit", type=_positive, default=5, help="how many results, 1 to 1000 (default: 5)"
+    )
+    near.add_argument("--json", action="store_true", help="print JSON")
 
     events = commands.add_parser("events", help="upcoming ceremonies and actions")
     events.add_argument("--lang", choices=LANGUAGES, help="language (default: DEFAULT_LANGUAGE)")
@@ -91,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     event.add_argument("--json", action="store_true", help="print JSON")
 
     importer = commands.add_parser("import", help="import records from CSV, JSON or YAML")
-    importer.add_argument("path")
+    importer.add_argument(
+        "path", help="a file, or a folder of .json, .yaml, .yml and .csv files (db/dataset)"
+    )
 
     exporter = commands.add_parser("export", help="export records")
     exporter.add_argument(
@@ -121,8 +147,30 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--dir", help="a directory laid out like the curated dataset (default: db/dataset)"
     )
-    tick = commands.add_parser("tick", help="one scheduler pass at an instant")
-    tick.add_argument("--at", help="ISO-8601 instant (default: now)")
+    tick = commands.add_parser(
+        "tick",
+        help="one scheduler pass at an instant: queue what is due, deliver it, exit",
+        description="One scheduler pass at an instant: queue what is due, deliver it, exit "
+        "when the queue is drained. An instant in the future is refused unless --force: the "
+        "pass would send that day's posts now and move every next post past it.",
+    )
+    tick.add_argument(
+        "--at",
+        metavar="INSTANT",
+        help="ISO-8601 instant with a time and an offset, e.g. 2026-05-09T09:00+02:00 "
+        "(default: now)",
+    )
+    tick.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be queued, sent and skipped, to whom; change nothing",
+    )
+    tick.add_argument(
+        "--force",
+        action="store_true",
+        help="run at an instant in the future anyway: its posts go out now, and the real "
+        "ones before it are recorded as skipped and lost",
+    )
 
     regiment = commands.add_parser(
         "regiment", help="the Immortal Regiment's people's chronicle: export and import"
@@ -161,7 +209,10 @@ def memorial_json(hit: ScoredMemorial, language: str) -> dict[str, Any]:
         "score": hit.score,
     }
     if hit.distance_km is not None:
+        # a nearest hit's score is its proximity (100 at the point, 50 at NEAR_RADIUS_KM)
         result["distance_km"] = hit.distance_km
+        result["precision"] = memorial.precision.value
+        result["near"] = hit.distance_km <= NEAR_RADIUS_KM
     return result
 
 
@@ -201,8 +252,15 @@ async def cmd_today(app: App, args: argparse.Namespace) -> None:
     local_today = app.core.local_today()
     try:
         day = parse_day(args.date, local_today) if args.date else local_today
+    except ImpossibleDate as error:
+        raise CliError(f"--date {args.date}: {impossible_date(error)}") from None
     except ValueError:
         raise CliError(f"--date {args.date!r}: expected MM-DD or YYYY-MM-DD") from None
+    from handlers.today import year_range
+
+    first, last = year_range(local_today)
+    if not first <= day.year <= last:
+        raise CliError(f"--date {args.date}: the dataset speaks of the years {first} to {last}")
     items = await app.core.on_this_day(day)
     if args.json:
         _print_json(
@@ -235,6 +293,7 @@ async def cmd_today(app: App, args: argparse.Namespace) -> None:
         content.anniversaries,
         memorial=content.memorial,
         events=content.events,
+        current_year=local_today.year,
     )
     print(render_plain(reply))
 
@@ -262,7 +321,7 @@ async def cmd_near(app: App, args: argparse.Namespace) -> None:
     language = args.lang or app.settings.default_language
     try:
         point = parse_point(args.lat, args.lon)
-    except ValueError as error:
+    except ValueError as error:  # NotAPosition, OutOfRange: the operator's own words
         raise CliError(f"near: {error}") from None
     hits = await app.core.nearest_memorials(point, args.limit)
     if args.json:
@@ -275,9 +334,18 @@ async def cmd_near(app: App, args: argparse.Namespace) -> None:
         return
     for hit in hits:
         m = hit.memorial
+        km = hit.distance_km or 0.0
+        town = m.precision is Precision.TOWN
+        distance = f"{'~' if town else ' '}{km:7.1f} km"
+        notes = [
+            note
+            for note, wanted in (("town centre", town), ("far away", km > NEAR_RADIUS_KM))
+            if wanted
+        ]
+        noted = f"  ({', '.join(notes)})" if notes else ""
         print(
-            f"{hit.distance_km:8.1f} km  {pick(m.names, language)} — "
-            f"{pick(m.city, language)}, {m.country}  [{m.slug}]"
+            f"{distance}  {pick(m.names, language)} — "
+            f"{pick(m.city, language)}, {m.country}  [{m.slug}]{noted}"
         )
 
 
@@ -377,9 +445,9 @@ async def cmd_import(app: App, args: argparse.Namespace) -> None:
         for problem in result.errors:
             print(f"commemoration-bot: error: {problem}", file=sys.stderr)
         rows = len({(e.file, e.row) for e in result.errors})
-        raise CliError(
-            f"import {path}: {len(result.errors)} error(s) in {rows} row(s); nothing was imported"
-        )
+        errors = english().ngettext("{count} error", "{count} errors", len(result.errors))
+        where = english().ngettext("in {count} row", "in {count} rows", rows)
+        raise CliError(f"import {path}: {errors} {where}; nothing was imported")
     report = result.report
     app.core.invalidate_index()
     log.info("imported %s: %s", path, report.summary())
@@ -399,12 +467,13 @@ async def cmd_export(app: App, args: argparse.Namespace) -> None:
         sys.stdout.write(dump(dataset, fmt))
         return
     counts = ", ".join(
-        f"{len(records)} {kind}"
-        for kind, records in (
-            ("memorials", dataset.memorials),
-            ("people", dataset.people),
-            ("anniversaries", dataset.anniversaries),
-            ("events", dataset.events),
+        (
+            english().ngettext("{count} memorial", "{count} memorials", len(dataset.memorials)),
+            english().ngettext("{count} person", "{count} people", len(dataset.people)),
+            english().ngettext(
+                "{count} anniversary", "{count} anniversaries", len(dataset.anniversaries)
+            ),
+            english().ngettext("{count} event", "{count} events", len(dataset.events)),
         )
     )
     try:
@@ -460,6 +529,18 @@ async def cmd_tick(app: App, args: argparse.Namespace) -> None:
             at = parse_instant(args.at)
         except ValueError as error:
             raise CliError(f"--at: {error}") from None
+    if args.dry_run:
+        from bot.runner import preview_tick
+
+        await preview_tick(app, at)
+        return
+    if at is not None and at > app.core.clock.now() and not args.force:
+        raise CliError(
+            f"--at {at.isoformat(timespec='seconds')} is in the future: a tick there sends "
+            "that day's posts now and moves every subscription's next post past it, so the "
+            "real ones in between are lost; --dry-run shows what it would do, --force does "
+            "it anyway"
+        )
     await run_tick(app, at)
 
 
@@ -509,8 +590,14 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[None]]] = {
 }
 
 
+READ_ONLY_COMMANDS = frozenset({"today", "memorial", "near", "events", "export"})
+"""Commands that only read: they work on a database the user may not write, never migrating
+it (``bot.app.prepare_for_reading``)."""
+
+
 async def _with_app(settings: Settings, args: argparse.Namespace) -> None:
-    app = await open_app(settings)
+    dry_run = args.command == "tick" and args.dry_run  # changes nothing, migrations included
+    app = await open_app(settings, read_only=args.command in READ_ONLY_COMMANDS or dry_run)
     try:
         await COMMANDS[args.command](app, args)
     finally:

@@ -14,22 +14,26 @@ import datetime as dt
 import importlib
 import inspect
 import logging
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Protocol, TextIO
 
-from bot.adapters.console import ConsoleAdapter
+from bot.adapters.console import AbovePrompt, ConsoleAdapter, Terminal
 from bot.app import App, open_app
-from bot.config import ConfigError, Settings, load_environment
-from bot.core.domain import Platform
+from bot.config import ConfigError, RedactingFilter, Settings, load_environment
+from bot.core.domain import DeliveryStatus, Platform
 from bot.core.ports import Clock, Sender
 from bot.core.regiment import MARCH_PREFIX, NOTICE_PREFIX
 from bot.core.services import Core
-from bot.core.timeutil import FixedClock, SystemClock
+from bot.core.timeutil import FixedClock, SystemClock, zone
 from bot.http.server import serving_http
 from bot.scheduling.console import ConsoleSender
+from bot.scheduling.planner import DAILY_ITEM, parse_event_key, split_kind
+from bot.scheduling.ports import PreviewRow
 from bot.scheduling.progress import ProgressBar
 from bot.scheduling.render import ItemRenderer
 from bot.scheduling.service import DeliveryService, TickReport
@@ -165,6 +169,14 @@ async def platform_senders(
         yield senders
 
 
+def describe_left_queued(platform: str, count: int, hint: str = "") -> str:
+    """ "3 deliveries for telegram left queued: no telegram sender is configured …"."""
+    from bot.cli import english
+
+    deliveries = english().ngettext("{count} delivery", "{count} deliveries", count)
+    return f"{deliveries} for {platform} left queued: no {platform} sender is configured{hint}\n"
+
+
 def _sender_hint(settings: Settings, platform: str) -> str:
     tokens = {"telegram": settings.telegram_token, "discord": settings.discord_token}
     if platform not in tokens:
@@ -174,14 +186,38 @@ def _sender_hint(settings: Settings, platform: str) -> str:
     return f" (the {platform} adapter provides no open_sender yet)"
 
 
+_DATE_PART = re.compile(r"^(\d{4}-\d{2}-\d{2})(.*)$")
+_TIME_PART = re.compile(r"^[T ]\d{2}")
+INSTANT_EXAMPLES = "2026-05-09T09:00+02:00 or 2026-05-09T07:00Z"
+
+
 def parse_instant(text: str) -> dt.datetime:
-    """An ISO-8601 instant with an offset (``Z`` or ``+02:00``); raise ValueError."""
+    """An ISO-8601 instant with a time of day and an offset (``Z`` or ``+02:00``); raise
+    ValueError with a hint whose examples are themselves accepted.
+
+    A date alone is refused rather than guessed: Python 3.11 reads ``2026-05-09+02:00`` as
+    02:00 on that day without an offset."""
+    raw = text.strip()
+    date_part = _DATE_PART.match(raw)
+    if date_part is None:
+        raise ValueError(f"{text!r} is not an ISO-8601 instant (write e.g. {INSTANT_EXAMPLES})")
+    day, rest = date_part.groups()
+    if not _TIME_PART.match(rest):
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            examples = INSTANT_EXAMPLES
+        else:
+            examples = f"{day}T09:00+02:00 or {day}T07:00Z"
+        raise ValueError(f"{text!r} has no time of day (write e.g. {examples})")
     try:
-        value = dt.datetime.fromisoformat(text.strip())
+        value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise ValueError(f"{text!r} is not an ISO-8601 instant") from None
+        raise ValueError(
+            f"{text!r} is not an ISO-8601 instant (write e.g. {INSTANT_EXAMPLES})"
+        ) from None
     if value.tzinfo is None:
-        raise ValueError(f"{text!r} has no UTC offset (write e.g. {text}Z or {text}+02:00)")
+        raise ValueError(f"{text!r} has no UTC offset (write e.g. {raw}Z or {raw}+02:00)")
     return value.astimezone(dt.UTC)
 
 
@@ -218,11 +254,80 @@ async def run_tick(
     )
     out.flush()
     for platform, count in report.left_queued.items():
-        err.write(
-            f"{count} deliveries for {platform} left queued: no {platform} sender is "
-            f"configured{_sender_hint(app.settings, platform)}\n"
-        )
+        err.write(describe_left_queued(platform, count, _sender_hint(app.settings, platform)))
     return report
+
+
+def describe_item(item_key: str, day: dt.date) -> str:
+    """A ledger item for an operator: "daily post of 2027-05-09", "event #3 reminder 1440
+    minutes before (2027-05-09)"."""
+    if item_key == DAILY_ITEM:
+        return f"daily post of {day.isoformat()}"
+    parsed = parse_event_key(item_key)
+    if parsed is None:
+        return f"{item_key} of {day.isoformat()}"
+    event_id, kind = parsed
+    what, minutes, _ = split_kind(kind)
+    names = {"announce": "announcement", "cancelled": "cancellation notice"}
+    label = f"reminder {minutes} minutes before" if what == "remind" else names.get(what, what)
+    return f"event #{event_id} {label} ({day.isoformat()})"
+
+
+def describe_target(row: PreviewRow) -> str:
+    """Whom a row goes to: "console chat console (en, Europe/Brussels)"."""
+    topic = f" topic {row.thread_id}" if row.thread_id else ""
+    return f"{row.platform} chat {row.chat_id}{topic} ({row.language}, {row.timezone})"
+
+
+async def preview_tick(
+    app: App,
+    at: dt.datetime | None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+) -> list[PreviewRow]:
+    """``tick --dry-run``: print what a pass at ``at`` would queue and send, to whom, and
+    what it would skip; write nothing, send nothing, open no platform connection."""
+    out = stdout or sys.stdout
+    clock: Clock = FixedClock(at) if at is not None else SystemClock()
+    service = delivery_service(app, {}, clock=clock, env=env)
+    rows = await service.preview()
+    tokens = {
+        Platform.CONSOLE.value: "console",
+        Platform.TELEGRAM.value: app.settings.telegram_token,
+        Platform.DISCORD.value: app.settings.discord_token,
+    }
+    when = clock.now().isoformat(timespec="seconds")
+    out.write(f"dry run of a tick at {when}: nothing was changed, nothing was sent\n")
+    queued = sent = skipped = 0
+    for row in rows:
+        item = describe_item(row.item_key, row.occurrence_date)
+        if not row.subscription_id:
+            skipped += 1
+            out.write(f"  would record as skipped: {item}: {row.reason}\n")
+            continue
+        target = describe_target(row)
+        due = ""
+        if row.timezone:
+            local = row.due_at.astimezone(zone(row.timezone)).strftime("%Y-%m-%d %H:%M")
+            due = f", due {local} local time"
+        state = "already queued, " if row.already_queued else ""
+        if row.status is DeliveryStatus.SKIPPED:
+            skipped += 1
+            out.write(f"  {state}would skip: {item} for {target}{due}: {row.reason}\n")
+            continue
+        queued += not row.already_queued
+        if not tokens.get(row.platform):
+            out.write(
+                f"  {state}would stay queued: {item} for {target}{due}: no {row.platform} "
+                f"sender is configured{_sender_hint(app.settings, row.platform)}\n"
+            )
+            continue
+        sent += 1
+        out.write(f"  {state}would send: {item} to {target}{due}\n")
+    out.write(f"dry run: would queue {queued}, send {sent}, skip {skipped}; nothing was changed\n")
+    out.flush()
+    return rows
 
 
 # -- run ----------------------------------------------------------------------------------
@@ -257,6 +362,36 @@ def load_adapter(platform: str, app: App, settings: Settings) -> PlatformAdapter
     return adapter
 
 
+LOG_FILE = Path("data") / "commemoration.log"
+"""Where the interactive console logs (relative to the working folder)."""
+
+
+def log_beside_the_prompt(settings: Settings, terminal: Terminal) -> Path | None:
+    """Logging for the interactive console: every record at ``LOG_LEVEL`` into
+    ``data/commemoration.log``, and only warnings and errors on the terminal, written above
+    the prompt (which is drawn again), so that no log line overwrites what is being typed.
+    Returns the log file (None when it cannot be opened: then stderr keeps warnings only)."""
+    root = logging.getLogger()
+    redacting = RedactingFilter(settings)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    above = AbovePrompt(terminal, sys.stderr)
+    above.setFormatter(formatter)
+    above.addFilter(redacting)
+    handlers: list[logging.Handler] = [above]
+    path: Path | None = LOG_FILE
+    try:
+        LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(LOG_FILE, encoding="utf-8")
+    except OSError:
+        path = None
+    else:
+        to_file.setFormatter(formatter)
+        to_file.addFilter(redacting)
+        handlers.append(to_file)
+    root.handlers[:] = handlers
+    return path
+
+
 @asynccontextmanager
 async def shutdown_requested() -> AsyncIterator[asyncio.Event]:
     """An event set by SIGINT or SIGTERM, handled from the start so that a signal during
@@ -279,16 +414,24 @@ async def run_bot(settings: Settings, platform: str | None) -> None:
     ``HTTP_LISTEN`` is set), the adapters, then the scheduler; they stop in reverse order."""
     platforms = choose_platforms(settings, platform)
     if platforms == ["console"]:
-        app = await open_app(settings)
+        terminal = Terminal(sys.stdout) if sys.stdin.isatty() and sys.stdout.isatty() else None
+        if terminal is not None:
+            terminal.open()
+            log_beside_the_prompt(settings, terminal)
         try:
-            dispatcher = app.dispatcher
-            async with (
-                serving_http(app),
-                running_scheduler(app, {Platform.CONSOLE.value: ConsoleSender()}),
-            ):
-                await ConsoleAdapter(dispatcher).run()
+            app = await open_app(settings)
+            try:
+                sender = ConsoleSender(terminal=terminal)
+                async with (
+                    serving_http(app),
+                    running_scheduler(app, {Platform.CONSOLE.value: sender}),
+                ):
+                    await ConsoleAdapter(app.dispatcher, terminal=terminal).run()
+            finally:
+                await app.close()
         finally:
-            await app.close()
+            if terminal is not None:
+                terminal.close()
         return
     async with shutdown_requested() as stop:
         app = await open_app(settings)

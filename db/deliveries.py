@@ -54,6 +54,7 @@ from bot.scheduling.ports import (
     Outcome,
     Pending,
     PlannedRow,
+    PreviewRow,
     QueueCounts,
     ScheduledEvent,
 )
@@ -309,7 +310,7 @@ class SqlDeliveryLedger:
                     continue
                 if item.skip_reason:
                     counts.skipped += 1
-                    log.info(
+                    log.debug(
                         "%s of %s skipped: %s",
                         item.item_key,
                         item.occurrence_date,
@@ -352,7 +353,7 @@ class SqlDeliveryLedger:
                 queued = max(0, int(getattr(result, "rowcount", 0) or 0))
                 await session.execute(update(F).where(F.id == marker_id).values(recipients=queued))
                 counts.queued += queued
-                log.info(
+                log.debug(
                     "%s of %s queued for %s subscriptions",
                     item.item_key,
                     item.occurrence_date,
@@ -554,6 +555,161 @@ class SqlDeliveryLedger:
             next_retry_at=next_retry,
             lease_expires_at=lease_expiry,
         )
+
+    # -- a dry run ----------------------------------------------------------------------------
+
+    async def preview(
+        self,
+        now: dt.datetime,
+        planner: DailyPlanner,
+        items: Sequence[FanOut],
+        lease: dt.timedelta,
+    ) -> list[PreviewRow]:
+        """What ``queue_daily`` and ``fan_out`` would insert at ``now``, and the rows already
+        waiting to be claimed, in one read-only transaction: nothing is written, no next run
+        moves (``tick --dry-run``)."""
+        subscriptions = ST.c
+        async with self.sessions() as session:
+            found = (
+                await session.execute(
+                    select(
+                        subscriptions.id,
+                        subscriptions.timezone,
+                        subscriptions.delivery_time,
+                        cast(subscriptions.topics, Text).like(DAILY_TOPIC_PATTERN),
+                        subscriptions.next_run_at,
+                    )
+                    .where(
+                        subscriptions.active.is_(True),
+                        or_(subscriptions.next_run_at.is_(None), subscriptions.next_run_at <= now),
+                    )
+                    .order_by(subscriptions.id)
+                )
+            ).all()
+            due = [
+                DueSubscription(id_, timezone, at, DAILY_TOPICS if daily else (), next_run_at)
+                for id_, timezone, at, daily, next_run_at in found
+            ]
+            planned: list[tuple[int, str, dt.date, dt.datetime, DeliveryStatus, str | None]] = [
+                (
+                    row.subscription_id,
+                    row.item_key,
+                    row.occurrence_date,
+                    row.due_at,
+                    row.status,
+                    row.reason,
+                )
+                for row in (planner(due).rows if due else [])
+            ]
+            known = {
+                (key, day)
+                for key, day in await session.execute(
+                    select(F.item_key, F.occurrence_date).where(
+                        F.item_key.in_({item.item_key for item in items})
+                    )
+                )
+            }
+            skipped_items: list[PreviewRow] = []
+            for item in items:
+                if (item.item_key, item.occurrence_date) in known:
+                    continue
+                if item.skip_reason:
+                    skipped_items.append(
+                        PreviewRow(
+                            item.item_key,
+                            item.occurrence_date,
+                            item.due_at,
+                            DeliveryStatus.SKIPPED,
+                            item.skip_reason,
+                        )
+                    )
+                    continue
+                recipients = await session.scalars(
+                    select(S.id).where(
+                        S.active.is_(True),
+                        cast(S.topics, Text).like(EVENTS_TOPIC_PATTERN),
+                        S.follow.in_(item.audience),
+                    )
+                )
+                planned.extend(
+                    (
+                        sid,
+                        item.item_key,
+                        item.occurrence_date,
+                        item.due_at,
+                        DeliveryStatus.QUEUED,
+                        None,
+                    )
+                    for sid in recipients
+                )
+            existing: set[tuple[int, str, dt.date]] = set()
+            ids = sorted({row[0] for row in planned})
+            for chunk in _chunks(ids, 500):
+                existing.update(
+                    (sid, key, day)
+                    for sid, key, day in await session.execute(
+                        select(D.subscription_id, D.item_key, D.occurrence_date).where(
+                            D.subscription_id.in_(list(chunk))
+                        )
+                    )
+                )
+            waiting = (
+                await session.execute(
+                    select(D.subscription_id, D.item_key, D.occurrence_date, D.due_at)
+                    .where(
+                        or_(
+                            D.status == QUEUED,
+                            and_(D.status == SENDING, D.claimed_at < now - lease),
+                        )
+                    )
+                    .order_by(D.due_at, D.id)
+                )
+            ).all()
+            involved = sorted({row[0] for row in planned} | {row[0] for row in waiting})
+            details: dict[int, Any] = {}
+            for chunk in _chunks(involved, 500):
+                for detail in await session.execute(
+                    select(
+                        S.id, S.platform, S.chat_id, S.thread_id, S.language, S.timezone, S.active
+                    ).where(S.id.in_(list(chunk)))
+                ):
+                    details[detail.id] = detail
+
+        def described(  # noqa: PLR0917  (one row of the tuples above)
+            sid: int,
+            key: str,
+            day: dt.date,
+            due_at: dt.datetime,
+            status: DeliveryStatus,
+            reason: str | None,
+            already: bool,
+        ) -> PreviewRow:
+            detail = details[sid]
+            return PreviewRow(
+                key,
+                day,
+                _aware(due_at),
+                status,
+                reason,
+                sid,
+                detail.platform,
+                detail.chat_id,
+                detail.thread_id,
+                detail.language,
+                detail.timezone,
+                bool(detail.active),
+                already,
+            )
+
+        preview = [
+            described(sid, key, day, due_at, DeliveryStatus.QUEUED, None, True)
+            for sid, key, day, due_at in waiting
+        ]
+        preview.extend(
+            described(*row, False) for row in planned if (row[0], row[1], row[2]) not in existing
+        )
+        preview.extend(skipped_items)
+        return preview
 
     # -- inspection (tests, benchmarks, the CLI) -----------------------------------------
 

@@ -1,7 +1,8 @@
 """Database URLs, engines and migrations.
 
 ``DATABASE_URL`` may name ``sqlite:///…``, ``postgresql+psycopg://…`` or
-``postgresql+asyncpg://…``. The bot talks to the database through SQLAlchemy's asyncio
+``postgresql+asyncpg://…``; ``postgres://…`` (what Heroku, Render and most hosts hand out) is
+PostgreSQL through psycopg. The bot talks to the database through SQLAlchemy's asyncio
 extension (aiosqlite, psycopg or asyncpg); Alembic migrates through the matching synchronous
 driver (sqlite3 or psycopg).
 """
@@ -9,6 +10,7 @@ driver (sqlite3 or psycopg).
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,10 @@ class DatabaseUrls:
 
     async_url: URL
     sync_url: URL
+    given: URL | None = None
+    """The URL as configured (its scheme and driver are what messages name)."""
+    read_only: bool = False
+    """Opened for reading only (an SQLite file this user may not write)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -43,29 +49,39 @@ class DatabaseUrls:
         return self.async_url.get_backend_name() == "sqlite"
 
     def safe(self) -> str:
-        """The URL with its password hidden, for messages."""
-        return self.sync_url.render_as_string(hide_password=True)
+        """The URL as configured, with its password hidden, for messages."""
+        return (self.given or self.async_url).render_as_string(hide_password=True)
+
+
+SUPPORTED = "sqlite:///path, postgresql://user@host/db (+psycopg or +asyncpg) or postgres://…"
 
 
 def parse_database_url(text: str) -> DatabaseUrls:
-    """Check a ``DATABASE_URL`` and derive the async and sync URLs; raise DatabaseUrlError."""
+    """Check a ``DATABASE_URL`` and derive the async and sync URLs; raise DatabaseUrlError.
+
+    The scheme is read from the text itself: asking SQLAlchemy for the backend of an unknown
+    one loads a dialect plugin, which raises instead of answering.
+    """
     try:
         url = make_url(text)
     except ArgumentError:
         raise DatabaseUrlError(
-            "DATABASE_URL is not a database URL (expected sqlite:///path or "
-            "postgresql+psycopg://user@host/db)"
+            f"DATABASE_URL is not a database URL (expected {SUPPORTED})"
         ) from None
-    backend, driver = url.get_backend_name(), url.get_driver_name()
+    backend, _, driver = url.drivername.lower().partition("+")
+    if backend == "postgres":  # Heroku's and Render's form; SQLAlchemy 2 dropped the alias
+        backend = "postgresql"
     if backend == "sqlite":
-        if driver not in ("pysqlite", "aiosqlite"):
+        if driver not in ("", "pysqlite", "aiosqlite"):
             raise DatabaseUrlError(f"DATABASE_URL: unsupported SQLite driver {driver!r}")
         database = url.database or ""
         if database in ("", ":memory:"):
             raise DatabaseUrlError("DATABASE_URL: SQLite needs a file path, e.g. sqlite:///bot.db")
-        return DatabaseUrls(url.set(drivername="sqlite+aiosqlite"), url.set(drivername="sqlite"))
+        return DatabaseUrls(
+            url.set(drivername="sqlite+aiosqlite"), url.set(drivername="sqlite"), url
+        )
     if backend == "postgresql":
-        if driver not in ("psycopg", "asyncpg", "psycopg2"):
+        if driver not in ("", "psycopg", "asyncpg", "psycopg2"):
             raise DatabaseUrlError(
                 f"DATABASE_URL: unsupported PostgreSQL driver {driver!r} (use psycopg or asyncpg)"
             )
@@ -73,10 +89,10 @@ def parse_database_url(text: str) -> DatabaseUrls:
             raise DatabaseUrlError("DATABASE_URL: no database name in the PostgreSQL URL")
         async_driver = "postgresql+asyncpg" if driver == "asyncpg" else "postgresql+psycopg"
         return DatabaseUrls(
-            url.set(drivername=async_driver), url.set(drivername="postgresql+psycopg")
+            url.set(drivername=async_driver), url.set(drivername="postgresql+psycopg"), url
         )
     raise DatabaseUrlError(
-        f"DATABASE_URL: unsupported database {backend!r} (use sqlite or postgresql)"
+        f"DATABASE_URL: unsupported database {url.drivername!r} (use {SUPPORTED})"
     )
 
 
@@ -88,6 +104,41 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+def _sqlite_reading_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def sqlite_writable(urls: DatabaseUrls) -> bool:
+    """Whether this user may write an existing SQLite file and its folder (WAL keeps two
+    files beside it); True for PostgreSQL, whose rights are the server's business."""
+    if not urls.is_sqlite:
+        return True
+    path = Path(urls.sync_url.database or "").expanduser()
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _read_only_url(url: URL) -> URL:
+    """An SQLite URL opened read-only. A WAL database is readable so only while a writer
+    keeps its ``-wal`` file; without one everything is checkpointed into the file, which is
+    then read as immutable (SQLite would otherwise need to create the ``-shm`` file)."""
+    path = Path(url.database or "").expanduser().resolve()
+    options = "mode=ro"
+    if not Path(f"{path}-wal").exists():
+        options += "&immutable=1"
+    return url.set(database=f"file:{path}?{options}", query={"uri": "true"})
+
+
+def reading_only(urls: DatabaseUrls) -> DatabaseUrls:
+    """The same SQLite database opened for reading only (unchanged for PostgreSQL)."""
+    if not urls.is_sqlite:
+        return urls
+    return DatabaseUrls(
+        _read_only_url(urls.async_url), _read_only_url(urls.sync_url), urls.given, True
+    )
+
+
 def prepare_sqlite_file(urls: DatabaseUrls) -> None:
     """Create the folder of an SQLite file, so the file is created on first use."""
     if urls.is_sqlite and urls.sync_url.database:
@@ -96,10 +147,12 @@ def prepare_sqlite_file(urls: DatabaseUrls) -> None:
 
 def create_engine_for(urls: DatabaseUrls) -> AsyncEngine:
     """The async engine of the bot."""
-    prepare_sqlite_file(urls)
+    if not urls.read_only:
+        prepare_sqlite_file(urls)
     engine = create_async_engine(urls.async_url, pool_pre_ping=not urls.is_sqlite)
     if urls.is_sqlite:
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        pragmas = _sqlite_reading_pragmas if urls.read_only else _sqlite_pragmas
+        event.listen(engine.sync_engine, "connect", pragmas)
     return engine
 
 
@@ -138,6 +191,59 @@ def upgrade(urls: DatabaseUrls, revision: str = "head") -> None:
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise DatabaseUnavailable(f"cannot open the database {urls.safe()}: {reason}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """Where a database's schema stands against the code's migrations."""
+
+    current: str | None
+    """The revision the database is at; None when it was never migrated (or does not exist)."""
+    head: str
+    """The latest revision of the code."""
+
+    @property
+    def is_current(self) -> bool:
+        """Whether the database is at the code's latest schema."""
+        return self.current == self.head
+
+
+def head_revision() -> str:
+    """The latest migration of the code."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None
+    return head
+
+
+def schema_state(urls: DatabaseUrls) -> SchemaState:
+    """The revision a database is at and the code's latest, read without writing anything:
+    an SQLite file that does not exist yet is not created (synchronous; run it in a thread)."""
+    from sqlalchemy import create_engine
+
+    head = head_revision()
+    url = urls.sync_url
+    if urls.is_sqlite:
+        path = Path(urls.sync_url.database or "").expanduser()
+        if not path.exists():
+            return SchemaState(None, head)
+        if not urls.read_only and not sqlite_writable(urls):
+            url = _read_only_url(url)
+    engine = create_engine(url, poolclass=_null_pool())
+    try:
+        return SchemaState(current_revision(engine), head)
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise DatabaseUnavailable(f"cannot open the database {urls.safe()}: {reason}") from None
+    finally:
+        engine.dispose()
+
+
+def _null_pool() -> type:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
 
 
 def current_revision(sync_engine: Engine) -> str | None:

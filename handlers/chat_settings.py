@@ -13,7 +13,8 @@ from bot.core.domain import LANGUAGES
 from bot.core.i18n import LANGUAGE_NAMES, translator
 from bot.core.places import zones_for
 from bot.core.reply import AnswerKind, Button, Reply, ReplyBuilder, Span, Style
-from bot.core.timeutil import find_zone, parse_hhmm, zone
+from bot.core.timeutil import find_zone, parse_hhmm, zone, zone_display
+from bot.scheduling.planner import first_post
 from handlers.base import N_, NotAllowed, UsageError
 from handlers.events import follow_label
 
@@ -67,7 +68,7 @@ async def choose_language(ctx: RequestContext) -> Reply:
 def zone_label(ctx: RequestContext, name: str, place: str = "") -> str:
     """A zone with the local time there now ("Europe/Moscow · 14:05 · Moscow, RU")."""
     local = ctx.t.time(ctx.now.astimezone(zone(name)).time())
-    return " · ".join(part for part in (name, local, place) if part)
+    return " · ".join(part for part in (zone_display(name, ctx.now), local, place) if part)
 
 
 async def choose_timezone(ctx: RequestContext) -> Reply:
@@ -100,7 +101,7 @@ async def _set_timezone(ctx: RequestContext, name: str) -> Reply:
     local = t.time(ctx.now.astimezone(zone(name)).time())
     return (
         ReplyBuilder()
-        .line(t.gettext("Time zone set to {zone}.", zone=name))
+        .line(t.gettext("Time zone set to {zone}.", zone=zone_display(name, ctx.now)))
         .text(t.gettext("The local time there is {time}.", time=local))
         .build()
     )
@@ -179,12 +180,13 @@ TIMEZONE_FLOW = Flow(
 
 
 async def subscribe(ctx: RequestContext) -> Reply:
-    """``/subscribe``: ask the time of the daily post; ``/subscribe HH:MM``: subscribe."""
+    """``/subscribe``: the daily post at the chat's current time, or ``DEFAULT_DELIVERY_TIME``
+    for a new subscription (another time is one button away); ``/subscribe HH:MM``: at that
+    time."""
     t = ctx.t
     text = ctx.option("time")
     if not text:
-        await require_configure(ctx)
-        return await ctx.start_flow(SUBSCRIBE)
+        return await _subscribe_at(ctx, None)
     if len(ctx.args) > 1:
         raise UsageError()
     try:
@@ -194,9 +196,22 @@ async def subscribe(ctx: RequestContext) -> Reply:
     return await _subscribe_at(ctx, delivery_time)
 
 
+CHANGE_TIME_ACTION = "subtime:"
+"""The action of the button that asks for another time of the daily post."""
+
+
+async def ask_subscription_time(ctx: RequestContext) -> Reply:
+    """The action behind "Another time…" under a subscription: asks for the time."""
+    await require_configure(ctx)
+    return await ctx.start_flow(SUBSCRIBE)
+
+
 async def _subscribe_at(ctx: RequestContext, delivery_time: dt.time | None) -> Reply:
+    """Subscribe, and say what changed: a new subscription, a time moved, or nothing; with
+    the time, the zone and the date of the first post."""
     t = ctx.t
     await require_configure(ctx)
+    before = await ctx.core.chats.get_subscription(ctx.platform, ctx.chat.id, ctx.chat.thread_id)
     subscription = await ctx.core.subscribe(
         ctx.platform,
         ctx.chat.id,
@@ -205,19 +220,40 @@ async def _subscribe_at(ctx: RequestContext, delivery_time: dt.time | None) -> R
         delivery_time=delivery_time,
         thread_id=ctx.chat.thread_id,
     )
-    return (
-        ReplyBuilder()
-        .text(
-            t.gettext(
-                "Subscribed. The “on this day” post will arrive every day at {time} ({zone}), "
-                "in {language}. Send /unsubscribe to stop it.",
-                time=t.time(subscription.delivery_time),
-                zone=subscription.timezone,
-                language=t.language_name(subscription.language),
-            )
+    zone_name = zone_display(subscription.timezone, ctx.now)
+    first = t.full_date(first_post(ctx.now, subscription.delivery_time, subscription.timezone))
+    time = t.time(subscription.delivery_time)
+    was_on = before is not None and before.active and "today" in before.topics
+    if was_on and before is not None and before.delivery_time != subscription.delivery_time:
+        text = t.gettext(
+            "The daily “on this day” post moved from {old} to {new} ({zone}). The first one "
+            "at the new time: {date}.",
+            old=t.time(before.delivery_time),
+            new=time,
+            zone=zone_name,
+            date=first,
         )
-        .build()
-    )
+    elif was_on:
+        text = t.gettext(
+            "This chat is already subscribed: the “on this day” post arrives every day at "
+            "{time} ({zone}), in {language}. The next one: {date}.",
+            time=time,
+            zone=zone_name,
+            language=t.language_name(subscription.language),
+            date=first,
+        )
+    else:
+        text = t.gettext(
+            "Subscribed. The “on this day” post will arrive every day at {time} ({zone}), in "
+            "{language}, from {date}. Send /unsubscribe to stop it.",
+            time=time,
+            zone=zone_name,
+            language=t.language_name(subscription.language),
+            date=first,
+        )
+    out = ReplyBuilder().text(text)
+    other = Button(t.gettext("Another time…"), action=CHANGE_TIME_ACTION)
+    return ReplyBuilder(out.spans, [(other,)]).build()
 
 
 COMMON_TIMES = ("07:00", "08:00", "09:00", "12:00", "18:00", "20:00")
@@ -244,7 +280,7 @@ def _time_prompt(ctx: RequestContext, answers: Answers) -> str:
     return ctx.t.gettext(
         "At what time should the daily “on this day” post arrive ({zone})? "
         "Choose one, or send a time such as 07:30.",
-        zone=str(answers.get("zone") or ctx.timezone),
+        zone=zone_display(str(answers.get("zone") or ctx.timezone), ctx.now),
     )
 
 
@@ -289,7 +325,7 @@ async def show_settings(ctx: RequestContext) -> Reply:
     settings = await ctx.core.effective_settings(ctx.platform, ctx.chat.id, ctx.chat.thread_id)
     out = ReplyBuilder().bold(t.gettext("Settings of this chat")).line()
     out.line(t.gettext("Language: {language}", language=LANGUAGE_NAMES[ctx.language]))
-    out.line(t.gettext("Time zone: {zone}", zone=ctx.timezone))
+    out.line(t.gettext("Time zone: {zone}", zone=zone_display(ctx.timezone, ctx.now)))
     subscription = settings.subscription
     if subscription is not None and subscription.active and "today" in subscription.topics:
         out.line(
@@ -390,13 +426,15 @@ async def _apply_setup(
             thread_id=thread,
         )
     t = ctx.t
+    first = first_post(ctx.now, subscription.delivery_time, zone_name)
     template = t.gettext(
         "{channel} will receive the “on this day” post and the announcements of "
-        "events every day at {time} ({zone}), in {language}.",
+        "events every day at {time} ({zone}), in {language}, from {date}.",
         channel="{channel}",
         time=t.time(subscription.delivery_time),
-        zone=zone_name,
+        zone=zone_display(zone_name, ctx.now),
         language=LANGUAGE_NAMES[code],
+        date=t.full_date(first),
     )
     span = _chat_span(ctx, target)
     if template.startswith("{channel}"):  # a sentence starts with the chat's name

@@ -9,7 +9,7 @@ from typing import Any
 from bot.core.context import RequestContext
 from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step
 from bot.core.domain import GeoPoint, Memorial, MemorialKind, Precision, ScoredMemorial, pick
-from bot.core.geo import map_url, parse_coordinates
+from bot.core.geo import NEAR_RADIUS_KM, NotAPosition, OutOfRange, map_url, parse_coordinates
 from bot.core.i18n import Translator
 from bot.core.places import find_city
 from bot.core.reply import MAX_ACTION_BYTES, AnswerKind, Button, Reply, ReplyBuilder, Venue
@@ -195,16 +195,42 @@ def _memorial_buttons(
     for hit in hits:
         label = pick(hit.memorial.names, ctx.language)
         if hit.distance_km is not None:
-            label = f"{label} · {format_distance(ctx.t, hit.distance_km)}"
+            distance = format_distance(ctx.t, hit.distance_km, hit.memorial.precision)
+            label = f"{label} · {distance}"
         rows.append((Button(label, action=memorial_action(hit.memorial.slug)),))
     return tuple(rows)
 
 
-def format_distance(t: Translator, km: float) -> str:
-    """A distance in the reader's number format: metres below 1 km."""
+def format_distance(t: Translator, km: float, precision: Precision = Precision.SITE) -> str:
+    """A distance in the reader's number format: metres below 1 km. To a memorial known only
+    by its town centre, an approximate one ("about 0.4 km, town centre"): the metres would
+    pretend to know where it stands."""
+    if precision is Precision.TOWN:
+        rounded = t.number(km, 1) if km < 10 else t.number(round(km))
+        return t.gettext("about {distance} km, town centre", distance=rounded)
     if km < 1:
         return t.gettext("{distance} m", distance=t.number(round(km * 1000)))
     return t.gettext("{distance} km", distance=t.number(km, 1))
+
+
+def position_problem(t: Translator, text: str, error: ValueError) -> str:
+    """Why typed coordinates were refused: not a position at all, or a latitude or
+    longitude out of its range."""
+    if isinstance(error, OutOfRange):
+        if error.axis == "latitude":
+            return t.gettext(
+                "Latitude {value} is out of range: it goes from -90 to 90.",
+                value=t.decimal(error.value),
+            )
+        return t.gettext(
+            "Longitude {value} is out of range: it goes from -180 to 180.",
+            value=t.decimal(error.value),
+        )
+    return t.gettext(
+        "“{text}” is not a position. Send a latitude and a longitude, such as 50.63 5.57 "
+        "(a comma works too: 50,63 5,57).",
+        text=text.strip()[:60],
+    )
 
 
 async def show_nearest(ctx: RequestContext) -> Reply:
@@ -220,24 +246,35 @@ async def show_nearest(ctx: RequestContext) -> Reply:
             return await ctx.start_flow(NEAR)
         try:
             point = parse_coordinates(text)
-        except ValueError:
-            raise UsageError(
-                t.gettext("Latitude goes from -90 to 90 and longitude from -180 to 180.")
-            ) from None
+        except (NotAPosition, OutOfRange) as error:
+            raise UsageError(position_problem(t, text, error)) from None
     return await nearest_to(ctx, point)
 
 
 async def nearest_to(ctx: RequestContext, point: GeoPoint, place: str = "") -> Reply:
-    """The memorials nearest to ``point`` (named ``place`` when a town was given)."""
+    """The memorials nearest to ``point`` (named ``place`` when a town was given); those
+    beyond ``NEAR_RADIUS_KM`` are labelled far away, not listed as if near."""
     t = ctx.t
     hits = await ctx.core.nearest_memorials(point, NEAR_LIMIT)
     if not hits:
         return ReplyBuilder().text(t.gettext("No memorials are listed yet.")).build()
     where = place or t.coordinates(point.lat, point.lon)
-    out = ReplyBuilder().bold(t.gettext("Memorials nearest to {place}", place=where)).line()
+    near = [hit for hit in hits if (hit.distance_km or 0.0) <= NEAR_RADIUS_KM]
+    far = hits[len(near) :]
+    radius = t.number(NEAR_RADIUS_KM)
+    out = ReplyBuilder()
+    if near:
+        out.bold(t.gettext("Memorials nearest to {place}", place=where)).line()
+    else:
+        out.bold(
+            t.gettext("No memorial within {radius} km of {place}.", radius=radius, place=where)
+        ).line()
+        out.line(t.gettext("The nearest ones are far away."))
     for number, hit in enumerate(hits, start=1):
+        if near and far and number == len(near) + 1:
+            out.line(t.gettext("Far away (more than {radius} km)", radius=radius))
         memorial = hit.memorial
-        distance = format_distance(t, hit.distance_km or 0.0)
+        distance = format_distance(t, hit.distance_km or 0.0, memorial.precision)
         out.text(f"{number}. ").bold(pick(memorial.names, ctx.language))
         out.line(f" — {place_line(t, memorial)} — {distance}")
     return ReplyBuilder(out.spans, list(_memorial_buttons(ctx, hits))).build()
@@ -338,7 +375,9 @@ async def _parse_place(ctx: RequestContext, answers: Answers, answer: Answer) ->
         raise Invalid(t.gettext("Please share a location or send coordinates."))
     try:
         point = parse_coordinates(text)
-    except ValueError:
+    except OutOfRange as error:
+        raise Invalid(position_problem(t, text, error)) from None
+    except NotAPosition:
         pass
     else:
         return [point.lat, point.lon, ""]

@@ -111,8 +111,9 @@ COMMANDS: tuple[Command, ...] = (
         N_("Memorials nearest to a place"),
         N_("/near [latitude longitude]"),
         (
-            Param("latitude", N_("Latitude, from -90 to 90"), ParamKind.NUMBER),
-            Param("longitude", N_("Longitude, from -180 to 180"), ParamKind.NUMBER),
+            # text, not Discord's number type: its client refuses a decimal comma (50,63)
+            Param("latitude", N_("Latitude, from -90 to 90")),
+            Param("longitude", N_("Longitude, from -180 to 180")),
         ),
     ),
     Command("events", events.show_events, N_("Upcoming ceremonies and marches"), N_("/events")),
@@ -251,6 +252,7 @@ ACTIONS: dict[str, Handler] = {
     "today": show_day,
     "rsvp": events.answer_rsvp,
     "rg": regiment.answer_button,
+    "subtime": chat_settings.ask_subscription_time,
 }
 """Button action ids are ``<prefix>:<argument>``; the prefix chooses the handler."""
 

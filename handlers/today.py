@@ -23,12 +23,27 @@ from handlers.memorials import KIND_LABELS, place_line
 
 DESCRIPTION_MAX = 600
 """The memorial of the day shows at most this much of its description."""
+FIRST_YEAR = 1930
+"""The earliest year ``/today`` speaks of: the dataset's anniversaries start in the late
+1930s."""
+LAST_YEAR = 2100
+"""The latest: a daily post of a future year counts the years since each anniversary, but
+"8,054 years ago" in 9999 speaks of nothing."""
 
 
-def years_ago_text(t: Translator, years: int) -> str:
-    """ "7 years ago" with the language's plural rules; "this year" for 0."""
+def year_range(today: dt.date) -> tuple[int, int]:
+    """The years a date given to ``/today`` may have."""
+    return FIRST_YEAR, max(LAST_YEAR, today.year + 1)
+
+
+def years_ago_text(t: Translator, years: int, current_year: bool = True) -> str | None:
+    """ "7 years ago" with the language's plural rules; "this year" for 0. For a day of a
+    past year (``current_year`` False): "7 years earlier", and nothing for 0 (1945 is not
+    "this year" on 9 May 1945)."""
     if years == 0:
-        return t.gettext("this year")
+        return t.gettext("this year") if current_year else None
+    if not current_year and years > 0:
+        return t.ngettext("{count} year earlier", "{count} years earlier", years)
     return t.ngettext("{count} year ago", "{count} years ago", years)
 
 
@@ -80,18 +95,25 @@ def digest(
     *,
     memorial: Memorial | None = None,
     events: Sequence[Event] = (),
+    current_year: int | None = None,
 ) -> Reply:
     """The "on this day" digest for ``day``: the text of the daily post and of ``/today``.
 
     Each anniversary shows its first source; a day without anniversaries shows ``memorial``
-    (the memorial of the day) and ``events`` instead.
+    (the memorial of the day) and ``events`` instead. A day of another year than
+    ``current_year`` (default: the day's own) shows its year in the header, and a past one
+    counts years "earlier" instead of "ago".
     """
     out = ReplyBuilder()
-    out.bold(t.gettext("On this day, {date}", date=t.day_month(day))).line()
+    this_year = current_year is None or day.year == current_year
+    past = current_year is not None and day.year < current_year
+    shown = t.day_month(day) if this_year else t.full_date(day)
+    out.bold(t.gettext("On this day, {date}", date=shown)).line()
     for item in items:
         out.line()
         if item.year is not None:
-            out.bold(f"{item.year}").text(f" ({years_ago_text(t, day.year - item.year)}) — ")
+            ago = years_ago_text(t, day.year - item.year, current_year=not past)
+            out.bold(f"{item.year}").text(f" ({ago}) — " if ago else " — ")
         out.bold(pick(item.title, t.language)).line()
         text = pick(item.text, t.language)
         if text:
@@ -117,11 +139,25 @@ async def show_today(ctx: RequestContext) -> Reply:
             day = parse_day(text, local_today)
         except ValueError:
             raise UsageError(ctx.t.gettext("“{text}” is not a date.", text=text[:40])) from None
+        first, last = year_range(local_today)
+        if not first <= day.year <= last:
+            raise UsageError(
+                ctx.t.gettext(
+                    "The bot speaks of the years from {first} to {last}.",
+                    first=str(first),
+                    last=str(last),
+                )
+            )
     else:
         day = local_today
     content = await ctx.core.day_content(day)
     reply = digest(
-        ctx.t, day, content.anniversaries, memorial=content.memorial, events=content.events
+        ctx.t,
+        day,
+        content.anniversaries,
+        memorial=content.memorial,
+        events=content.events,
+        current_year=local_today.year,
     )
     previous, following = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
     buttons = (

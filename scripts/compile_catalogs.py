@@ -148,17 +148,27 @@ def mo_bytes(compiled: CompiledCatalog) -> bytes:
     return buffer.getvalue()
 
 
-def write_atomically(path: Path, data: bytes) -> bool:
-    """Replace ``path`` with ``data`` in one step (readers never see half a file).
+MO_MODE = 0o644
+"""Compiled catalogs are readable by everyone, like any installed file: the bot may run as
+another user or a service account (``tempfile.mkstemp`` alone would leave them 0600)."""
 
-    Returns False, writing nothing, when the file already holds exactly ``data``.
+
+def write_atomically(path: Path, data: bytes, mode: int = MO_MODE) -> bool:
+    """Replace ``path`` with ``data`` in one step (readers never see half a file), with
+    permissions ``mode``.
+
+    Returns False, writing nothing, when the file already holds exactly ``data`` (its mode is
+    still corrected).
     """
     if path.exists() and path.read_bytes() == data:
+        if path.stat().st_mode & 0o777 != mode:
+            path.chmod(mode)
         return False
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+            os.fchmod(out.fileno(), mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

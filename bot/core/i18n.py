@@ -105,6 +105,11 @@ def check_catalogs(languages: Sequence[str] = LANGUAGES, locales_dir: Path | Non
                 recorded = gettext.GNUTranslations(handle).pgettext(
                     SOURCE_HASH_CONTEXT, SOURCE_HASH_MSGID
                 )
+        except PermissionError as error:
+            raise CatalogError(
+                f"{mo} cannot be read by this user ({error.strerror}): compile the catalogs "
+                "again (python scripts/compile_catalogs.py writes them readable by everyone)"
+            ) from None
         except (OSError, ValueError, struct.error) as error:
             problems.append(f"{mo} is not a valid catalog ({error})")
             continue
@@ -140,6 +145,11 @@ class Translator:
         """A number in this language's format."""
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return format_decimal(value, format=pattern, locale=self.locale)
+
+    def decimal(self, value: float) -> str:
+        """A number with as many decimals as it has (up to six), in this language's format:
+        "91", "91,5"."""
+        return format_decimal(value, format="#,##0.######", locale=self.locale)
 
     def day_month(self, date: dt.date) -> str:
         """Day and month, as "9 мая", "9. Mai", "9 mei", "9 mai", "May 9"."""

@@ -20,6 +20,7 @@ from bot.core.domain import (
     ScoredMemorial,
     Subscription,
 )
+from bot.core.geo import proximity_score
 from bot.core.i18n import base_language
 from bot.core.ports import (
     AnniversaryRepository,
@@ -251,9 +252,13 @@ class Core:
         return await self._hydrate(hits)
 
     async def nearest_memorials(self, point: GeoPoint, limit: int = 5) -> list[ScoredMemorial]:
-        """Memorials by great-circle distance from ``point``, nearest first, in kilometres."""
+        """Memorials by great-circle distance from ``point``, nearest first, in kilometres;
+        each scored by its proximity (``geo.proximity_score``), not by a text match."""
         hits = (await self.index()).nearest(point, limit)
-        return await self._hydrate(hits)
+        return [
+            replace(hit, score=proximity_score(hit.distance_km or 0.0))
+            for hit in await self._hydrate(hits)
+        ]
 
     async def _hydrate(self, hits: Sequence[Hit]) -> list[ScoredMemorial]:
         """The memorials behind index hits, in the hits' order (vanished ones left out)."""

@@ -50,6 +50,27 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 
+_ETC_OFFSET = re.compile(r"^Etc/GMT[+-]\d{1,2}$")
+
+
+def utc_offset_text(offset: dt.timedelta) -> str:
+    """An offset as ``UTC+05:30`` or ``UTC−03:00`` (a real minus sign)."""
+    minutes = int(offset.total_seconds()) // 60
+    sign = "−" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+def zone_display(name: str, at: dt.datetime) -> str:
+    """A zone as people should read it. ``Etc/GMT+3`` follows POSIX, where the sign is
+    reversed: it is three hours *behind* UTC, so it is shown as "UTC−03:00, Etc/GMT+3";
+    every other zone by its name."""
+    if not _ETC_OFFSET.match(name):
+        return name
+    offset = at.astimezone(zone(name)).utcoffset() or dt.timedelta(0)
+    return f"{utc_offset_text(offset)}, {name}"
+
+
 def find_zone(text: str) -> str | None:
     """Match user input to an IANA zone name, ignoring case ("europe/brussels" works)."""
     candidate = text.strip().replace(" ", "_")
@@ -77,8 +98,19 @@ def _zone_names() -> list[str]:
     return _ZONES
 
 
+class ImpossibleDate(ValueError):
+    """A date written correctly that does not exist (30 February, month 13)."""
+
+    def __init__(self, text: str, year: int | None, month: int, day: int) -> None:
+        super().__init__(f"{text!r} is not a date")
+        self.year = year
+        self.month = month
+        self.day = day
+
+
 def parse_day(text: str, today: dt.date) -> dt.date:
-    """Parse ``MM-DD``, ``YYYY-MM-DD``, ``DD.MM`` or ``DD.MM.YYYY``; raise ValueError.
+    """Parse ``MM-DD``, ``YYYY-MM-DD``, ``DD.MM`` or ``DD.MM.YYYY``; raise ValueError
+    (``ImpossibleDate`` for a well-formed date that does not exist).
 
     Without a year the date falls in ``today``'s year (29 February in a leap year).
     """
@@ -92,7 +124,10 @@ def parse_day(text: str, today: dt.date) -> dt.date:
         raise ValueError(f"not a date: {text!r}")
     year = int(year_text) if year_text else None
     month, day = int(month_text), int(day_text)
-    dt.date(year or LEAP_YEAR, month, day)  # raises ValueError for an impossible day
+    try:
+        dt.date(year or LEAP_YEAR, month, day)
+    except ValueError:
+        raise ImpossibleDate(text, year, month, day) from None
     if year is None:
         year = today.year
         if month == 2 and day == 29 and not _is_leap(year):

@@ -193,6 +193,16 @@ def _occurrences(
     return found, next_occurrence(now, at, tz).due_at, too_old
 
 
+def first_post(now: dt.datetime, at: dt.time, timezone: str) -> dt.date:
+    """The local date of the first daily post of a subscription made or changed at ``now``
+    (its next run is recomputed from ``now - RECOMPUTE_GRACE``, as ``plan_daily`` does)."""
+    try:
+        tz = zone_of(timezone)
+    except ValueError:
+        tz = zone_of("UTC")
+    return next_occurrence(now - RECOMPUTE_GRACE, at, tz).local_date
+
+
 def event_items(
     events: Sequence[ScheduledEvent], now: dt.datetime, window: dt.timedelta
 ) -> list[FanOut]:

@@ -144,6 +144,29 @@ class Pending:
         return self.queued + self.sending
 
 
+@dataclass(frozen=True, slots=True)
+class PreviewRow:
+    """What a planning pass and a drain would do with one row (``tick --dry-run``).
+
+    ``status`` is QUEUED for a row that would be queued and sent (or is queued already,
+    ``already_queued``), SKIPPED for one that would be recorded as skipped, with ``reason``.
+    An event item skipped as a whole has no subscriber (``subscription_id`` 0)."""
+
+    item_key: str
+    occurrence_date: dt.date
+    due_at: dt.datetime
+    status: DeliveryStatus
+    reason: str | None = None
+    subscription_id: int = 0
+    platform: str = ""
+    chat_id: str = ""
+    thread_id: str = ""
+    language: str = ""
+    timezone: str = ""
+    active: bool = True
+    already_queued: bool = False
+
+
 class DeliveryLedger(Protocol):
     """The delivery ledger and the due-queries behind it."""
 
@@ -194,4 +217,15 @@ class DeliveryLedger(Protocol):
     ) -> Pending:
         """Unfinished rows (of ``platforms``, or all), and when the next one can be claimed;
         with ``now``, without the rows scheduled for after ``now`` that were never tried."""
+        ...
+
+    async def preview(
+        self,
+        now: dt.datetime,
+        planner: DailyPlanner,
+        items: Sequence[FanOut],
+        lease: dt.timedelta,
+    ) -> list[PreviewRow]:
+        """What ``queue_daily`` and ``fan_out`` would insert at ``now`` and the rows already
+        waiting to be claimed, writing nothing."""
         ...

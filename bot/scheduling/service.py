@@ -13,13 +13,14 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from bot.core.domain import DeliveryStatus
 from bot.core.ports import Clock, Sender
 from bot.scheduling.drain import Drainer, DrainStats
 from bot.scheduling.limiter import RateLimiter, policy_for
-from bot.scheduling.planner import MAX_CATCHUP, event_items, plan_daily
-from bot.scheduling.ports import DeliveryLedger, Outcome, QueueCounts
+from bot.scheduling.planner import MAX_CATCHUP, event_items, plan_daily, too_late_reason
+from bot.scheduling.ports import DeliveryLedger, Outcome, PreviewRow, QueueCounts
 from bot.scheduling.render import AnniversariesOf, ItemRenderer, Renderer, RsvpCountOf
 from bot.scheduling.settings import DeliverySettings
 from bot.scheduling.timing import SystemTime, TimeSource
@@ -109,6 +110,30 @@ class DeliveryService:
                 counts.subscriptions,
             )
         return counts
+
+    async def preview(self) -> list[PreviewRow]:
+        """What ``plan`` and a drain would do at the clock's instant, changing nothing: rows
+        already queued, rows that would be queued and sent, rows that would be skipped (at
+        planning, or at sending: too late, or an inactive subscription)."""
+        now = self.clock.now()
+        window = self.settings.lateness_window
+        events = await self.ledger.events_since(now - MAX_CATCHUP)
+        rows = await self.ledger.preview(
+            now,
+            lambda due: plan_daily(due, now, window),
+            event_items(events, now, window),
+            self.settings.claim_lease,
+        )
+        result: list[PreviewRow] = []
+        for row in rows:
+            reason = None
+            if row.status is DeliveryStatus.QUEUED and row.subscription_id:
+                reason = None if row.active else "the subscription is inactive"
+                reason = reason or too_late_reason(row.due_at, now, window)
+            result.append(
+                replace(row, status=DeliveryStatus.SKIPPED, reason=reason) if reason else row
+            )
+        return result
 
     # -- draining -------------------------------------------------------------------------
 

@@ -23,6 +23,28 @@ log = logging.getLogger(__name__)
 
 TICK_JOB_ID = "deliveries.tick"
 MISFIRE_GRACE_SECONDS = 300
+APSCHEDULER_LOGGERS = ("apscheduler.executors.default", "apscheduler.scheduler")
+"""APScheduler says "Running job …" and "… executed successfully" at INFO every minute."""
+
+
+class DemoteToDebug(logging.Filter):
+    """Turns a logger's INFO records into DEBUG ones (dropped unless DEBUG is on): the bot
+    itself logs one line for each tick that did something (``DeliveryService.plan``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Lower INFO to DEBUG; keep the record only when DEBUG is enabled."""
+        if record.levelno != logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def quiet_apscheduler() -> None:
+    """Send APScheduler's per-run chatter to DEBUG (idempotent)."""
+    for name in APSCHEDULER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, DemoteToDebug) for f in logger.filters):
+            logger.addFilter(DemoteToDebug())
 
 
 class MinuteTicker:
@@ -38,6 +60,7 @@ class MinuteTicker:
 
     def start(self) -> None:
         """Start the scheduler in the running event loop."""
+        quiet_apscheduler()
         utc = ZoneInfo("UTC")
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=utc)
         options: dict[str, Any] = {}

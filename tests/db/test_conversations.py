@@ -14,6 +14,7 @@ from bot.core.conversation import Answers, Flow, Step
 from bot.core.domain import ChatKind, ConversationKey, ConversationState
 from bot.core.reply import AnswerKind, Reply, text_reply
 from bot.core.timeutil import FixedClock
+from handlers.chat_settings import CHANGE_TIME_ACTION
 from handlers.dispatch import Dispatcher
 from handlers.flows import FLOWS
 
@@ -25,6 +26,11 @@ ADMIN = UserRef("42", "Anna", "en", is_admin=True)
 
 def _say(text: str, user: UserRef = ADMIN) -> Incoming:
     return Incoming("telegram", GROUP, user, text=text)
+
+
+def _another_time(user: UserRef = ADMIN) -> Incoming:
+    """The "Another time…" button under a subscription: the form that asks for the time."""
+    return Incoming("telegram", GROUP, user, action=CHANGE_TIME_ACTION)
 
 
 async def test_a_conversation_is_stored_replaced_and_ended(app: App) -> None:
@@ -51,7 +57,7 @@ async def test_a_conversation_is_stored_replaced_and_ended(app: App) -> None:
 
 
 async def test_a_half_filled_form_survives_a_restart(app: App, clock: FixedClock) -> None:
-    question = await app.dispatcher.handle(_say("/subscribe"))
+    question = await app.dispatcher.handle(_another_time())
     assert question is not None and question.ask is not None
     restarted = await open_app(app.settings, clock=clock)
     try:
@@ -65,7 +71,7 @@ async def test_a_half_filled_form_survives_a_restart(app: App, clock: FixedClock
 
 
 async def test_an_idle_form_expires_with_a_message(app: App, clock: FixedClock) -> None:
-    await app.dispatcher.handle(_say("/subscribe"))
+    await app.dispatcher.handle(_another_time())
     later = FixedClock(NOW + dt.timedelta(minutes=31))
     app.core.clock = later
     reply = await app.dispatcher.handle(_say("07:15"))

@@ -9,6 +9,7 @@ import pytest
 from bot.adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.core.i18n import translator
+from bot.scheduling.planner import first_post
 from tests.discord.conftest import World, command
 from tests.discord.test_commands import readable
 from tests.fakes.discord_server import PERMISSIONS, FakeDiscordServer
@@ -58,11 +59,12 @@ async def test_setup_with_manage_server_or_an_organizer_role(
     t = translator("en")
     assert readable(accepted.content) == t.gettext(
         "{channel} will receive the “on this day” post and the announcements of events every "
-        "day at {time} ({zone}), in {language}.",
+        "day at {time} ({zone}), in {language}, from {date}.",
         channel=f"<#{server.news.id}>",
         time=t.time(dt.time(10, 0)),
         zone="Europe/Moscow",
         language="Русский",
+        date=t.full_date(first_post(app.core.clock.now(), dt.time(10, 0), "Europe/Moscow")),
     )
     news = await app.chats.get_subscription("discord", str(server.news.id))
     assert news is not None

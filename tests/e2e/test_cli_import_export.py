@@ -138,7 +138,7 @@ def test_a_broken_file_exits_1_lists_every_error_and_changes_nothing(
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert lines[-1] == (
-        f"commemoration-bot: error: import {path}: 5 error(s) in 3 row(s); nothing was imported"
+        f"commemoration-bot: error: import {path}: 5 errors in 3 rows; nothing was imported"
     )
     expected = [
         "memorials: row 1 (line 2): slug: 'Waremme Memorial' is not a slug",

@@ -38,7 +38,7 @@ def test_buttons_are_numbered_and_pressed_by_number(run_cli: Runner) -> None:
     assert result.returncode == 0, result.stderr
     assert "[2] Русский" in result.stdout
     assert "9 мая" in result.stdout
-    assert "[no button 9]" in result.stdout
+    assert "[нет кнопки 9]" in result.stdout  # in the chat's language, Russian here
 
 
 def test_choices_persist_across_runs(run_cli: Runner) -> None:
@@ -144,3 +144,11 @@ def test_tokens_are_never_echoed(run_cli: Runner) -> None:
     )
     assert result.returncode == 1
     assert token not in result.stdout + result.stderr
+
+
+def test_the_consoles_own_words_are_translated(run_cli: Runner) -> None:
+    # issue 14, item 2: "[no button 9]" was English whatever the chat's language
+    result = run_cli("run", "--platform", "console", stdin="/language ru\n/today 05-09\n9\n")
+    assert result.returncode == 0, result.stderr
+    assert "[нет кнопки 9]" in result.stdout
+    assert "[no button" not in result.stdout

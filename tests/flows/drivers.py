@@ -306,6 +306,9 @@ class DiscordChat:
         self.channel = channel
         self.user = user
         self.question: SentMessage | None = None
+        self.answer: SentMessage | None = None
+        """The last answer that had buttons (a question, or a reply such as a subscription's
+        confirmation with its "Another time…")."""
         self.ephemeral: list[bool] = []
         """Whether each question was shown only to this user."""
 
@@ -335,12 +338,15 @@ class DiscordChat:
         return self._seen(await submitted.response(timeout=5))
 
     async def press(self, label: str) -> str:
-        """The button whose label contains ``label`` on the question (or the last answer)."""
-        assert self.question is not None
-        for button in _buttons(self.question.components):
-            if label in str(button.get("label", "")):
-                handle = await self.dc.press_button(self.question, button["custom_id"], self.user)
-                return self._seen(await handle.response(timeout=5))
+        """The button whose label contains ``label`` on the last answer with buttons (or the
+        question)."""
+        shown = [message for message in (self.answer, self.question) if message is not None]
+        assert shown, "no message with buttons"
+        for message in shown:
+            for button in _buttons(message.components):
+                if label in str(button.get("label", "")):
+                    handle = await self.dc.press_button(message, button["custom_id"], self.user)
+                    return self._seen(await handle.response(timeout=5))
         raise AssertionError(f"no button {label!r}")
 
     async def restart(self) -> None:
@@ -350,6 +356,8 @@ class DiscordChat:
     def _seen(self, callback: InteractionCallback) -> str:
         message = callback.message
         buttons = _buttons(message.components) if message is not None else []
+        if message is not None and buttons:
+            self.answer = message
         if message is not None and any(
             (parse_custom_id(b["custom_id"]) or "").startswith("cv:") for b in buttons
         ):

@@ -31,10 +31,11 @@ async def test_two_admins_in_one_telegram_group(
         anna, boris = TelegramChat(running, tg, alice, group), TelegramChat(running, tg, bob, group)
 
         assert "Which time zone?" in await anna.send("/timezone")
-        assert "At what time" in await boris.send("/subscribe")
+        assert "Subscribed." in await boris.send("/subscribe")  # at DEFAULT_DELIVERY_TIME
+        assert "At what time" in await boris.press("Another time")
         # Each answer goes to its own author's form, whatever came in between.
         assert "Several time zones match “Moscow”" in await anna.send("Moscow")
-        assert "Subscribed." in await boris.send("07:30")
+        assert "moved from 9:00" in await boris.send("07:30")
         # Bob presses the button of Alice's question: it is not his to answer.
         refused = await boris.press("Europe/Moscow")
         assert "This question is closed; there is nothing to answer." in refused
@@ -74,9 +75,10 @@ async def test_two_organizers_in_one_discord_channel(
         first = DiscordChat(running, dc, guild, channel, owner)
         second = DiscordChat(running, dc, guild, channel, helper)
         assert "Which time zone?" in await first.send("/timezone")
-        assert "At what time" in await second.send("/subscribe")
+        assert "Subscribed." in await second.send("/subscribe")  # at DEFAULT_DELIVERY_TIME
+        assert "At what time" in await second.press("Another time")
         assert "Several time zones match “Moscow”" in await first.send("Moscow")
-        assert "Subscribed." in await second.send("07:30")
+        assert "moved from 9:00" in await second.send("07:30")
         assert "Time zone set to Europe/Moscow." in await first.press("Europe/Moscow")
     finally:
         await running.close()

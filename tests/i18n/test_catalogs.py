@@ -44,7 +44,7 @@ SAME_AS_ENGLISH: dict[str, set[str]] = {
         "latitude",
         "longitude",
     },
-    "nl": {"Monument", "Museum"},
+    "nl": {"Monument", "Museum", "{count} byte", "{count} bytes"},
     "de": {"Museum"},
 }
 """Entries whose translation is rightly the English text itself (the word is the same)."""

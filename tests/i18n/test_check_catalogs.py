@@ -147,3 +147,13 @@ def test_the_translator_refuses_a_missing_catalog(
     finally:
         monkeypatch.undo()
         i18n._catalog.cache_clear()
+
+
+def test_compiled_catalogs_are_readable_by_every_user(locales: Path) -> None:
+    # issue 14, item 3: mkstemp's 0600 left another user "Permission denied"
+    for language in LANGUAGES:
+        assert mo_path(language, locales).stat().st_mode & 0o777 == 0o644
+    unreadable = mo_path("ru", locales)
+    unreadable.chmod(0o600)
+    compile_catalogs(locales)  # unchanged content: only the mode is corrected
+    assert unreadable.stat().st_mode & 0o777 == 0o644

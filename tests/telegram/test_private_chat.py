@@ -104,7 +104,8 @@ async def test_bad_input_gets_a_usage_hint(
     assert bad_date.text == "“99-99” is not a date.\nUsage: /today [MM-DD or YYYY-MM-DD]"
     [missing] = await ask(tg, alice, "/near 50.1")
     assert missing.text == (
-        "Latitude goes from -90 to 90 and longitude from -180 to 180.\n"
+        "“50.1” is not a position. Send a latitude and a longitude, such as 50.63 5.57 "
+        "(a comma works too: 50,63 5,57).\n"
         "Usage: /near [latitude longitude]"
     )
     [overlong] = await ask(tg, alice, "/memorial " + "Liège " * 300)

@@ -187,13 +187,16 @@ async def test_subscribe_and_unsubscribe(dispatcher: Dispatcher, core: Core) -> 
     assert "Usage: /subscribe [HH:MM]" in bad.plain_text()
 
 
-async def test_subscribe_without_a_time_asks_for_one(dispatcher: Dispatcher, core: Core) -> None:
-    question = await ask(dispatcher, "/subscribe")
-    assert question.ask is not None
-    assert await core.chats.get_subscription("telegram", PRIVATE.id) is None
-    await ask(dispatcher, "3")  # the third button, 09:00
+async def test_subscribe_without_a_time_offers_another(dispatcher: Dispatcher, core: Core) -> None:
+    confirmed = await ask(dispatcher, "/subscribe")  # DEFAULT_DELIVERY_TIME, 09:00
+    assert confirmed.ask is None
+    [button] = [b for row in confirmed.buttons for b in row]
+    assert button.action is not None
+    question = await dispatcher.handle(Incoming("telegram", PRIVATE, USER, action=button.action))
+    assert question is not None and question.ask is not None
+    await ask(dispatcher, "2")  # the second button, 08:00
     subscription = await core.chats.get_subscription("telegram", PRIVATE.id)
-    assert subscription is not None and subscription.delivery_time == dt.time(9, 0)
+    assert subscription is not None and subscription.delivery_time == dt.time(8, 0)
 
 
 async def test_group_settings_need_an_admin_or_organizer(

@@ -223,6 +223,14 @@ class CommemorationTree(app_commands.CommandTree["CommemorationBot"]):
         await self.client.adapter.on_tree_error(interaction, error)
 
 
+def quiet_voice_support() -> None:
+    """The bot never joins a voice channel: discord.py's start-up warnings about the voice
+    libraries it lacks ("PyNaCl is not installed") concern nothing it does."""
+    for flag in ("warn_nacl", "warn_dave"):
+        if hasattr(discord.VoiceClient, flag):
+            setattr(discord.VoiceClient, flag, False)
+
+
 class CommemorationBot(commands.AutoShardedBot):
     """discord.py's bot, with its dependencies given in ``__init__``; slash commands only
     (intents: guilds, for channels, roles and permissions)."""
@@ -233,6 +241,7 @@ class CommemorationBot(commands.AutoShardedBot):
         sharding: dict[str, Any] = {"shard_count": options.shard_count}
         if options.shard_ids is not None:
             sharding["shard_ids"] = list(options.shard_ids)
+        quiet_voice_support()
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
