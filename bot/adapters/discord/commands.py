@@ -112,6 +112,9 @@ NAME_MSGIDS: tuple[str, ...] = (
     N_("state"),
     # TRANSLATORS: the name of the Discord slash command /organizer (lowercase, no spaces).
     N_("organizer"),
+    # TRANSLATORS: the name of the Discord slash command /regiment, the Immortal Regiment
+    # (lowercase, no spaces; words joined by -).
+    N_("regiment"),
     # TRANSLATORS: the name of a Discord command option: what to do (lowercase, no spaces).
     N_("action"),
     # TRANSLATORS: the name of a Discord command option: a person (lowercase, no spaces).
