@@ -862,8 +862,10 @@ async def _finish_march(ctx: RequestContext, answers: Answers) -> Reply:
     out = ReplyBuilder()
     out.line(
         t.ngettext(
-            "March scheduled (#{id}): {count} portrait in {chats} chat(s), from {start}.",
-            "March scheduled (#{id}): {count} portraits in {chats} chat(s), from {start}.",
+            "March #{id} is scheduled: {count} portrait from {start}; chats taking part: "
+            "{chats}.",
+            "March #{id} is scheduled: {count} portraits from {start}; chats taking part: "
+            "{chats}.",
             count,
             id=str(march.id),
             chats=str(len(chats)),

@@ -40,6 +40,8 @@ TABLES = (
     "memorials",
     "regiment_entries",
     "regiment_marches",
+    "organizers",
+    "conversations",
 )
 NOW = dt.datetime(2026, 5, 9, 7, 0, tzinfo=dt.UTC)
 

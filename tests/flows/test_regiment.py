@@ -248,7 +248,7 @@ async def test_families_submit_an_organizer_moderates_and_the_march_posts_once(
         card = await in_group.press("same moment everywhere")
         assert "2 approved portraits so far" in card
         scheduled = await in_group.press("Schedule the march")
-        assert "March scheduled" in scheduled and "2 portraits" in scheduled
+        assert "is scheduled" in scheduled and "2 portraits" in scheduled
 
         async def tick(at: dt.datetime) -> None:
             service = delivery_service(

@@ -184,6 +184,7 @@ EVERY_COMMAND = (
     ("organizer", "", 1),
     ("event", "", 1),
     ("calendar", " on", 1),
+    ("regiment", "", 1),
 )
 
 

@@ -62,6 +62,8 @@ async def test_every_command_answers_in_html(
     assert event.startswith("Only organizers can announce events")
     [calendar] = await command("/calendar on")
     assert calendar.startswith("Here there is no calendar of the community's own")
+    [regiment] = await command("/regiment")
+    assert regiment.startswith("<b>The Immortal Regiment</b>")
     [follow] = await command("/follow none")
     assert follow == "This chat now hears of no announcements."
     [setup] = await command("/setup")
