@@ -261,6 +261,30 @@ def documents_from(memorials: Iterable[Memorial], people: Iterable[Person]) -> l
     ]
 
 
+def chronicle_search_text(
+    full_name: str, other_spelling: str | None = None, unit: str | None = None
+) -> str:
+    """The search text of one entry of the people's chronicle (see ``search_text``).
+
+    The full name (in any script) and its other spelling, when given, are name terms; the unit
+    is an address term, so that it is found but weighs less than a name.
+    """
+    return search_text({"name": full_name}, [other_spelling] if other_spelling else [], {}, unit)
+
+
+def chronicle_documents(
+    entries: Iterable[tuple[str, str, str | None, str | None]],
+) -> list[SearchDocument]:
+    """Search documents of chronicle entries given as ``(key, full name, other spelling, unit)``.
+
+    A chronicle entry has no position: its latitude and longitude are 0.
+    """
+    return [
+        SearchDocument(key, 0.0, 0.0, chronicle_search_text(full_name, other, unit))
+        for key, full_name, other, unit in entries
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """One memorial found: its slug, score (0-100) and, for nearest queries, distance."""
@@ -634,6 +658,8 @@ __all__ = [
     "Hit",
     "MemorialIndex",
     "SearchDocument",
+    "chronicle_documents",
+    "chronicle_search_text",
     "documents_from",
     "fold",
     "is_search_text",

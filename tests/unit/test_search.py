@@ -16,6 +16,8 @@ from bot.core.search import (
     MIN_SCORE,
     MemorialIndex,
     SearchDocument,
+    chronicle_documents,
+    chronicle_search_text,
     documents_from,
     fold,
     is_search_text,
@@ -487,3 +489,82 @@ async def test_core_search_and_nearest_over_fake_repositories() -> None:
     assert await core.index() is index
     core.invalidate_index()
     assert await core.index() is not index
+
+
+# -- the people's chronicle -------------------------------------------------------------------
+
+
+def test_chronicle_search_text_names_and_unit() -> None:
+    text = chronicle_search_text("Алексей Гвоздарев", "Alexei Gwosdarew", "6-я гвардейская армия")
+    assert list(parse_search_text(text)) == [
+        ("n", "aleksey gvozdarev"),
+        ("n", "alexei gwosdarew"),
+        ("a", "6 ya gvardeyskaya armiya"),
+    ]
+    assert is_search_text(text)
+    assert chronicle_search_text("Vil Kapustin") == "n vil kapustin"
+    # The same spelling twice is one term.
+    assert chronicle_search_text("Vil Kapustin", "VIL KAPUSTIN", "") == "n vil kapustin"
+
+
+def test_chronicle_documents_have_no_position() -> None:
+    documents = chronicle_documents(
+        [
+            ("c-1", "Алексей Гвоздарев", None, None),
+            ("c-2", "Vil Kapoustine", "Вил Капустин", "partisans of Manhay"),
+        ]
+    )
+    assert documents[0] == SearchDocument("c-1", 0.0, 0.0, "n aleksey gvozdarev")
+    assert documents[1].slug == "c-2"
+    assert (documents[1].lat, documents[1].lon) == (0.0, 0.0)
+    assert "a partisans of manhay" in documents[1].search_text.splitlines()
+
+
+@pytest.fixture(scope="module")
+def chronicle() -> MemorialIndex:
+    return MemorialIndex(
+        chronicle_documents(
+            [
+                ("gvozdarev", "Гвоздарев Алексей Иванович", "Alexei Gvozdarev", None),
+                ("kapustin", "Vil Kapoustine", None, "Partisans of the Ardennes"),
+                ("ivanov", "Иван Петрович Иванов", None, "145-й стрелковый полк"),
+                ("ivanova", "Ivanova Anna", None, None),
+                ("shevchenko", "Taras Shevchenko", "Тарас Шевченко", None),
+                ("ardennes", "Piotr Ardennov", None, None),
+            ]
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        # "Гвоздарев, Gvozdarev and Gwosdarew meet"
+        ("Гвоздарев", "gvozdarev"),
+        ("Gvozdarev", "gvozdarev"),
+        ("Gwosdarew", "gvozdarev"),
+        ("Алексей Гвоздарев", "gvozdarev"),
+        ("Kapustin", "kapustin"),
+        ("Капустин", "kapustin"),
+        ("Вил Капустин", "kapustin"),
+        ("Iwanow", "ivanov"),
+        ("Ivan Ivanov", "ivanov"),
+        ("Иванова", "ivanova"),
+        ("Schewtschenko", "shevchenko"),
+        ("Shevch", "shevchenko"),
+        ("Шевч", "shevchenko"),
+        ("Gvoz", "gvozdarev"),
+    ],
+)
+def test_chronicle_finds_people_in_any_script(
+    chronicle: MemorialIndex, query: str, key: str
+) -> None:
+    assert first(chronicle, query) == key, chronicle.search(query, 5)
+
+
+def test_chronicle_unit_weighs_less_than_a_name(chronicle: MemorialIndex) -> None:
+    hits = chronicle.search("Ardennes", 5)
+    assert [h.slug for h in hits][:1] == ["ardennes"] or hits[0].slug == "kapustin"
+    unit = next(h for h in hits if h.slug == "kapustin")
+    assert unit.score < 100
+    assert first(chronicle, "стрелковый полк") == "ivanov"
