@@ -92,6 +92,28 @@ GRID_DEGREES: tuple[float, ...] = (10.0, 1.0, 0.1)
 
 INFLECTION_SCORE = 90.0
 """A Russian query word matches the index words that begin with its Snowball stem this well."""
+INFLECTION_STEM_MIN = 4
+"""... when the stem has at least this many letters, and the index word is at most two letters
+longer than the query word and four longer than the stem (an ending for an ending)."""
+COMMON_SHARE = 0.01
+"""A word in more than this share of the documents (and at least ``COMMON_MIN``) is common."""
+COMMON_MIN = 50
+COMMON_PENALTY = 12.0
+"""A common word completing a prefix scores this much less."""
+SAME_KEY = 98.0
+"""A query word matches another spelling of it (a word with the same skeleton) this well..."""
+SAME_KEY_MIN = 5
+SAME_KEY_SHORT = 80.0
+"""... and this well when shorter than ``SAME_KEY_MIN`` letters (short skeletons collide)."""
+PREFIX_SCORES = (0.0, 0.0, 0.0, 82.0, 88.0, 91.0, 93.0)
+"""A query word typed with 3, 4, 5, 6 or more letters matches the words it begins this well
+(the more letters typed, the surer), ``PREFIX_REST`` x the share of the word not typed less."""
+PREFIX_REST = 3.0
+PREFIX_OTHER_SPELLING = 4.0
+"""A prefix matches a word only through their skeletons this much less than as written."""
+FUZZY_SHORT_PENALTY = 2.0
+"""A typo match scores this much less for every letter the query word is shorter than
+``FUZZY_TWO_EDITS`` (one edit in a short word is weak evidence)."""
 
 _APOSTROPHES = re.compile(r"['`´ʹʻʼ’‘]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -102,6 +124,7 @@ _RUSSIAN = snowballstemmer.stemmer("russian")
 _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
+        (r"ph", "f"),
         # щ: shch (en), chtch (fr), sjtsj (nl), schtsch (de)
         (r"schtsch|shch|chtch|sjtsj|shtch", "sh"),
         # ч: ch (en), tch (fr), tsj (nl), tsch (de) -- and х: kh (en, fr), ch (nl, de)
@@ -118,7 +141,6 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"w", "v"),
         (r"z", "s"),
         (r"x", "ks"),
-        (r"ph", "f"),
         (r"gu(?=[ei])", "g"),
         (r"ck|cq|q|c(?![eih])", "k"),
         (r"c", "s"),
@@ -127,6 +149,8 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"f$", "v"),
     )
 )
+# A word being typed has no end yet: its key keeps a final "f".
+_PREFIX_RULES = _SKELETON_RULES[:-1]
 
 
 def fold(text: str) -> str:
@@ -144,14 +168,40 @@ def skeleton(word: str) -> str:
     return word
 
 
-def query_words(query: str) -> list[tuple[str, str]]:
-    """A query's distinct words as ``(skeleton, stem)`` pairs.
+def prefix_keys(folded: str) -> list[tuple[str, float]]:
+    """The keys the words a folded word may be the beginning of begin with, each with the
+    score it takes off.
 
-    ``stem`` is, for a Russian word, the skeleton of its Snowball stem when that is shorter
-    (every inflection of the word begins with it: "Неизвестный" and "Неизвестного" both with
-    "neisvestn"), else "".
+    A word being typed may end inside a letter group ("Schtsch", "Chtch") or before the end
+    its skeleton rules look for ("Raf..." is not "Rav"): its skeleton without the end-of-word
+    rule and (for a less sure match) the skeleton of all but its last letter.
     """
-    words: dict[str, str] = {}
+    if len(folded) < PREFIX_MIN or not folded.isalpha():
+        return [(skeleton(folded), 0.0)] if len(folded) >= PREFIX_MIN else []
+    keys: dict[str, float] = {}
+    typed = folded
+    for pattern, replacement in _PREFIX_RULES:
+        typed = pattern.sub(replacement, typed)
+    for key, cost in ((typed, 0.0), (skeleton(folded[:-1]), 4.0)):
+        if len(key) >= 2 and (len(folded) > PREFIX_MIN or cost == 0.0):
+            keys.setdefault(key, cost)
+    return list(keys.items())
+
+
+@dataclass(frozen=True, slots=True)
+class QueryWord:
+    """One word of a query: its skeleton, its Russian stem's skeleton (or "") and its keys as
+    the beginning of a longer word (see ``prefix_keys``)."""
+
+    key: str
+    stem: str
+    prefixes: tuple[tuple[str, float], ...]
+    folded: str
+
+
+def parse_query(query: str) -> list[QueryWord]:
+    """A query's distinct words (see ``query_words``)."""
+    words: dict[str, QueryWord] = {}
     for original in _WORD.findall(_APOSTROPHES.sub("", query)):
         folded = fold(original).split()
         stem = ""
@@ -160,8 +210,20 @@ def query_words(query: str) -> list[tuple[str, str]]:
             if len(key) >= PREFIX_MIN and key != skeleton(folded[0]):
                 stem = key
         for word in folded:
-            words.setdefault(skeleton(word), stem)
-    return list(words.items())
+            key = skeleton(word)
+            if key not in words:
+                words[key] = QueryWord(key, stem, tuple(prefix_keys(word)), word)
+    return list(words.values())
+
+
+def query_words(query: str) -> list[tuple[str, str]]:
+    """A query's distinct words as ``(skeleton, stem)`` pairs.
+
+    ``stem`` is, for a Russian word, the skeleton of its Snowball stem when that is shorter
+    (every inflection of the word begins with it: "Неизвестный" and "Неизвестного" both with
+    "neisvestn"), else "".
+    """
+    return [(word.key, word.stem) for word in parse_query(query)]
 
 
 def memorial_search_text(memorial: Memorial, people: Iterable[Person] = ()) -> str:
@@ -317,10 +379,15 @@ class MemorialIndex:
         self._term_words = array("i")
         self._term_fields = array("b")
         self._term_lengths = array("i")
+        # Words are folded words as written; each has a key, its skeleton: the word "gwosdarew"
+        # has the key "gvosdarev", which "gvozdarev" and "гвоздарев" have too.
         self._words: list[str] = []
         self._word_ids: dict[str, int] = {}
+        self._word_keys = array("i")
         self._postings: list[array[int]] = []
-        skeletons: dict[str, int] = {}
+        self._keys: list[str] = []
+        self._key_ids: dict[str, int] = {}
+        self._key_words: list[list[int]] = []
         lengths: list[int] = []
         terms: dict[str, tuple[tuple[int, ...], int]] = {}
         term_words, term_starts = self._term_words, self._term_starts
@@ -334,15 +401,7 @@ class MemorialIndex:
                 rank = _FIELD_CODE[code]
                 known = terms.get(words)
                 if known is None:
-                    found = []
-                    for word in words.split():
-                        word_id = skeletons.get(word)
-                        if word_id is None:
-                            word_id = self._word_id(skeleton(word))
-                            skeletons[word] = word_id
-                            if word_id == len(lengths):
-                                lengths.append(len(self._words[word_id]))
-                        found.append(word_id)
+                    found = [self._word_id(word, lengths) for word in words.split()]
                     known = terms[words] = (tuple(found), sum(lengths[i] for i in found))
                 ids, length = known
                 term_words.extend(ids)
@@ -359,23 +418,35 @@ class MemorialIndex:
                 self._postings[word_id].append(number << 3 | flags)
             self._memorial_terms.append(len(term_fields))
         self._lengths = lengths
+        self._common = max(COMMON_MIN, COMMON_SHARE * len(self._slugs))
         self._sorted_words = sorted(self._words)
-        # Typo candidates: words by length and first letter, and by length and second letter.
+        self._sorted_keys = sorted(self._keys)
+        # Typo candidates: keys by length and first letter, and by length and second letter.
         buckets: dict[tuple[int, int, str], list[int]] = {}
-        for word_id, word in enumerate(self._words):
-            if len(word) >= 3 and word.isalpha():
-                buckets.setdefault((len(word), 0, word[0]), []).append(word_id)
-                buckets.setdefault((len(word), 1, word[1]), []).append(word_id)
-        self._buckets = {key: (ids, [self._words[i] for i in ids]) for key, ids in buckets.items()}
+        for key_id, key in enumerate(self._keys):
+            if len(key) >= 3 and key.isalpha():
+                buckets.setdefault((len(key), 0, key[0]), []).append(key_id)
+                buckets.setdefault((len(key), 1, key[1]), []).append(key_id)
+        self._buckets = {key: (ids, [self._keys[i] for i in ids]) for key, ids in buckets.items()}
         self._cells = _Cells(self._lat, self._lon)
 
-    def _word_id(self, word: str) -> int:
+    def _word_id(self, word: str, lengths: list[int]) -> int:
+        """The id of a folded word, added with its key when new (``lengths``: its key's)."""
         word_id = self._word_ids.get(word)
         if word_id is None:
             word_id = len(self._words)
             self._word_ids[word] = word_id
             self._words.append(word)
             self._postings.append(array("i"))
+            key = skeleton(word)
+            key_id = self._key_ids.get(key)
+            if key_id is None:
+                key_id = self._key_ids[key] = len(self._keys)
+                self._keys.append(key)
+                self._key_words.append([])
+            self._key_words[key_id].append(word_id)
+            self._word_keys.append(key_id)
+            lengths.append(len(key))
         return word_id
 
     def __len__(self) -> int:
@@ -383,18 +454,23 @@ class MemorialIndex:
 
     @property
     def vocabulary_size(self) -> int:
-        """How many distinct words (skeletons) the index holds."""
+        """How many distinct words (as written, folded) the index holds."""
         return len(self._words)
+
+    @property
+    def key_count(self) -> int:
+        """How many distinct skeletons the index holds."""
+        return len(self._keys)
 
     # -- search --------------------------------------------------------------------------
 
     def search(self, query: str, limit: int) -> list[Hit]:
         """Memorials matching ``query``, best first, each with a score from 0 to 100."""
-        words = query_words(query)[:MAX_QUERY_TOKENS]
+        words = parse_query(query)[:MAX_QUERY_TOKENS]
         if not words or limit < 1:
             return []
-        matches = [self._match_word(word, stem) for word, stem in words]
-        weights = [float(len(word)) for word, _ in words]
+        matches = [self._match_word(word) for word in words]
+        weights = [float(len(word.key)) for word in words]
         combined: dict[int, list[tuple[int, float]]] = {}
         for i, found in enumerate(matches):
             for word_id, score in found.items():
@@ -413,51 +489,85 @@ class MemorialIndex:
         best = heapq.nsmallest(limit, hits)
         return [Hit(slug, -negative) for negative, slug in best]
 
-    def _match_word(self, word: str, stem: str = "") -> dict[int, float]:
+    def _match_word(self, query_word: QueryWord) -> dict[int, float]:
         """Index words matching a query word, each with a score from 0 to 100.
 
-        The word itself; longer words it begins (from ``PREFIX_MIN`` letters); the inflections
-        of a Russian word (the words its ``stem`` begins); and, when the index does not know
-        the word, words one or two edits away (optimal string alignment: a transposition is one
-        edit) that share its first or its second letter.
+        The word as typed (100) or another spelling of it (the same skeleton, ``SAME_KEY``);
+        longer words it begins (from ``PREFIX_MIN`` typed letters): 70 + 20 x the share of the
+        word typed as written, ``PREFIX_OTHER_SPELLING`` less when only their skeleton begins
+        with the typed one (``prefix_keys``), and ``COMMON_PENALTY`` less for a word in more
+        than ``COMMON_SHARE`` of the documents (words of every document, such as "monument" or
+        a given name, are rarely what a prefix is typed for); the inflections of a Russian word
+        (the words its ``stem`` begins, ``INFLECTION_STEM_MIN``); and words
+        one or two edits away (optimal string alignment: a transposition is one edit) that
+        share its first or its second letter, or begin with its second letter or have it
+        second (a letter more or less at the start).
         """
         found: dict[int, float] = {}
-        exact = self._word_ids.get(word)
-        if exact is not None:
-            found[exact] = 100.0
+        postings, common = self._postings, self._common
+        key_words = self._key_words
+
+        def put(word_id: int, score: float, prefix: bool = False) -> None:
+            if prefix and len(postings[word_id]) > common:
+                score -= COMMON_PENALTY
+            if score > found.get(word_id, 0.0):
+                found[word_id] = score
+
+        folded, word = query_word.folded, query_word.key
+        literal = self._word_ids.get(folded)
+        if literal is not None:
+            found[literal] = 100.0
+        key_id = self._key_ids.get(word)
+        if key_id is not None:
+            same = SAME_KEY if len(folded) >= SAME_KEY_MIN else SAME_KEY_SHORT
+            for word_id in key_words[key_id]:
+                put(word_id, same)
+        typed = len(folded)
+        if typed >= PREFIX_MIN:
+            base = PREFIX_SCORES[min(typed, len(PREFIX_SCORES) - 1)]
+            for other in _starting_with(self._sorted_words, folded):
+                if other != folded:
+                    score = base - PREFIX_REST * (1.0 - typed / len(other))
+                    put(self._word_ids[other], score, True)
+            for prefix, cost in query_word.prefixes:
+                size = len(prefix)
+                for other in _starting_with(self._sorted_keys, prefix):
+                    if other != word:
+                        score = base - PREFIX_REST * (1.0 - size / len(other))
+                        score -= cost + PREFIX_OTHER_SPELLING
+                        for word_id in key_words[self._key_ids[other]]:
+                            put(word_id, score, True)
+        stem = query_word.stem
+        if len(stem) >= INFLECTION_STEM_MIN:
+            longest = min(len(word) + 2, len(stem) + 4)
+            for other in _starting_with(self._sorted_keys, stem):
+                if len(other) <= longest:
+                    for word_id in key_words[self._key_ids[other]]:
+                        put(word_id, INFLECTION_SCORE)
         size = len(word)
-        if size >= PREFIX_MIN:
-            for other in self._starting_with(word):
-                if other != word:
-                    found[self._word_ids[other]] = 70.0 + 20.0 * size / len(other)
-        if stem:
-            for other in self._starting_with(stem):
-                word_id = self._word_ids[other]
-                found[word_id] = max(found.get(word_id, 0.0), INFLECTION_SCORE)
-        if size >= 4 and word.isalpha() and exact is None:
+        if size >= 4 and word.isalpha():
             edits = 1 if size < FUZZY_TWO_EDITS else 2
+            short = FUZZY_SHORT_PENALTY * max(0, FUZZY_TWO_EDITS - size)
+            first, second = word[0], word[1]
+            keys = ((0, first), (1, second), (1, first), (0, second))
+            seen: set[int] = set() if key_id is None else {key_id}
             for length in range(size - edits, size + edits + 1):
-                for key in ((length, 0, word[0]), (length, 1, word[1])):
-                    bucket = self._buckets.get(key)
+                for position, letter in keys:
+                    bucket = self._buckets.get((length, position, letter))
                     if bucket is None:
                         continue
-                    ids, words = bucket
-                    for _, _, position in process.extract(
-                        word, words, scorer=OSA.distance, score_cutoff=edits, limit=None
+                    ids, keys_of_bucket = bucket
+                    for other, _, index in process.extract(
+                        word, keys_of_bucket, scorer=OSA.distance, score_cutoff=edits, limit=None
                     ):
-                        word_id = ids[position]
-                        if word_id not in found:
-                            found[word_id] = min(94.0, fuzz.ratio(word, self._words[word_id]))
+                        other_id = ids[index]
+                        if other_id in seen:
+                            continue
+                        seen.add(other_id)
+                        score = min(94.0, fuzz.ratio(word, other)) - short
+                        for word_id in key_words[other_id]:
+                            put(word_id, score)
         return found
-
-    def _starting_with(self, prefix: str) -> list[str]:
-        """Index words that begin with ``prefix`` (the shortest ``PREFIX_MAX_MATCHES``)."""
-        start = bisect.bisect_left(self._sorted_words, prefix)
-        stop = bisect.bisect_left(self._sorted_words, prefix + "\x7f", lo=start)
-        words = self._sorted_words[start:stop]
-        if len(words) > PREFIX_MAX_MATCHES:
-            words = sorted(words, key=len)[:PREFIX_MAX_MATCHES]
-        return words
 
     def _candidates(
         self, matches: list[dict[int, float]], weights: list[float]
@@ -639,6 +749,17 @@ def _shape(key: Cell, degrees: float) -> tuple[float, float, float]:
     return centre.lat, centre.lon, radius * 1.001 + 1e-6
 
 
+def _starting_with(ordered: list[str], prefix: str) -> list[str]:
+    """The words of a sorted list that begin with ``prefix`` (the shortest
+    ``PREFIX_MAX_MATCHES``)."""
+    start = bisect.bisect_left(ordered, prefix)
+    stop = bisect.bisect_left(ordered, prefix + "\x7f", lo=start)
+    words = ordered[start:stop]
+    if len(words) > PREFIX_MAX_MATCHES:
+        words = sorted(words, key=len)[:PREFIX_MAX_MATCHES]
+    return words
+
+
 def _km(haversine: float) -> float:
     """The great-circle distance of a haversine value ``sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2)``."""
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(haversine)))
@@ -664,7 +785,9 @@ __all__ = [
     "fold",
     "is_search_text",
     "memorial_search_text",
+    "parse_query",
     "parse_search_text",
+    "prefix_keys",
     "query_words",
     "search_text",
     "skeleton",
