@@ -81,7 +81,7 @@ PREFIX_MAX_MATCHES = 200
 COMMON_POSTINGS = 4000
 """A query word behind more memorials than this does not pick candidates when a rarer one can."""
 MAX_SCAN = 10000
-"""At most this many postings are read for a query made only of common words."""
+"""At most this many postings are read for a common query word."""
 RESCORE = 120
 """At most this many of the cheaply ranked candidates are scored term by term (fewer when
 the bound of the next one cannot beat the hits found)."""
@@ -132,6 +132,8 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"kh|ch", "h"),
         # ш and ж: sh, sch (de), sj (nl), zh, zj
         (r"sch|sj|zh|zj", "sh"),
+        # ё inside a word: e (en), jo (de, nl), io (fr), yo -- not ю (iou, joe)
+        (r"(?<=[a-z])[jyi]o(?![ue])", "e"),
         # у as French writes it, and ü as German does without umlauts (not Dutch "oe": it
         # would merge the о and е of Russian names, "Героев"; a typo away, it still matches)
         (r"ou|ue", "u"),
@@ -574,20 +576,20 @@ class MemorialIndex:
     ) -> list[tuple[int, float]]:
         """Memorials worth scoring, each with a bound on its score, by falling bound.
 
-        The rarer query words (behind at most ``COMMON_POSTINGS`` memorials, or the rarest one)
-        pick the candidates from their postings; the bound adds what the other words could
-        contribute at most. The best ``RESCORE`` are kept.
+        The rarer query words (behind at most ``COMMON_POSTINGS`` memorials, or, when all are
+        common, every word: "Pavel Timofeev" is found by both) pick the candidates from their
+        postings, at most ``MAX_SCAN`` a word, best matches first; the bound adds what the other
+        words could contribute at most. The best ``RESCORE`` are kept.
         """
         sizes = [sum(len(self._postings[w]) for w in found) for found in matches]
         drivers = [i for i, size in enumerate(sizes) if 0 < size <= COMMON_POSTINGS]
         if not drivers:
-            present = [i for i, size in enumerate(sizes) if size]
-            if not present:
+            drivers = [i for i, size in enumerate(sizes) if size]
+            if not drivers:
                 return []
-            drivers = [min(present, key=lambda i: sizes[i])]
         rough: dict[int, float] = {}
-        budget = MAX_SCAN
         for i in drivers:
+            budget = MAX_SCAN
             best: dict[int, float] = {}
             for word_id, score in sorted(matches[i].items(), key=lambda item: -item[1]):
                 postings = self._postings[word_id]
@@ -602,8 +604,6 @@ class MemorialIndex:
             weight = weights[i]
             for number, value in best.items():
                 rough[number] = rough.get(number, 0.0) + weight * value
-            if budget <= 0:
-                break
         total = sum(weights)
         others = 100.0 * sum(w for i, w in enumerate(weights) if i not in drivers)
         # A posting's weight is at least 0.96 x the field weight of any term with the word.
