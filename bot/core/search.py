@@ -604,8 +604,29 @@ class MemorialIndex:
             weight = weights[i]
             for number, value in best.items():
                 rough[number] = rough.get(number, 0.0) + weight * value
+        # The other words add to the candidates they share (all of them, up to MAX_SCAN
+        # postings a word: then their bound is exact), so that "Pavel Timofeev" puts the
+        # Timofeevs first among the Pavels.
+        unsure = 0.0
+        for i, size in enumerate(sizes):
+            if i in drivers:
+                continue
+            if not size or size > MAX_SCAN:
+                unsure += weights[i]
+                continue
+            best = {}
+            for word_id, score in matches[i].items():
+                for posting in self._postings[word_id]:
+                    number = posting >> 3
+                    if number in rough:
+                        value = score * _POSTING_WEIGHT[posting & 7]
+                        if value > best.get(number, 0.0):
+                            best[number] = value
+            weight = weights[i]
+            for number, value in best.items():
+                rough[number] += weight * value
         total = sum(weights)
-        others = 100.0 * sum(w for i, w in enumerate(weights) if i not in drivers)
+        others = 100.0 * unsure
         # A posting's weight is at least 0.96 x the field weight of any term with the word.
         chosen = heapq.nlargest(RESCORE, rough, key=lambda n: (rough[n], -n))
         return [(n, (rough[n] / 0.96 + others) / total) for n in chosen]
