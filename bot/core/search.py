@@ -113,7 +113,9 @@ PREFIX_OTHER_SPELLING = 4.0
 """A prefix matches a word only through their skeletons this much less than as written."""
 FUZZY_SHORT_PENALTY = 2.0
 """A typo match scores this much less for every letter the query word is shorter than
-``FUZZY_TWO_EDITS`` (one edit in a short word is weak evidence)."""
+``FUZZY_TWO_EDITS`` (one edit in a short word is weak evidence)..."""
+FUZZY_EXTRA_EDIT = 4.0
+"""... and this much less when two edits away rather than one."""
 
 _APOSTROPHES = re.compile(r"['`´ʹʻʼ’‘]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -423,13 +425,8 @@ class MemorialIndex:
         self._common = max(COMMON_MIN, COMMON_SHARE * len(self._slugs))
         self._sorted_words = sorted(self._words)
         self._sorted_keys = sorted(self._keys)
-        # Typo candidates: keys by length and first letter, and by length and second letter.
-        buckets: dict[tuple[int, int, str], list[int]] = {}
-        for key_id, key in enumerate(self._keys):
-            if len(key) >= 3 and key.isalpha():
-                buckets.setdefault((len(key), 0, key[0]), []).append(key_id)
-                buckets.setdefault((len(key), 1, key[1]), []).append(key_id)
-        self._buckets = {key: (ids, [self._keys[i] for i in ids]) for key, ids in buckets.items()}
+        self._buckets = _buckets(self._keys)
+        self._word_buckets = _buckets(self._words)
         self._cells = _Cells(self._lat, self._lon)
 
     def _word_id(self, word: str, lengths: list[int]) -> int:
@@ -546,29 +543,15 @@ class MemorialIndex:
                 if len(other) <= longest:
                     for word_id in key_words[self._key_ids[other]]:
                         put(word_id, INFLECTION_SCORE)
-        size = len(word)
-        if size >= 4 and word.isalpha():
-            edits = 1 if size < FUZZY_TWO_EDITS else 2
-            short = FUZZY_SHORT_PENALTY * max(0, FUZZY_TWO_EDITS - size)
-            first, second = word[0], word[1]
-            keys = ((0, first), (1, second), (1, first), (0, second))
-            seen: set[int] = set() if key_id is None else {key_id}
-            for length in range(size - edits, size + edits + 1):
-                for position, letter in keys:
-                    bucket = self._buckets.get((length, position, letter))
-                    if bucket is None:
-                        continue
-                    ids, keys_of_bucket = bucket
-                    for other, _, index in process.extract(
-                        word, keys_of_bucket, scorer=OSA.distance, score_cutoff=edits, limit=None
-                    ):
-                        other_id = ids[index]
-                        if other_id in seen:
-                            continue
-                        seen.add(other_id)
-                        score = min(94.0, fuzz.ratio(word, other)) - short
-                        for word_id in key_words[other_id]:
-                            put(word_id, score)
+        # Typos: among the skeletons (a typo in any spelling) and among the words as written
+        # (a typo in the spelling stored: "Kriuk" for "Khiuk", two edits apart as skeletons).
+        key_seen: set[int] = set() if key_id is None else {key_id}
+        for other_id, score in _near(word, self._buckets, key_seen):
+            for word_id in key_words[other_id]:
+                put(word_id, score)
+        word_seen: set[int] = set() if literal is None else {literal}
+        for word_id, score in _near(folded, self._word_buckets, word_seen):
+            put(word_id, score)
         return found
 
     def _candidates(
@@ -768,6 +751,49 @@ def _shape(key: Cell, degrees: float) -> tuple[float, float, float]:
     ]
     radius = max(distance_km(centre, p) for p in points)
     return centre.lat, centre.lon, radius * 1.001 + 1e-6
+
+
+_Buckets = dict[tuple[int, int, str], tuple[list[int], list[str]]]
+
+
+def _buckets(words: Sequence[str]) -> _Buckets:
+    """Typo candidates: words by length and first letter, and by length and second letter."""
+    buckets: dict[tuple[int, int, str], list[int]] = {}
+    for word_id, word in enumerate(words):
+        if len(word) >= 3 and word.isalpha():
+            buckets.setdefault((len(word), 0, word[0]), []).append(word_id)
+            buckets.setdefault((len(word), 1, word[1]), []).append(word_id)
+    return {key: (ids, [words[i] for i in ids]) for key, ids in buckets.items()}
+
+
+def _near(word: str, buckets: _Buckets, seen: set[int]) -> Iterator[tuple[int, float]]:
+    """Words one edit away from ``word`` (two from ``FUZZY_TWO_EDITS`` letters) that share its
+    first or second letter or have one letter more or less before it, each with its id and
+    typo score: RapidFuzz's normalized Indel similarity (at most 94), ``FUZZY_EXTRA_EDIT`` less
+    for a second edit and ``FUZZY_SHORT_PENALTY`` less per letter under ``FUZZY_TWO_EDITS``.
+    ``seen`` ids are skipped (and the ones found added)."""
+    size = len(word)
+    if size < 4 or not word.isalpha():
+        return
+    edits = 1 if size < FUZZY_TWO_EDITS else 2
+    short = FUZZY_SHORT_PENALTY * max(0, FUZZY_TWO_EDITS - size)
+    first, second = word[0], word[1]
+    keys = ((0, first), (1, second), (1, first), (0, second))
+    for length in range(size - edits, size + edits + 1):
+        for position, letter in keys:
+            bucket = buckets.get((length, position, letter))
+            if bucket is None:
+                continue
+            ids, words = bucket
+            for other, distance, index in process.extract(
+                word, words, scorer=OSA.distance, score_cutoff=edits, limit=None
+            ):
+                other_id = ids[index]
+                if other_id in seen:
+                    continue
+                seen.add(other_id)
+                score = min(94.0, fuzz.ratio(word, other)) - short
+                yield other_id, score - FUZZY_EXTRA_EDIT * (distance - 1)
 
 
 def _starting_with(ordered: list[str], prefix: str) -> list[str]:
