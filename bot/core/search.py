@@ -80,6 +80,8 @@ PREFIX_MIN = 3
 PREFIX_MAX_MATCHES = 200
 COMMON_POSTINGS = 4000
 """A query word behind more memorials than this does not pick candidates when a rarer one can."""
+DRIVER_SPREAD = 8.0
+"""A query word is as rare as its matches scoring at most this much below its best one."""
 MAX_SCAN = 10000
 """At most this many postings are read for a common query word."""
 RESCORE = 120
@@ -545,6 +547,8 @@ class MemorialIndex:
                         put(word_id, INFLECTION_SCORE)
         # Typos: among the skeletons (a typo in any spelling) and among the words as written
         # (a typo in the spelling stored: "Kriuk" for "Khiuk", two edits apart as skeletons).
+        if literal is not None and len(postings[literal]) > common:
+            return found  # a common word as typed ("monument", "ivan") is no typo
         key_seen: set[int] = set() if key_id is None else {key_id}
         for other_id, score in _near(word, self._buckets, key_seen):
             for word_id in key_words[other_id]:
@@ -559,13 +563,20 @@ class MemorialIndex:
     ) -> list[tuple[int, float]]:
         """Memorials worth scoring, each with a bound on its score, by falling bound.
 
-        The rarer query words (behind at most ``COMMON_POSTINGS`` memorials, or, when all are
+        The rarer query words (whose best matches, ``DRIVER_SPREAD``, are behind at most
+        ``COMMON_POSTINGS`` memorials, or, when all are
         common, every word: "Pavel Timofeev" is found by both) pick the candidates from their
         postings, at most ``MAX_SCAN`` a word, best matches first; the bound adds what the other
         words could contribute at most. The best ``RESCORE`` are kept.
         """
         sizes = [sum(len(self._postings[w]) for w in found) for found in matches]
-        drivers = [i for i, size in enumerate(sizes) if 0 < size <= COMMON_POSTINGS]
+        # How rare a word is: the postings of its best matches (a rare name stays rare
+        # however many typo neighbours it has).
+        rarity = []
+        for found in matches:
+            top = max(found.values(), default=0.0) - DRIVER_SPREAD
+            rarity.append(sum(len(self._postings[w]) for w, v in found.items() if v >= top))
+        drivers = [i for i, size in enumerate(rarity) if 0 < size <= COMMON_POSTINGS]
         if not drivers:
             drivers = [i for i, size in enumerate(sizes) if size]
             if not drivers:
