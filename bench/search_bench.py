@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from rapidfuzz.distance import OSA
 
 from bot.app import App, open_app
 from bot.config import Settings
@@ -830,6 +831,9 @@ class Query:
     kind: str
     text: str
     relevant: Relevant
+    strict: Relevant | None = None
+    """For a typo: only the entry the typo was made from (``relevant`` also takes the entries
+    the typo is as close to)."""
 
 
 SEED_QUERIES: dict[str, str] = {
@@ -869,6 +873,25 @@ def _begins(prefix: str, names: Iterable[str]) -> bool:
     """Whether one of ``names``, folded, begins with ``prefix`` folded."""
     start = fold(prefix)
     return any(fold(name).startswith(start) for name in names)
+
+
+def _distance(typed: str, names: Iterable[str]) -> int:
+    """The fewest edits (optimal string alignment) from a typed word to one of ``names``,
+    both folded."""
+    word = fold(typed)
+    return min((int(OSA.distance(word, fold(name))) for name in names), default=1_000)
+
+
+def _as_close(
+    typo: str,
+    meant: Iterable[str],
+    strict: Relevant,
+    names_of: Callable[[str], Iterable[str]],
+) -> Relevant:
+    """A typo's right answers: the entry it was made from, and every entry it is as close to
+    (one of whose names, in some spelling, is no more edits away than the meant one's)."""
+    limit = _distance(typo, meant)
+    return lambda key: strict(key) or _distance(typo, names_of(key)) <= limit
 
 
 def _typo_edits(rng: random.Random, word: str) -> int:
@@ -915,6 +938,17 @@ def memorial_queries(synthetic: Synthetic, per_kind: int, seed: int = 9) -> list
     def named(name: str) -> Relevant:
         return lambda slug: name_of.get(slug) == name
 
+    def town_names(town: Town) -> tuple[str, ...]:
+        return (*town.names.values(), *town.extra)
+
+    def names_of(slug: str) -> list[str]:
+        """The names a typo may be of: the memorial's town and its people's surnames."""
+        town = synthetic.town_of.get(slug)
+        names = list(town_names(town)) if town else []
+        for person in synthetic.people_of.get(slug, ()):
+            names.extend(spellings(parts[person][1], "ru"))
+        return names
+
     for memorial in rng.sample(memorials, per_kind):
         result.append(Query("exact name", memorial.names["en"], named(memorial.names["en"])))
     towns = rng.sample(synthetic.towns, min(len(synthetic.towns), per_kind * 5))
@@ -923,7 +957,9 @@ def memorial_queries(synthetic: Synthetic, per_kind: int, seed: int = 9) -> list
         result.append(Query("exact town", town.names["en"], in_town(town)))
     for town in groups[1]:
         typo = _misspell(rng, town.names["en"], 1)
-        result.append(Query("typo town", typo, in_town(town)))
+        strict = in_town(town)
+        close = _as_close(typo, town_names(town), strict, names_of)
+        result.append(Query("typo town", typo, close, strict))
     for town in groups[2]:
         result.append(Query("cyrillic town", town.names["ru"], in_town(town)))
     for town in groups[3]:
@@ -952,8 +988,11 @@ def memorial_queries(synthetic: Synthetic, per_kind: int, seed: int = 9) -> list
             relevant = for_person(surname, given)
         else:
             latin = transliterate(surname, "en")
-            text, kind = _misspell(rng, latin, _typo_edits(rng, latin)), "typo person"
-            relevant = for_person(surname)
+            text = _misspell(rng, latin, _typo_edits(rng, latin))
+            strict = for_person(surname)
+            close = _as_close(text, spellings(surname, "ru"), strict, names_of)
+            result.append(Query("typo person", text, close, strict))
+            continue
         result.append(Query(kind, text, relevant))
 
     def starts(prefix: str) -> Relevant:
@@ -991,6 +1030,13 @@ def chronicle_queries(
 
         return relevant
 
+    def given_and(given: str, close: Relevant) -> Relevant:
+        return lambda key: (o := by_key.get(key)) is not None and o.given == given and close(key)
+
+    def surnames_of(key: str) -> tuple[str, ...]:
+        other = by_key.get(key)
+        return spellings(other.surname, other.language) if other else ()
+
     def name_query(entry: ChronicleEntry, scheme: str) -> tuple[str, Relevant]:
         """The surname alone, or given name and surname, in ``scheme``."""
         if rng.random() < 0.5:
@@ -1014,11 +1060,17 @@ def chronicle_queries(
         scheme = entry.scheme if entry.scheme != "cyrillic" else rng.choice(LATIN_SCHEMES)
         latin = spell(entry.surname, scheme)
         typo = _misspell(rng, latin, _typo_edits(rng, latin))
+        meant = spellings(entry.surname, entry.language)
         if rng.random() < 0.5:
-            result.append(Query("typo person", typo, person(entry)))
+            strict = person(entry)
+            close = _as_close(typo, meant, strict, surnames_of)
+            result.append(Query("typo person", typo, close, strict))
         else:
             text = f"{spell(entry.given, scheme)} {typo}"
-            result.append(Query("typo person", text, person(entry, given=True)))
+            strict = person(entry, given=True)
+            close = _as_close(typo, meant, strict, surnames_of)
+            same_given = given_and(entry.given, close)
+            result.append(Query("typo person", text, same_given, strict))
     latin_only = [e for e in entries if "cyrillic" not in (e.scheme, e.other_scheme)]
     for entry in rng.sample(latin_only, min(len(latin_only), per_kind)):
         text, relevant = name_query(entry, "cyrillic")
@@ -1068,6 +1120,8 @@ class ClassResult:
     hit_rate: float
     """The share of queries (0-1) with a right answer among the first five hits."""
     misses: tuple[str, ...] = ()
+    strict_rate: float | None = None
+    """For typos: the share with the very entry the typo was made from among the five."""
 
 
 @dataclass(slots=True)
@@ -1084,18 +1138,45 @@ class CorpusResult:
 
 
 def _summarize(
-    timings: dict[str, list[float]], found: dict[str, list[bool]], misses: dict[str, list[str]]
+    timings: dict[str, list[float]],
+    found: dict[str, list[bool]],
+    misses: dict[str, list[str]],
+    strict: dict[str, list[bool]],
 ) -> tuple[list[ClassResult], tuple[float, float, float]]:
     classes = []
     for kind, samples in timings.items():
         p50, p95, p99 = percentiles(samples)
         hits = found[kind]
+        exact = strict.get(kind)
         classes.append(
             ClassResult(
-                kind, len(hits), p50, p95, p99, sum(hits) / len(hits), tuple(misses.get(kind, ()))
+                kind,
+                len(hits),
+                p50,
+                p95,
+                p99,
+                sum(hits) / len(hits),
+                tuple(misses.get(kind, ())),
+                sum(exact) / len(exact) if exact else None,
             )
         )
     return classes, percentiles([t for samples in timings.values() for t in samples])
+
+
+def _judge(
+    query: Query,
+    slugs: list[str],
+    found: dict[str, list[bool]],
+    misses: dict[str, list[str]],
+    strict: dict[str, list[bool]],
+) -> None:
+    hit = any(query.relevant(slug) for slug in slugs)
+    found.setdefault(query.kind, []).append(hit)
+    if not hit:
+        misses.setdefault(query.kind, []).append(query.text)
+    if query.strict is not None:
+        meant = query.strict
+        strict.setdefault(query.kind, []).append(any(meant(slug) for slug in slugs))
 
 
 def run_queries(
@@ -1107,6 +1188,7 @@ def run_queries(
     timings: dict[str, list[float]] = {}
     found: dict[str, list[bool]] = {}
     misses: dict[str, list[str]] = {}
+    strict: dict[str, list[bool]] = {}
     for round_number in range(max(1, rounds)):
         for query in query_set:
             started = time.perf_counter()
@@ -1114,11 +1196,8 @@ def run_queries(
             elapsed = (time.perf_counter() - started) * 1000
             timings.setdefault(query.kind, []).append(elapsed)
             if round_number == 0:
-                hit = any(query.relevant(h.slug) for h in hits)
-                found.setdefault(query.kind, []).append(hit)
-                if not hit:
-                    misses.setdefault(query.kind, []).append(query.text)
-    return _summarize(timings, found, misses)
+                _judge(query, [h.slug for h in hits], found, misses, strict)
+    return _summarize(timings, found, misses, strict)
 
 
 def build_index(documents: list[SearchDocument]) -> tuple[MemorialIndex, float, float]:
@@ -1188,6 +1267,17 @@ def measure_indexes(corpora: Corpora, rounds: int) -> list[CorpusResult]:
     return results
 
 
+HEADER = f"{'class':34} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'top-5 hit':>10}"
+
+
+def _row(c: ClassResult) -> str:
+    strict = "" if c.strict_rate is None else f"  (the very entry: {100 * c.strict_rate:.1f}%)"
+    return (
+        f"  {c.kind:32} {c.queries:5} {c.p50:8.2f} {c.p95:8.2f} {c.p99:8.2f} "
+        f"{100 * c.hit_rate:9.1f}%{strict}"
+    )
+
+
 def print_corpus(result: CorpusResult, *, show_misses: int = 0) -> None:
     """One corpus's figures as a table."""
     print(
@@ -1195,12 +1285,9 @@ def print_corpus(result: CorpusResult, *, show_misses: int = 0) -> None:
         f"index build       {result.build_s * 1000:8.0f} ms  ({result.documents:,} documents, "
         f"{result.vocabulary:,} distinct words, resident memory +{result.memory_mib:.0f} MiB)"
     )
-    print(f"{'class':34} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'top-5 hit':>10}")
+    print(HEADER)
     for c in result.classes:
-        print(
-            f"  {c.kind:32} {c.queries:5} {c.p50:8.2f} {c.p95:8.2f} {c.p99:8.2f} "
-            f"{100 * c.hit_rate:9.1f}%"
-        )
+        print(_row(c))
         for text in c.misses[:show_misses]:
             print(f"      missed: {text}")
     p50, p95, p99 = result.overall
@@ -1246,6 +1333,7 @@ async def measure_database(
             await app.core.search_memorials(query.text, 5)
         timings: dict[str, list[float]] = {}
         found: dict[str, list[bool]] = {}
+        strict: dict[str, list[bool]] = {}
         for round_number in range(rounds):
             for query in query_set:
                 started = time.perf_counter()
@@ -1253,15 +1341,11 @@ async def measure_database(
                 elapsed = (time.perf_counter() - started) * 1000
                 timings.setdefault(query.kind, []).append(elapsed)
                 if round_number == 0:
-                    hit = any(query.relevant(h.memorial.slug) for h in hits)
-                    found.setdefault(query.kind, []).append(hit)
-        classes, overall = _summarize(timings, found, {})
-        print(f"{'class':34} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'top-5 hit':>10}")
+                    _judge(query, [h.memorial.slug for h in hits], found, {}, strict)
+        classes, overall = _summarize(timings, found, {}, strict)
+        print(HEADER)
         for c in classes:
-            print(
-                f"  {c.kind:32} {c.queries:5} {c.p50:8.2f} {c.p95:8.2f} {c.p99:8.2f} "
-                f"{100 * c.hit_rate:9.1f}%"
-            )
+            print(_row(c))
         p50, p95, p99 = overall
         print(f"  {'all queries':32} {'':5} {p50:8.2f} {p95:8.2f} {p99:8.2f}")
         near = []
