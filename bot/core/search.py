@@ -104,6 +104,8 @@ COMMON_PENALTY = 12.0
 """A common word completing a prefix scores this much less."""
 SAME_KEY = 98.0
 """A query word matches another spelling of it (a word with the same skeleton) this well..."""
+READING_SCORE = 95.0
+"""... and this well when only one of them is read another nation's way (``readings``)."""
 SAME_KEY_MIN = 5
 SAME_KEY_SHORT = 80.0
 """... and this well when shorter than ``SAME_KEY_MIN`` letters (short skeletons collide)."""
@@ -203,6 +205,7 @@ class QueryWord:
     stem: str
     prefixes: tuple[tuple[str, float], ...]
     folded: str
+    readings: tuple[str, ...] = ()
 
 
 def parse_query(query: str) -> list[QueryWord]:
@@ -218,8 +221,43 @@ def parse_query(query: str) -> list[QueryWord]:
         for word in folded:
             key = skeleton(word)
             if key not in words:
-                words[key] = QueryWord(key, stem, tuple(prefix_keys(word)), word)
+                words[key] = QueryWord(
+                    key, stem, tuple(prefix_keys(word)), word, tuple(readings(word))
+                )
     return list(words.values())
+
+
+_READINGS: tuple[tuple[tuple[re.Pattern[str], str], ...], ...] = tuple(
+    tuple((re.compile(pattern), replacement) for pattern, replacement in rules)
+    for rules in (
+        # French: ch is ш (tch is ч), j is ж, -ine is -ин
+        ((r"(?<![ts])ch", "sh"), (r"j", "zh"), (r"ine$", "in")),
+        # German: z is ц
+        ((r"z(?![hj])", "ts"),),
+        # Dutch: oe is у
+        ((r"oe", "u"),),
+        # Ukrainian: h is г
+        ((r"(?<![kcsz])h", "g"),),
+    )
+)
+
+
+def readings(folded: str) -> list[str]:
+    """The skeletons of a folded word read the French, German, Dutch and Ukrainian ways where
+    they differ from ``skeleton`` ("jefouine" is also "shefuin", as "Жефуин" is)."""
+    if not folded.isalpha():
+        return []
+    plain = skeleton(folded)
+    found: list[str] = []
+    for rules in _READINGS:
+        word = folded
+        for pattern, replacement in rules:
+            word = pattern.sub(replacement, word)
+        if word != folded:
+            key = skeleton(word)
+            if key != plain and key not in found:
+                found.append(key)
+    return found
 
 
 def query_words(query: str) -> list[tuple[str, str]]:
@@ -440,15 +478,21 @@ class MemorialIndex:
             self._words.append(word)
             self._postings.append(array("i"))
             key = skeleton(word)
-            key_id = self._key_ids.get(key)
-            if key_id is None:
-                key_id = self._key_ids[key] = len(self._keys)
-                self._keys.append(key)
-                self._key_words.append([])
-            self._key_words[key_id].append(word_id)
-            self._word_keys.append(key_id)
+            self._word_keys.append(self._add_key(key, word_id))
+            for other in readings(word):
+                self._add_key(other, word_id)
             lengths.append(len(key))
         return word_id
+
+    def _add_key(self, key: str, word_id: int) -> int:
+        """File a word under a key (its skeleton, or another reading of it)."""
+        key_id = self._key_ids.get(key)
+        if key_id is None:
+            key_id = self._key_ids[key] = len(self._keys)
+            self._keys.append(key)
+            self._key_words.append([])
+        self._key_words[key_id].append(word_id)
+        return key_id
 
     def __len__(self) -> int:
         return len(self._slugs)
@@ -519,10 +563,18 @@ class MemorialIndex:
         if literal is not None:
             found[literal] = 100.0
         key_id = self._key_ids.get(word)
+        long = len(folded) >= SAME_KEY_MIN
+        same = SAME_KEY if long else SAME_KEY_SHORT
+        other_reading = READING_SCORE if long else SAME_KEY_SHORT
         if key_id is not None:
-            same = SAME_KEY if len(folded) >= SAME_KEY_MIN else SAME_KEY_SHORT
+            word_keys = self._word_keys
             for word_id in key_words[key_id]:
-                put(word_id, same)
+                put(word_id, same if word_keys[word_id] == key_id else other_reading)
+        for reading in query_word.readings:
+            reading_id = self._key_ids.get(reading)
+            if reading_id is not None:
+                for word_id in key_words[reading_id]:
+                    put(word_id, other_reading)
         typed = len(folded)
         if typed >= PREFIX_MIN:
             base = PREFIX_SCORES[min(typed, len(PREFIX_SCORES) - 1)]
@@ -847,6 +899,7 @@ __all__ = [
     "parse_search_text",
     "prefix_keys",
     "query_words",
+    "readings",
     "search_text",
     "skeleton",
 ]
