@@ -143,7 +143,6 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # у as French writes it, and ü as German does without umlauts (not Dutch "oe": it
         # would merge the о and е of Russian names, "Героев"; a typo away, it still matches)
         (r"ou|ue", "u"),
-        (r"ae", "a"),
         # й, я, ю, ё: j (de, nl), y (en), i (fr): one letter
         (r"[jy]", "i"),
         (r"w", "v"),
@@ -206,6 +205,8 @@ class QueryWord:
     prefixes: tuple[tuple[str, float], ...]
     folded: str
     readings: tuple[str, ...] = ()
+    typed: int = 0
+    """How many letters were typed (in the query's script)."""
 
 
 def parse_query(query: str) -> list[QueryWord]:
@@ -221,8 +222,10 @@ def parse_query(query: str) -> list[QueryWord]:
         for word in folded:
             key = skeleton(word)
             if key not in words:
+                # Letters typed: "Щус" is three, though folded to "shchus".
+                typed = len(original) if len(folded) == 1 else len(word)
                 words[key] = QueryWord(
-                    key, stem, tuple(prefix_keys(word)), word, tuple(readings(word))
+                    key, stem, tuple(prefix_keys(word)), word, tuple(readings(word)), typed
                 )
     return list(words.values())
 
@@ -563,7 +566,8 @@ class MemorialIndex:
         if literal is not None:
             found[literal] = 100.0
         key_id = self._key_ids.get(word)
-        long = len(folded) >= SAME_KEY_MIN
+        typed = query_word.typed or len(folded)
+        long = typed >= SAME_KEY_MIN
         same = SAME_KEY if long else SAME_KEY_SHORT
         other_reading = READING_SCORE if long else SAME_KEY_SHORT
         if key_id is not None:
@@ -575,12 +579,12 @@ class MemorialIndex:
             if reading_id is not None:
                 for word_id in key_words[reading_id]:
                     put(word_id, other_reading)
-        typed = len(folded)
-        if typed >= PREFIX_MIN:
-            base = PREFIX_SCORES[min(typed, len(PREFIX_SCORES) - 1)]
+        size = len(folded)
+        if size >= PREFIX_MIN:
+            base = PREFIX_SCORES[min(size, len(PREFIX_SCORES) - 1)]
             for other in _starting_with(self._sorted_words, folded):
                 if other != folded:
-                    score = base - PREFIX_REST * (1.0 - typed / len(other))
+                    score = base - PREFIX_REST * (1.0 - size / len(other))
                     put(self._word_ids[other], score, True)
             for prefix, cost in query_word.prefixes:
                 size = len(prefix)
