@@ -92,7 +92,7 @@ FUZZY_TWO_EDITS = 7
 GRID_DEGREES: tuple[float, ...] = (10.0, 1.0, 0.1)
 """Nearest memorials: the cell sizes of the nested grids, coarsest first."""
 
-INFLECTION_SCORE = 90.0
+INFLECTION_SCORE = 86.0
 """A Russian query word matches the index words that begin with its Snowball stem this well."""
 INFLECTION_STEM_MIN = 4
 """... when the stem has at least this many letters, and the index word is at most two letters
