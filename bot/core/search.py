@@ -75,6 +75,8 @@ FIELD_WEIGHTS: dict[str, float] = {
 }
 
 MAX_QUERY_TOKENS = 8
+LONG_QUERY = 3
+"""In a query of this many words or more, a word found as typed is not looked up as a typo."""
 PREFIX_MIN = 3
 """A query word of at least this many characters also matches longer words it begins."""
 PREFIX_MAX_MATCHES = 200
@@ -517,7 +519,9 @@ class MemorialIndex:
         words = parse_query(query)[:MAX_QUERY_TOKENS]
         if not words or limit < 1:
             return []
-        matches = [self._match_word(word) for word in words]
+        # In a longer query, a word found as typed is taken as typed (not looked up as a typo).
+        literal_is_enough = len(words) >= LONG_QUERY
+        matches = [self._match_word(word, literal_is_enough) for word in words]
         weights = [float(len(word.key)) for word in words]
         combined: dict[int, list[tuple[int, float]]] = {}
         for i, found in enumerate(matches):
@@ -537,7 +541,9 @@ class MemorialIndex:
         best = heapq.nsmallest(limit, hits)
         return [Hit(slug, -negative) for negative, slug in best]
 
-    def _match_word(self, query_word: QueryWord) -> dict[int, float]:
+    def _match_word(
+        self, query_word: QueryWord, literal_is_enough: bool = False
+    ) -> dict[int, float]:
         """Index words matching a query word, each with a score from 0 to 100.
 
         The word as typed (100) or another spelling of it (the same skeleton, ``SAME_KEY``);
@@ -603,7 +609,7 @@ class MemorialIndex:
                         put(word_id, INFLECTION_SCORE)
         # Typos: among the skeletons (a typo in any spelling) and among the words as written
         # (a typo in the spelling stored: "Kriuk" for "Khiuk", two edits apart as skeletons).
-        if literal is not None and len(postings[literal]) > common:
+        if literal is not None and (literal_is_enough or len(postings[literal]) > common):
             return found  # a common word as typed ("monument", "ivan") is no typo
         key_seen: set[int] = set() if key_id is None else {key_id}
         for other_id, score in _near(word, self._buckets, key_seen):
