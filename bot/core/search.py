@@ -1,36 +1,57 @@
-"""Memorial search and nearest-memorial lookup over an in-memory index.
+"""Search (memorials, and the people's chronicle) and nearest-memorial lookup, in memory.
 
 One query box matches memorial names in every language, aliases, cities, addresses and the
-people a memorial commemorates, across scripts, diacritics, case, transliteration schemes and
-typos of a letter or two.
+people a memorial commemorates -- and, in a second index of the same kind, the names of the
+Immortal Regiment's chronicle (``chronicle_documents``) -- across scripts, diacritics, case,
+transliteration schemes, typos of a letter or two, and words still being typed (Discord's
+autocomplete sends every prefix).
 
 How a string is made comparable:
 
 1. ``fold``: ``anyascii`` transliterates any script to ASCII ("Льеж" -> "L'ezh",
    "Liège" -> "Liege"), then case, apostrophes (soft and hard signs) and punctuation go:
-   "lezh", "liege".
+   "lezh", "liege". A folded word is a word *as written*.
 2. ``skeleton``: each folded word is reduced to a key that is the same in the English, French,
    Dutch and German ways of writing a Russian name ("Gvozdarev", "Gvozdarew", "Gwosdarew" and
-   "Гвоздарев" all give "gvosdarev"; "Kapoustine", "Kapoestin" and "Kapustin" differ by one
-   letter at most).
+   "Гвоздарев" all give "gvosdarev"; ё written e, jo, io or yo is e: "Fjodor", "Fiodor",
+   "Fedor"). Where the schemes read a letter differently (French ch is ш and j is ж, German z is
+   ц, Dutch oe is у, Ukrainian h is г), ``readings`` gives the other keys.
 
-The index keeps, for every memorial, its terms (field and skeleton words) and, for every
-skeleton word, the memorials that contain it (an inverted index). A query word matches index
-words exactly (100), as a prefix of a longer word (70-90, more for a longer share of the word)
-and, when the index does not know it, within one edit for words of four to six letters or two
-edits from seven (RapidFuzz's optimal string alignment distance, a transposition being one
-edit; scored with RapidFuzz's normalized Indel similarity, at most 94), among the words of
-about the same length that share its first or second letter. The memorials behind the rarer
-query words are ranked cheaply from their postings; the best are then scored term by term:
+The index holds every folded word once, filed under its skeleton and its other readings, and,
+for every word, the documents that contain it (an inverted index), and each document's terms
+(field and words). A query word matches index words
+
+- as typed (100); by skeleton, another spelling of it (98; 95 when only one of the two is read
+  another nation's way; 80 for a word of fewer than five typed letters, where skeletons
+  collide);
+- as the beginning of a longer word, from three letters (``PREFIX_SCORES``: 82 for three
+  letters typed up to 93 for six, less 3 x the share of the word not typed; 4 less when only
+  the skeletons match, "Gwos" for "Gvozdarev"; 12 less for a word in more than 1 % of the
+  documents, so that "Mon" completes towns before "monument" and "Iva" surnames before "Ivan");
+- as a Russian inflection (86: the words beginning with the Snowball stem of a Cyrillic query
+  word, from four letters, about as long as the query word);
+- within one edit for words of four to six letters or two edits from seven (RapidFuzz's
+  optimal string alignment distance, a transposition being one edit), among the skeletons and
+  among the words as written, of about the same length, that share the query word's first or
+  second letter or have a letter more or less before it; scored with RapidFuzz's normalized
+  Indel similarity (at most 94), less 4 for a second edit and 2 per letter under seven.
+  A common word found as typed, or any word found as typed in a query of three words or more,
+  is not looked up as a typo.
+
+The rarer query words (by the postings of their best matches) pick the candidates from their
+postings; the others add to the candidates they share, so that a common given name and a
+common surname together find the person. The best are then scored term by term:
 
     field weight x coverage x (0.9 + 0.1 x share)
 
 where coverage is the part of the query the term matches (each query word by its best match,
 weighted by length), share the part of the term the query matches, and the field weight 1.0
 for names and aliases, 0.97 for the people commemorated, 0.9 for the city and 0.85 for the
-address. A query spread over several terms ("Gvozdarev Manhay") scores 0.9 x its coverage
-across them. A memorial's score is its best; hits below ``MIN_SCORE`` are dropped, ties go by
-slug. Scoring stops as soon as no remaining candidate's bound can enter the results.
+address (a chronicle entry's unit). A query spread over several terms ("Gvozdarev Manhay")
+scores 0.9 x its coverage across them. A document's score is its best; hits below
+``MIN_SCORE`` are dropped, ties go by slug. Scoring stops as soon as no remaining candidate's
+bound can enter the results. ``bench/search_bench.py`` measures all this at 100,000 memorials
+and 100,000 chronicle entries (BENCHMARKS.md).
 
 Nearest memorials come from nested grids of 10°, 1° and 0.1° cells searched best-first around
 the point (``GRID_DEGREES``), ranked by great-circle (haversine) distance; the result is exact.
