@@ -567,16 +567,16 @@ class MemorialIndex:
     ) -> dict[int, float]:
         """Index words matching a query word, each with a score from 0 to 100.
 
-        The word as typed (100) or another spelling of it (the same skeleton, ``SAME_KEY``);
-        longer words it begins (from ``PREFIX_MIN`` typed letters): 70 + 20 x the share of the
-        word typed as written, ``PREFIX_OTHER_SPELLING`` less when only their skeleton begins
-        with the typed one (``prefix_keys``), and ``COMMON_PENALTY`` less for a word in more
+        The word as typed (100); another spelling of it (the same skeleton, ``SAME_KEY``, or
+        the same under another nation's reading, ``READING_SCORE``; ``SAME_KEY_SHORT`` when
+        fewer than ``SAME_KEY_MIN`` letters were typed); longer words it begins (from
+        ``PREFIX_MIN`` letters, ``PREFIX_SCORES``), ``PREFIX_OTHER_SPELLING`` less when only
+        their skeletons do (``prefix_keys``) and ``COMMON_PENALTY`` less for a word in more
         than ``COMMON_SHARE`` of the documents (words of every document, such as "monument" or
         a given name, are rarely what a prefix is typed for); the inflections of a Russian word
-        (the words its ``stem`` begins, ``INFLECTION_STEM_MIN``); and words
-        one or two edits away (optimal string alignment: a transposition is one edit) that
-        share its first or its second letter, or begin with its second letter or have it
-        second (a letter more or less at the start).
+        (``INFLECTION_SCORE``); and typos (``_near``), among the skeletons and among the words
+        as written -- unless the word was found as typed and is common, or
+        ``literal_is_enough``.
         """
         found: dict[int, float] = {}
         postings, common = self._postings, self._common
