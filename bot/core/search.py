@@ -142,7 +142,10 @@ FUZZY_SHORT_PENALTY = 2.0
 """A typo match scores this much less for every letter the query word is shorter than
 ``FUZZY_TWO_EDITS`` (one edit in a short word is weak evidence)..."""
 FUZZY_EXTRA_EDIT = 4.0
-"""... and this much less when two edits away rather than one."""
+"""... and this much less when two edits away rather than one..."""
+TYPO_OTHER_SPELLING = 4.0
+"""... and this much less when only the skeletons are that close, not the words as written
+(a typo in the spelling typed is likelier than a typo and another spelling at once)."""
 
 _APOSTROPHES = re.compile(r"['`´ʹʻʼ’‘]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -491,7 +494,10 @@ class MemorialIndex:
         self._common = max(COMMON_MIN, COMMON_SHARE * len(self._slugs))
         self._sorted_words = sorted(self._words)
         self._sorted_keys = sorted(self._keys)
-        self._buckets = _buckets(self._keys)
+        # Typos are looked for among skeletons (not among other readings: a typo in a reading
+        # of a word is too far from what was typed) and among words as written.
+        primary = set(self._word_keys)
+        self._buckets = _buckets([key if i in primary else "" for i, key in enumerate(self._keys)])
         self._word_buckets = _buckets(self._words)
         self._cells = _Cells(self._lat, self._lon)
 
@@ -635,7 +641,7 @@ class MemorialIndex:
         key_seen: set[int] = set() if key_id is None else {key_id}
         for other_id, score in _near(word, self._buckets, key_seen):
             for word_id in key_words[other_id]:
-                put(word_id, score)
+                put(word_id, score - TYPO_OTHER_SPELLING)
         word_seen: set[int] = set() if literal is None else {literal}
         for word_id, score in _near(folded, self._word_buckets, word_seen):
             put(word_id, score)
