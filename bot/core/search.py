@@ -639,9 +639,10 @@ class MemorialIndex:
         if literal is not None and (literal_is_enough or len(postings[literal]) > common):
             return found  # a common word as typed ("monument", "ivan") is no typo
         key_seen: set[int] = set() if key_id is None else {key_id}
-        for other_id, score in _near(word, self._buckets, key_seen):
-            for word_id in key_words[other_id]:
-                put(word_id, score - TYPO_OTHER_SPELLING)
+        for probe in (word, *query_word.readings):
+            for other_id, score in _near(probe, self._buckets, key_seen):
+                for word_id in key_words[other_id]:
+                    put(word_id, score - TYPO_OTHER_SPELLING)
         word_seen: set[int] = set() if literal is None else {literal}
         for word_id, score in _near(folded, self._word_buckets, word_seen):
             put(word_id, score)
