@@ -1,21 +1,55 @@
-"""Memorial search at scale: 100,000 synthetic memorials on SQLite and on PostgreSQL.
+"""Search at scale: 100,000 synthetic memorials and 100,000 chronicle entries.
 
-Run ``python -m bench.search_bench`` (``--help`` for options). It generates memorials in five
-languages (synthetic Belgian and Russian towns, Soviet soldiers' names transliterated in the
-English, German, French and Dutch ways, misspellings as aliases; every slug starts with
-``synthetic-``), adds the curated dataset, imports everything through the real import path
-into a fresh SQLite file and into a PostgreSQL database it creates and drops itself, then
-measures, through ``Core`` (the index and the database lookup of the hits):
+Run ``python -m bench.search_bench`` (``--help`` for options; ``--memorials 2000 --chronicle
+2000`` for a short run, which the test suite runs too). One run measures both corpora, each on
+its own in-memory ``MemorialIndex`` built from its search documents, as the bot builds them:
 
-- the import time, the index build time and the memory it takes (resident set growth);
-- search latency per query kind (exact name, town, typos, Cyrillic, person names in other
-  transliterations, prefixes, the seeds' own examples): p50, p95, p99, and how often a right
-  answer is in the first five (a sanity check, not a quality study);
-- nearest-memorial latency for random points in Belgium and western Russia;
-- the cost of the version check that lets a running bot see another process's import (it runs
-  in the background, off the query path).
+- memorials: synthetic Belgian and Russian towns in five languages, Soviet soldiers' names
+  transliterated in the English, German, French and Dutch ways (half of the people stored in
+  those Latin spellings only), misspellings as aliases, plus the curated dataset (every
+  synthetic slug starts with ``synthetic-``);
+- the people's chronicle: relatives' names, Russian, Ukrainian and Belarusian (given name,
+  patronymic or not, surname; a third of the surnames common ones shared by many entries),
+  written in Cyrillic or transliterated the English, German, French, Dutch or Ukrainian way,
+  40 % with a second spelling, 70 % with a unit (``generate_chronicle``).
 
-It measures and reports; it asserts nothing about wall-clock time.
+It reports the index build time and the resident memory it adds, and per query class the
+p50 / p95 / p99 latency and how often a right answer is among the first five hits. With
+``--sqlite`` and ``--postgres`` it also imports the memorials through the real import path
+(into a fresh SQLite file, and into a PostgreSQL database it creates and drops itself) and
+measures the memorial queries through ``Core`` (the index and the database lookup of the
+hits), nearest-memorial latency and the version check.
+
+What counts as a right answer, per class (the query is drawn from one entry; "any spelling"
+means Cyrillic and every scheme's transliteration, compared folded):
+
+- exact name: an entry of that very name (memorials: that English name; chronicle: the same
+  given name, patronymic when given, and surname);
+- exact town, cyrillic town (memorials): a memorial in that town;
+- prefix town, prefix town (cyrillic) (memorials): the first 3 to 6 letters of a town's English
+  or Russian name, as an autocomplete sends them while one types; right is any memorial whose
+  town, or one of whose people's surnames, begins with those letters in any spelling -- a prefix
+  designates everything it begins, not only the town it was cut from;
+- prefix surname, prefix surname (other spelling) (chronicle): the first 3 to 6 letters of a
+  surname as the entry writes it, or as another spelling writes it; right is any entry whose
+  surname begins with them in any spelling;
+- person classes (cyrillic person; person (de spelling); person full (fr); chronicle: cyrillic
+  person (stored latin), latin person (stored cyrillic), other transliteration): a surname
+  alone, or given name and surname, in a script or scheme the entry is not stored in (the
+  memorial classes draw from people stored in Latin only for the Cyrillic class); right is an
+  entry of a person with that surname (and that given name, when typed) -- a common surname
+  designates all who bear it;
+- typo town, typo person: one typing error (a letter dropped, doubled, replaced or two
+  swapped, never the first letter), or two in words of seven letters or more, in the English
+  name of a town or the Latin spelling of a surname (the stored one, or a transliteration when
+  the entry is stored in Cyrillic). Right is the entry it was made from, or any entry that the
+  typo is as close to: one of whose names (town, or surname, in any spelling; with the same
+  given name when typed) is no more edits away (optimal string alignment, folded) than the
+  meant one's -- a typo that lands nearer another name, or on another name, designates it as
+  well. The strict rate, the meant entry only, is printed beside it.
+
+Ranking ties are broken by slug, so a hit rate is deterministic for a seed. It measures and
+reports; it asserts nothing about wall-clock time.
 """
 
 from __future__ import annotations
