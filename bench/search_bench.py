@@ -64,7 +64,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -1156,6 +1156,9 @@ class ClassResult:
     misses: tuple[str, ...] = ()
     strict_rate: float | None = None
     """For typos: the share with the very entry the typo was made from among the five."""
+    cpu_p95: float | None = None
+    """p95 of the CPU time the search thread spent (ms): latency less the waits for a CPU
+    that other processes hold."""
 
 
 @dataclass(slots=True)
@@ -1223,15 +1226,20 @@ def run_queries(
     found: dict[str, list[bool]] = {}
     misses: dict[str, list[str]] = {}
     strict: dict[str, list[bool]] = {}
+    cpu: dict[str, list[float]] = {}
     for round_number in range(max(1, rounds)):
         for query in query_set:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             hits = index.search(query.text, 5)
             elapsed = (time.perf_counter() - started) * 1000
+            cpu.setdefault(query.kind, []).append((time.thread_time() - cpu_started) * 1000)
             timings.setdefault(query.kind, []).append(elapsed)
             if round_number == 0:
                 _judge(query, [h.slug for h in hits], found, misses, strict)
-    return _summarize(timings, found, misses, strict)
+    classes, overall = _summarize(timings, found, misses, strict)
+    for i, c in enumerate(classes):
+        classes[i] = replace(c, cpu_p95=percentiles(cpu[c.kind])[1])
+    return classes, overall
 
 
 def build_index(documents: list[SearchDocument]) -> tuple[MemorialIndex, float, float]:
@@ -1301,13 +1309,17 @@ def measure_indexes(corpora: Corpora, rounds: int) -> list[CorpusResult]:
     return results
 
 
-HEADER = f"{'class':34} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'top-5 hit':>10}"
+HEADER = (
+    f"{'class':34} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'cpu p95':>8} "
+    f"{'top-5 hit':>10}"
+)
 
 
 def _row(c: ClassResult) -> str:
     strict = "" if c.strict_rate is None else f"  (the very entry: {100 * c.strict_rate:.1f}%)"
+    cpu = "" if c.cpu_p95 is None else f"{c.cpu_p95:.2f}"
     return (
-        f"  {c.kind:32} {c.queries:5} {c.p50:8.2f} {c.p95:8.2f} {c.p99:8.2f} "
+        f"  {c.kind:32} {c.queries:5} {c.p50:8.2f} {c.p95:8.2f} {c.p99:8.2f} {cpu:>8} "
         f"{100 * c.hit_rate:9.1f}%{strict}"
     )
 
@@ -1416,11 +1428,13 @@ async def main_async(args: argparse.Namespace) -> None:
         f"{len(corpora.synthetic.dataset.people):,} people (+ the curated dataset) and "
         f"{len(corpora.chronicle):,} chronicle entries in {time.perf_counter() - started:.1f} s; "
         f"{len(corpora.memorial_queries)} + {len(corpora.chronicle_queries)} queries x "
-        f"{args.rounds} rounds; {os.cpu_count()} CPUs",
+        f"{args.rounds} rounds; {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f}",
         flush=True,
     )
     for result in measure_indexes(corpora, args.rounds):
         print_corpus(result, show_misses=args.show_misses)
+    print(f"\nload average now {os.getloadavg()[0]:.1f}", flush=True)
     rng = random.Random(45)
     points = [
         GeoPoint(rng.uniform(49.5, 51.5), rng.uniform(2.5, 6.4))
