@@ -223,8 +223,9 @@ def prefix_keys(folded: str) -> list[tuple[str, float]]:
 
 @dataclass(frozen=True, slots=True)
 class QueryWord:
-    """One word of a query: its skeleton, its Russian stem's skeleton (or "") and its keys as
-    the beginning of a longer word (see ``prefix_keys``)."""
+    """One word of a query: its skeleton, its Russian stem's skeleton (or ""), its keys as the
+    beginning of a longer word (``prefix_keys``), the word folded (as written), its other
+    nations' readings (``readings``) and how many letters were typed."""
 
     key: str
     stem: str
@@ -533,11 +534,6 @@ class MemorialIndex:
     def vocabulary_size(self) -> int:
         """How many distinct words (as written, folded) the index holds."""
         return len(self._words)
-
-    @property
-    def key_count(self) -> int:
-        """How many distinct skeletons the index holds."""
-        return len(self._keys)
 
     # -- search --------------------------------------------------------------------------
 
