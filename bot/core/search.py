@@ -599,15 +599,19 @@ class MemorialIndex:
         long = typed >= SAME_KEY_MIN
         same = SAME_KEY if long else SAME_KEY_SHORT
         other_reading = READING_SCORE if long else SAME_KEY_SHORT
+        word_keys = self._word_keys
         if key_id is not None:
-            word_keys = self._word_keys
             for word_id in key_words[key_id]:
                 put(word_id, same if word_keys[word_id] == key_id else other_reading)
+        # Read one nation's way, the query word may be another's skeleton (but a reading of the
+        # one is not matched with a reading of the other: "Pchaov" and "Pjaov" both read as
+        # French would be Пшаов and Пжаов, which meet only as skeletons).
         for reading in query_word.readings:
             reading_id = self._key_ids.get(reading)
             if reading_id is not None:
                 for word_id in key_words[reading_id]:
-                    put(word_id, other_reading)
+                    if word_keys[word_id] == reading_id:
+                        put(word_id, other_reading)
         size = len(folded)
         if size >= PREFIX_MIN:
             base = PREFIX_SCORES[min(size, len(PREFIX_SCORES) - 1)]

@@ -711,3 +711,10 @@ def test_a_rare_name_among_common_words_picks_the_candidates() -> None:
         SearchDocument("byaev", 0, 0, search_text({"en": "Grave of Yuriy Byaev"}, [], {}, None))
     )
     assert MemorialIndex(documents).search("Grave of Yuriy Byaev", 1)[0].slug == "byaev"
+
+
+def test_readings_meet_skeletons_not_each_other() -> None:
+    # "Pchaov" read as French is Пшаов, "Pjaov" read as French Пжаов: the same skeleton, but
+    # neither is how the other is written; "Pichaov", one letter away as written, comes first.
+    index = _names("Pjaov", "Pichaov")
+    assert _first_name(index, "Pchaov") == "pichaov"
