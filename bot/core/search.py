@@ -1,36 +1,57 @@
-"""Memorial search and nearest-memorial lookup over an in-memory index.
+"""Search (memorials, and the people's chronicle) and nearest-memorial lookup, in memory.
 
 One query box matches memorial names in every language, aliases, cities, addresses and the
-people a memorial commemorates, across scripts, diacritics, case, transliteration schemes and
-typos of a letter or two.
+people a memorial commemorates -- and, in a second index of the same kind, the names of the
+Immortal Regiment's chronicle (``chronicle_documents``) -- across scripts, diacritics, case,
+transliteration schemes, typos of a letter or two, and words still being typed (Discord's
+autocomplete sends every prefix).
 
 How a string is made comparable:
 
 1. ``fold``: ``anyascii`` transliterates any script to ASCII ("Льеж" -> "L'ezh",
    "Liège" -> "Liege"), then case, apostrophes (soft and hard signs) and punctuation go:
-   "lezh", "liege".
+   "lezh", "liege". A folded word is a word *as written*.
 2. ``skeleton``: each folded word is reduced to a key that is the same in the English, French,
    Dutch and German ways of writing a Russian name ("Gvozdarev", "Gvozdarew", "Gwosdarew" and
-   "Гвоздарев" all give "gvosdarev"; "Kapoustine", "Kapoestin" and "Kapustin" differ by one
-   letter at most).
+   "Гвоздарев" all give "gvosdarev"; ё written e, jo, io or yo is e: "Fjodor", "Fiodor",
+   "Fedor"). Where the schemes read a letter differently (French ch is ш and j is ж, German z is
+   ц, Dutch oe is у, Ukrainian h is г), ``readings`` gives the other keys.
 
-The index keeps, for every memorial, its terms (field and skeleton words) and, for every
-skeleton word, the memorials that contain it (an inverted index). A query word matches index
-words exactly (100), as a prefix of a longer word (70-90, more for a longer share of the word)
-and, when the index does not know it, within one edit for words of four to six letters or two
-edits from seven (RapidFuzz's optimal string alignment distance, a transposition being one
-edit; scored with RapidFuzz's normalized Indel similarity, at most 94), among the words of
-about the same length that share its first or second letter. The memorials behind the rarer
-query words are ranked cheaply from their postings; the best are then scored term by term:
+The index holds every folded word once, filed under its skeleton and its other readings, and,
+for every word, the documents that contain it (an inverted index), and each document's terms
+(field and words). A query word matches index words
+
+- as typed (100); by skeleton, another spelling of it (98; 95 when only one of the two is read
+  another nation's way; 80 for a word of fewer than five typed letters, where skeletons
+  collide);
+- as the beginning of a longer word, from three letters (``PREFIX_SCORES``: 82 for three
+  letters typed up to 93 for six, less 3 x the share of the word not typed; 4 less when only
+  the skeletons match, "Gwos" for "Gvozdarev"; 12 less for a word in more than 1 % of the
+  documents, so that "Mon" completes towns before "monument" and "Iva" surnames before "Ivan");
+- as a Russian inflection (86: the words beginning with the Snowball stem of a Cyrillic query
+  word, from four letters, about as long as the query word);
+- within one edit for words of four to six letters or two edits from seven (RapidFuzz's
+  optimal string alignment distance, a transposition being one edit), among the skeletons and
+  among the words as written, of about the same length, that share the query word's first or
+  second letter or have a letter more or less before it; scored with RapidFuzz's normalized
+  Indel similarity (at most 94), less 4 for a second edit and 2 per letter under seven.
+  A common word found as typed, or any word found as typed in a query of three words or more,
+  is not looked up as a typo.
+
+The rarer query words (by the postings of their best matches) pick the candidates from their
+postings; the others add to the candidates they share, so that a common given name and a
+common surname together find the person. The best are then scored term by term:
 
     field weight x coverage x (0.9 + 0.1 x share)
 
 where coverage is the part of the query the term matches (each query word by its best match,
 weighted by length), share the part of the term the query matches, and the field weight 1.0
 for names and aliases, 0.97 for the people commemorated, 0.9 for the city and 0.85 for the
-address. A query spread over several terms ("Gvozdarev Manhay") scores 0.9 x its coverage
-across them. A memorial's score is its best; hits below ``MIN_SCORE`` are dropped, ties go by
-slug. Scoring stops as soon as no remaining candidate's bound can enter the results.
+address (a chronicle entry's unit). A query spread over several terms ("Gvozdarev Manhay")
+scores 0.9 x its coverage across them. A document's score is its best; hits below
+``MIN_SCORE`` are dropped, ties go by slug. Scoring stops as soon as no remaining candidate's
+bound can enter the results. ``bench/search_bench.py`` measures all this at 100,000 memorials
+and 100,000 chronicle entries (BENCHMARKS.md).
 
 Nearest memorials come from nested grids of 10°, 1° and 0.1° cells searched best-first around
 the point (``GRID_DEGREES``), ranked by great-circle (haversine) distance; the result is exact.
@@ -75,13 +96,17 @@ FIELD_WEIGHTS: dict[str, float] = {
 }
 
 MAX_QUERY_TOKENS = 8
+LONG_QUERY = 3
+"""In a query of this many words or more, a word found as typed is not looked up as a typo."""
 PREFIX_MIN = 3
 """A query word of at least this many characters also matches longer words it begins."""
 PREFIX_MAX_MATCHES = 200
 COMMON_POSTINGS = 4000
 """A query word behind more memorials than this does not pick candidates when a rarer one can."""
+DRIVER_SPREAD = 8.0
+"""A query word is as rare as its matches scoring at most this much below its best one."""
 MAX_SCAN = 10000
-"""At most this many postings are read for a query made only of common words."""
+"""At most this many postings are read for a common query word."""
 RESCORE = 120
 """At most this many of the cheaply ranked candidates are scored term by term (fewer when
 the bound of the next one cannot beat the hits found)."""
@@ -90,8 +115,37 @@ FUZZY_TWO_EDITS = 7
 GRID_DEGREES: tuple[float, ...] = (10.0, 1.0, 0.1)
 """Nearest memorials: the cell sizes of the nested grids, coarsest first."""
 
-INFLECTION_SCORE = 90.0
+INFLECTION_SCORE = 86.0
 """A Russian query word matches the index words that begin with its Snowball stem this well."""
+INFLECTION_STEM_MIN = 4
+"""... when the stem has at least this many letters, and the index word is at most two letters
+longer than the query word and four longer than the stem (an ending for an ending)."""
+COMMON_SHARE = 0.01
+"""A word in more than this share of the documents (and at least ``COMMON_MIN``) is common."""
+COMMON_MIN = 50
+COMMON_PENALTY = 12.0
+"""A common word completing a prefix scores this much less."""
+SAME_KEY = 98.0
+"""A query word matches another spelling of it (a word with the same skeleton) this well..."""
+READING_SCORE = 95.0
+"""... and this well when only one of them is read another nation's way (``readings``)."""
+SAME_KEY_MIN = 5
+SAME_KEY_SHORT = 80.0
+"""... and this well when shorter than ``SAME_KEY_MIN`` letters (short skeletons collide)."""
+PREFIX_SCORES = (0.0, 0.0, 0.0, 82.0, 88.0, 91.0, 93.0)
+"""A query word typed with 3, 4, 5, 6 or more letters matches the words it begins this well
+(the more letters typed, the surer), ``PREFIX_REST`` x the share of the word not typed less."""
+PREFIX_REST = 3.0
+PREFIX_OTHER_SPELLING = 4.0
+"""A prefix matches a word only through their skeletons this much less than as written."""
+FUZZY_SHORT_PENALTY = 2.0
+"""A typo match scores this much less for every letter the query word is shorter than
+``FUZZY_TWO_EDITS`` (one edit in a short word is weak evidence)..."""
+FUZZY_EXTRA_EDIT = 4.0
+"""... and this much less when two edits away rather than one..."""
+TYPO_OTHER_SPELLING = 4.0
+"""... and this much less when only the skeletons are that close, not the words as written
+(a typo in the spelling typed is likelier than a typo and another spelling at once)."""
 
 _APOSTROPHES = re.compile(r"['`´ʹʻʼ’‘]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -102,6 +156,7 @@ _RUSSIAN = snowballstemmer.stemmer("russian")
 _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
+        (r"ph", "f"),
         # щ: shch (en), chtch (fr), sjtsj (nl), schtsch (de)
         (r"schtsch|shch|chtch|sjtsj|shtch", "sh"),
         # ч: ch (en), tch (fr), tsj (nl), tsch (de) -- and х: kh (en, fr), ch (nl, de)
@@ -109,16 +164,16 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"kh|ch", "h"),
         # ш and ж: sh, sch (de), sj (nl), zh, zj
         (r"sch|sj|zh|zj", "sh"),
+        # ё inside a word: e (en), jo (de, nl), io (fr), yo -- not ю (iou, joe)
+        (r"(?<=[a-z])[jyi]o(?![ue])", "e"),
         # у as French writes it, and ü as German does without umlauts (not Dutch "oe": it
         # would merge the о and е of Russian names, "Героев"; a typo away, it still matches)
         (r"ou|ue", "u"),
-        (r"ae", "a"),
         # й, я, ю, ё: j (de, nl), y (en), i (fr): one letter
         (r"[jy]", "i"),
         (r"w", "v"),
         (r"z", "s"),
         (r"x", "ks"),
-        (r"ph", "f"),
         (r"gu(?=[ei])", "g"),
         (r"ck|cq|q|c(?![eih])", "k"),
         (r"c", "s"),
@@ -127,6 +182,8 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"f$", "v"),
     )
 )
+# A word being typed has no end yet: its key keeps a final "f".
+_PREFIX_RULES = _SKELETON_RULES[:-1]
 
 
 def fold(text: str) -> str:
@@ -144,14 +201,44 @@ def skeleton(word: str) -> str:
     return word
 
 
-def query_words(query: str) -> list[tuple[str, str]]:
-    """A query's distinct words as ``(skeleton, stem)`` pairs.
+def prefix_keys(folded: str) -> list[tuple[str, float]]:
+    """The keys the words a folded word may be the beginning of begin with, each with the
+    score it takes off.
 
-    ``stem`` is, for a Russian word, the skeleton of its Snowball stem when that is shorter
-    (every inflection of the word begins with it: "Неизвестный" and "Неизвестного" both with
-    "neisvestn"), else "".
+    A word being typed may end inside a letter group ("Schtsch", "Chtch") or before the end
+    its skeleton rules look for ("Raf..." is not "Rav"): its skeleton without the end-of-word
+    rule and (for a less sure match) the skeleton of all but its last letter.
     """
-    words: dict[str, str] = {}
+    if len(folded) < PREFIX_MIN or not folded.isalpha():
+        return [(skeleton(folded), 0.0)] if len(folded) >= PREFIX_MIN else []
+    keys: dict[str, float] = {}
+    typed = folded
+    for pattern, replacement in _PREFIX_RULES:
+        typed = pattern.sub(replacement, typed)
+    for key, cost in ((typed, 0.0), (skeleton(folded[:-1]), 4.0)):
+        if len(key) >= 2 and (len(folded) > PREFIX_MIN or cost == 0.0):
+            keys.setdefault(key, cost)
+    return list(keys.items())
+
+
+@dataclass(frozen=True, slots=True)
+class QueryWord:
+    """One word of a query: its skeleton, its Russian stem's skeleton (or ""), its keys as the
+    beginning of a longer word (``prefix_keys``), the word folded (as written), its other
+    nations' readings (``readings``) and how many letters were typed."""
+
+    key: str
+    stem: str
+    prefixes: tuple[tuple[str, float], ...]
+    folded: str
+    readings: tuple[str, ...] = ()
+    typed: int = 0
+    """How many letters were typed (in the query's script)."""
+
+
+def parse_query(query: str) -> list[QueryWord]:
+    """A query's distinct words (see ``query_words``)."""
+    words: dict[str, QueryWord] = {}
     for original in _WORD.findall(_APOSTROPHES.sub("", query)):
         folded = fold(original).split()
         stem = ""
@@ -160,8 +247,57 @@ def query_words(query: str) -> list[tuple[str, str]]:
             if len(key) >= PREFIX_MIN and key != skeleton(folded[0]):
                 stem = key
         for word in folded:
-            words.setdefault(skeleton(word), stem)
-    return list(words.items())
+            key = skeleton(word)
+            if key not in words:
+                # Letters typed: "Щус" is three, though folded to "shchus".
+                typed = len(original) if len(folded) == 1 else len(word)
+                words[key] = QueryWord(
+                    key, stem, tuple(prefix_keys(word)), word, tuple(readings(word)), typed
+                )
+    return list(words.values())
+
+
+_READINGS: tuple[tuple[tuple[re.Pattern[str], str], ...], ...] = tuple(
+    tuple((re.compile(pattern), replacement) for pattern, replacement in rules)
+    for rules in (
+        # French: ch is ш (tch is ч), j is ж, -ine is -ин
+        ((r"(?<![ts])ch", "sh"), (r"j", "zh"), (r"ine$", "in")),
+        # German: z is ц
+        ((r"z(?![hj])", "ts"),),
+        # Dutch: oe is у
+        ((r"oe", "u"),),
+        # Ukrainian: h is г
+        ((r"(?<![kcsz])h", "g"),),
+    )
+)
+
+
+def readings(folded: str) -> list[str]:
+    """The skeletons of a folded word read the French, German, Dutch and Ukrainian ways where
+    they differ from ``skeleton`` ("jefouine" is also "shefuin", as "Жефуин" is)."""
+    if not folded.isalpha():
+        return []
+    plain = skeleton(folded)
+    found: list[str] = []
+    for rules in _READINGS:
+        word = folded
+        for pattern, replacement in rules:
+            word = pattern.sub(replacement, word)
+        if word != folded:
+            key = skeleton(word)
+            if key != plain and key not in found:
+                found.append(key)
+    return found
+
+
+def query_words(query: str) -> list[tuple[str, str]]:
+    """A query's distinct words as ``(skeleton, stem)`` pairs.
+
+    ``stem`` is, for a Russian word, the skeleton of its Snowball stem when that is shorter
+    (every inflection of the word begins with it: "Неизвестный" and "Неизвестного" both with
+    "neisvestn"), else "".
+    """
+    return [(word.key, word.stem) for word in parse_query(query)]
 
 
 def memorial_search_text(memorial: Memorial, people: Iterable[Person] = ()) -> str:
@@ -261,6 +397,30 @@ def documents_from(memorials: Iterable[Memorial], people: Iterable[Person]) -> l
     ]
 
 
+def chronicle_search_text(
+    full_name: str, other_spelling: str | None = None, unit: str | None = None
+) -> str:
+    """The search text of one entry of the people's chronicle (see ``search_text``).
+
+    The full name (in any script) and its other spelling, when given, are name terms; the unit
+    is an address term, so that it is found but weighs less than a name.
+    """
+    return search_text({"name": full_name}, [other_spelling] if other_spelling else [], {}, unit)
+
+
+def chronicle_documents(
+    entries: Iterable[tuple[str, str, str | None, str | None]],
+) -> list[SearchDocument]:
+    """Search documents of chronicle entries given as ``(key, full name, other spelling, unit)``.
+
+    A chronicle entry has no position: its latitude and longitude are 0.
+    """
+    return [
+        SearchDocument(key, 0.0, 0.0, chronicle_search_text(full_name, other, unit))
+        for key, full_name, other, unit in entries
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """One memorial found: its slug, score (0-100) and, for nearest queries, distance."""
@@ -293,10 +453,15 @@ class MemorialIndex:
         self._term_words = array("i")
         self._term_fields = array("b")
         self._term_lengths = array("i")
+        # Words are folded words as written; each has a key, its skeleton: the word "gwosdarew"
+        # has the key "gvosdarev", which "gvozdarev" and "гвоздарев" have too.
         self._words: list[str] = []
         self._word_ids: dict[str, int] = {}
+        self._word_keys = array("i")
         self._postings: list[array[int]] = []
-        skeletons: dict[str, int] = {}
+        self._keys: list[str] = []
+        self._key_ids: dict[str, int] = {}
+        self._key_words: list[list[int]] = []
         lengths: list[int] = []
         terms: dict[str, tuple[tuple[int, ...], int]] = {}
         term_words, term_starts = self._term_words, self._term_starts
@@ -310,15 +475,7 @@ class MemorialIndex:
                 rank = _FIELD_CODE[code]
                 known = terms.get(words)
                 if known is None:
-                    found = []
-                    for word in words.split():
-                        word_id = skeletons.get(word)
-                        if word_id is None:
-                            word_id = self._word_id(skeleton(word))
-                            skeletons[word] = word_id
-                            if word_id == len(lengths):
-                                lengths.append(len(self._words[word_id]))
-                        found.append(word_id)
+                    found = [self._word_id(word, lengths) for word in words.split()]
                     known = terms[words] = (tuple(found), sum(lengths[i] for i in found))
                 ids, length = known
                 term_words.extend(ids)
@@ -335,42 +492,60 @@ class MemorialIndex:
                 self._postings[word_id].append(number << 3 | flags)
             self._memorial_terms.append(len(term_fields))
         self._lengths = lengths
+        self._common = max(COMMON_MIN, COMMON_SHARE * len(self._slugs))
         self._sorted_words = sorted(self._words)
-        # Typo candidates: words by length and first letter, and by length and second letter.
-        buckets: dict[tuple[int, int, str], list[int]] = {}
-        for word_id, word in enumerate(self._words):
-            if len(word) >= 3 and word.isalpha():
-                buckets.setdefault((len(word), 0, word[0]), []).append(word_id)
-                buckets.setdefault((len(word), 1, word[1]), []).append(word_id)
-        self._buckets = {key: (ids, [self._words[i] for i in ids]) for key, ids in buckets.items()}
+        self._sorted_keys = sorted(self._keys)
+        # Typos are looked for among skeletons (not among other readings: a typo in a reading
+        # of a word is too far from what was typed) and among words as written.
+        primary = set(self._word_keys)
+        self._buckets = _buckets([key if i in primary else "" for i, key in enumerate(self._keys)])
+        self._word_buckets = _buckets(self._words)
         self._cells = _Cells(self._lat, self._lon)
 
-    def _word_id(self, word: str) -> int:
+    def _word_id(self, word: str, lengths: list[int]) -> int:
+        """The id of a folded word, added with its key when new (``lengths``: its key's)."""
         word_id = self._word_ids.get(word)
         if word_id is None:
             word_id = len(self._words)
             self._word_ids[word] = word_id
             self._words.append(word)
             self._postings.append(array("i"))
+            key = skeleton(word)
+            self._word_keys.append(self._add_key(key, word_id))
+            for other in readings(word):
+                self._add_key(other, word_id)
+            lengths.append(len(key))
         return word_id
+
+    def _add_key(self, key: str, word_id: int) -> int:
+        """File a word under a key (its skeleton, or another reading of it)."""
+        key_id = self._key_ids.get(key)
+        if key_id is None:
+            key_id = self._key_ids[key] = len(self._keys)
+            self._keys.append(key)
+            self._key_words.append([])
+        self._key_words[key_id].append(word_id)
+        return key_id
 
     def __len__(self) -> int:
         return len(self._slugs)
 
     @property
     def vocabulary_size(self) -> int:
-        """How many distinct words (skeletons) the index holds."""
+        """How many distinct words (as written, folded) the index holds."""
         return len(self._words)
 
     # -- search --------------------------------------------------------------------------
 
     def search(self, query: str, limit: int) -> list[Hit]:
         """Memorials matching ``query``, best first, each with a score from 0 to 100."""
-        words = query_words(query)[:MAX_QUERY_TOKENS]
+        words = parse_query(query)[:MAX_QUERY_TOKENS]
         if not words or limit < 1:
             return []
-        matches = [self._match_word(word, stem) for word, stem in words]
-        weights = [float(len(word)) for word, _ in words]
+        # In a longer query, a word found as typed is taken as typed (not looked up as a typo).
+        literal_is_enough = len(words) >= LONG_QUERY
+        matches = [self._match_word(word, literal_is_enough) for word in words]
+        weights = [float(len(word.key)) for word in words]
         combined: dict[int, list[tuple[int, float]]] = {}
         for i, found in enumerate(matches):
             for word_id, score in found.items():
@@ -389,71 +564,116 @@ class MemorialIndex:
         best = heapq.nsmallest(limit, hits)
         return [Hit(slug, -negative) for negative, slug in best]
 
-    def _match_word(self, word: str, stem: str = "") -> dict[int, float]:
+    def _match_word(
+        self, query_word: QueryWord, literal_is_enough: bool = False
+    ) -> dict[int, float]:
         """Index words matching a query word, each with a score from 0 to 100.
 
-        The word itself; longer words it begins (from ``PREFIX_MIN`` letters); the inflections
-        of a Russian word (the words its ``stem`` begins); and, when the index does not know
-        the word, words one or two edits away (optimal string alignment: a transposition is one
-        edit) that share its first or its second letter.
+        The word as typed (100); another spelling of it (the same skeleton, ``SAME_KEY``, or
+        the same under another nation's reading, ``READING_SCORE``; ``SAME_KEY_SHORT`` when
+        fewer than ``SAME_KEY_MIN`` letters were typed); longer words it begins (from
+        ``PREFIX_MIN`` letters, ``PREFIX_SCORES``), ``PREFIX_OTHER_SPELLING`` less when only
+        their skeletons do (``prefix_keys``) and ``COMMON_PENALTY`` less for a word in more
+        than ``COMMON_SHARE`` of the documents (words of every document, such as "monument" or
+        a given name, are rarely what a prefix is typed for); the inflections of a Russian word
+        (``INFLECTION_SCORE``); and typos (``_near``), among the skeletons and among the words
+        as written -- unless the word was found as typed and is common, or
+        ``literal_is_enough``.
         """
         found: dict[int, float] = {}
-        exact = self._word_ids.get(word)
-        if exact is not None:
-            found[exact] = 100.0
-        size = len(word)
-        if size >= PREFIX_MIN:
-            for other in self._starting_with(word):
-                if other != word:
-                    found[self._word_ids[other]] = 70.0 + 20.0 * size / len(other)
-        if stem:
-            for other in self._starting_with(stem):
-                word_id = self._word_ids[other]
-                found[word_id] = max(found.get(word_id, 0.0), INFLECTION_SCORE)
-        if size >= 4 and word.isalpha() and exact is None:
-            edits = 1 if size < FUZZY_TWO_EDITS else 2
-            for length in range(size - edits, size + edits + 1):
-                for key in ((length, 0, word[0]), (length, 1, word[1])):
-                    bucket = self._buckets.get(key)
-                    if bucket is None:
-                        continue
-                    ids, words = bucket
-                    for _, _, position in process.extract(
-                        word, words, scorer=OSA.distance, score_cutoff=edits, limit=None
-                    ):
-                        word_id = ids[position]
-                        if word_id not in found:
-                            found[word_id] = min(94.0, fuzz.ratio(word, self._words[word_id]))
-        return found
+        postings, common = self._postings, self._common
+        key_words = self._key_words
 
-    def _starting_with(self, prefix: str) -> list[str]:
-        """Index words that begin with ``prefix`` (the shortest ``PREFIX_MAX_MATCHES``)."""
-        start = bisect.bisect_left(self._sorted_words, prefix)
-        stop = bisect.bisect_left(self._sorted_words, prefix + "\x7f", lo=start)
-        words = self._sorted_words[start:stop]
-        if len(words) > PREFIX_MAX_MATCHES:
-            words = sorted(words, key=len)[:PREFIX_MAX_MATCHES]
-        return words
+        def put(word_id: int, score: float, prefix: bool = False) -> None:
+            if prefix and len(postings[word_id]) > common:
+                score -= COMMON_PENALTY
+            if score > found.get(word_id, 0.0):
+                found[word_id] = score
+
+        folded, word = query_word.folded, query_word.key
+        literal = self._word_ids.get(folded)
+        if literal is not None:
+            found[literal] = 100.0
+        key_id = self._key_ids.get(word)
+        typed = query_word.typed or len(folded)
+        long = typed >= SAME_KEY_MIN
+        same = SAME_KEY if long else SAME_KEY_SHORT
+        other_reading = READING_SCORE if long else SAME_KEY_SHORT
+        word_keys = self._word_keys
+        if key_id is not None:
+            for word_id in key_words[key_id]:
+                put(word_id, same if word_keys[word_id] == key_id else other_reading)
+        # Read one nation's way, the query word may be another's skeleton (but a reading of the
+        # one is not matched with a reading of the other: "Pchaov" and "Pjaov" both read as
+        # French would be Пшаов and Пжаов, which meet only as skeletons).
+        for reading in query_word.readings:
+            reading_id = self._key_ids.get(reading)
+            if reading_id is not None:
+                for word_id in key_words[reading_id]:
+                    if word_keys[word_id] == reading_id:
+                        put(word_id, other_reading)
+        size = len(folded)
+        if size >= PREFIX_MIN:
+            base = PREFIX_SCORES[min(size, len(PREFIX_SCORES) - 1)]
+            for other in _starting_with(self._sorted_words, folded):
+                if other != folded:
+                    score = base - PREFIX_REST * (1.0 - size / len(other))
+                    put(self._word_ids[other], score, True)
+            for prefix, cost in query_word.prefixes:
+                size = len(prefix)
+                for other in _starting_with(self._sorted_keys, prefix):
+                    if other != word:
+                        score = base - PREFIX_REST * (1.0 - size / len(other))
+                        score -= cost + PREFIX_OTHER_SPELLING
+                        for word_id in key_words[self._key_ids[other]]:
+                            put(word_id, score, True)
+        stem = query_word.stem
+        if len(stem) >= INFLECTION_STEM_MIN:
+            longest = min(len(word) + 2, len(stem) + 4)
+            for other in _starting_with(self._sorted_keys, stem):
+                if len(other) <= longest:
+                    for word_id in key_words[self._key_ids[other]]:
+                        put(word_id, INFLECTION_SCORE)
+        # Typos: among the skeletons (a typo in any spelling) and among the words as written
+        # (a typo in the spelling stored: "Kriuk" for "Khiuk", two edits apart as skeletons).
+        if literal is not None and (literal_is_enough or len(postings[literal]) > common):
+            return found  # a common word as typed ("monument", "ivan") is no typo
+        key_seen: set[int] = set() if key_id is None else {key_id}
+        for probe in (word, *query_word.readings):
+            for other_id, score in _near(probe, self._buckets, key_seen):
+                for word_id in key_words[other_id]:
+                    put(word_id, score - TYPO_OTHER_SPELLING)
+        word_seen: set[int] = set() if literal is None else {literal}
+        for word_id, score in _near(folded, self._word_buckets, word_seen):
+            put(word_id, score)
+        return found
 
     def _candidates(
         self, matches: list[dict[int, float]], weights: list[float]
     ) -> list[tuple[int, float]]:
         """Memorials worth scoring, each with a bound on its score, by falling bound.
 
-        The rarer query words (behind at most ``COMMON_POSTINGS`` memorials, or the rarest one)
-        pick the candidates from their postings; the bound adds what the other words could
-        contribute at most. The best ``RESCORE`` are kept.
+        The rarer query words (whose best matches, ``DRIVER_SPREAD``, are behind at most
+        ``COMMON_POSTINGS`` memorials, or, when all are
+        common, every word: "Pavel Timofeev" is found by both) pick the candidates from their
+        postings, at most ``MAX_SCAN`` a word, best matches first; the bound adds what the other
+        words could contribute at most. The best ``RESCORE`` are kept.
         """
         sizes = [sum(len(self._postings[w]) for w in found) for found in matches]
-        drivers = [i for i, size in enumerate(sizes) if 0 < size <= COMMON_POSTINGS]
+        # How rare a word is: the postings of its best matches (a rare name stays rare
+        # however many typo neighbours it has).
+        rarity = []
+        for found in matches:
+            top = max(found.values(), default=0.0) - DRIVER_SPREAD
+            rarity.append(sum(len(self._postings[w]) for w, v in found.items() if v >= top))
+        drivers = [i for i, size in enumerate(rarity) if 0 < size <= COMMON_POSTINGS]
         if not drivers:
-            present = [i for i, size in enumerate(sizes) if size]
-            if not present:
+            drivers = [i for i, size in enumerate(sizes) if size]
+            if not drivers:
                 return []
-            drivers = [min(present, key=lambda i: sizes[i])]
         rough: dict[int, float] = {}
-        budget = MAX_SCAN
         for i in drivers:
+            budget = MAX_SCAN
             best: dict[int, float] = {}
             for word_id, score in sorted(matches[i].items(), key=lambda item: -item[1]):
                 postings = self._postings[word_id]
@@ -468,10 +688,29 @@ class MemorialIndex:
             weight = weights[i]
             for number, value in best.items():
                 rough[number] = rough.get(number, 0.0) + weight * value
-            if budget <= 0:
-                break
+        # The other words add to the candidates they share (all of them, up to MAX_SCAN
+        # postings a word: then their bound is exact), so that "Pavel Timofeev" puts the
+        # Timofeevs first among the Pavels.
+        unsure = 0.0
+        for i, size in enumerate(sizes):
+            if i in drivers:
+                continue
+            if not size or size > MAX_SCAN:
+                unsure += weights[i]
+                continue
+            best = {}
+            for word_id, score in matches[i].items():
+                for posting in self._postings[word_id]:
+                    number = posting >> 3
+                    if number in rough:
+                        value = score * _POSTING_WEIGHT[posting & 7]
+                        if value > best.get(number, 0.0):
+                            best[number] = value
+            weight = weights[i]
+            for number, value in best.items():
+                rough[number] += weight * value
         total = sum(weights)
-        others = 100.0 * sum(w for i, w in enumerate(weights) if i not in drivers)
+        others = 100.0 * unsure
         # A posting's weight is at least 0.96 x the field weight of any term with the word.
         chosen = heapq.nlargest(RESCORE, rough, key=lambda n: (rough[n], -n))
         return [(n, (rough[n] / 0.96 + others) / total) for n in chosen]
@@ -615,6 +854,60 @@ def _shape(key: Cell, degrees: float) -> tuple[float, float, float]:
     return centre.lat, centre.lon, radius * 1.001 + 1e-6
 
 
+_Buckets = dict[tuple[int, int, str], tuple[list[int], list[str]]]
+
+
+def _buckets(words: Sequence[str]) -> _Buckets:
+    """Typo candidates: words by length and first letter, and by length and second letter."""
+    buckets: dict[tuple[int, int, str], list[int]] = {}
+    for word_id, word in enumerate(words):
+        if len(word) >= 3 and word.isalpha():
+            buckets.setdefault((len(word), 0, word[0]), []).append(word_id)
+            buckets.setdefault((len(word), 1, word[1]), []).append(word_id)
+    return {key: (ids, [words[i] for i in ids]) for key, ids in buckets.items()}
+
+
+def _near(word: str, buckets: _Buckets, seen: set[int]) -> Iterator[tuple[int, float]]:
+    """Words one edit away from ``word`` (two from ``FUZZY_TWO_EDITS`` letters) that share its
+    first or second letter or have one letter more or less before it, each with its id and
+    typo score: RapidFuzz's normalized Indel similarity (at most 94), ``FUZZY_EXTRA_EDIT`` less
+    for a second edit and ``FUZZY_SHORT_PENALTY`` less per letter under ``FUZZY_TWO_EDITS``.
+    ``seen`` ids are skipped (and the ones found added)."""
+    size = len(word)
+    if size < 4 or not word.isalpha():
+        return
+    edits = 1 if size < FUZZY_TWO_EDITS else 2
+    short = FUZZY_SHORT_PENALTY * max(0, FUZZY_TWO_EDITS - size)
+    first, second = word[0], word[1]
+    keys = ((0, first), (1, second), (1, first), (0, second))
+    for length in range(size - edits, size + edits + 1):
+        for position, letter in keys:
+            bucket = buckets.get((length, position, letter))
+            if bucket is None:
+                continue
+            ids, words = bucket
+            for other, distance, index in process.extract(
+                word, words, scorer=OSA.distance, score_cutoff=edits, limit=None
+            ):
+                other_id = ids[index]
+                if other_id in seen:
+                    continue
+                seen.add(other_id)
+                score = min(94.0, fuzz.ratio(word, other)) - short
+                yield other_id, score - FUZZY_EXTRA_EDIT * (distance - 1)
+
+
+def _starting_with(ordered: list[str], prefix: str) -> list[str]:
+    """The words of a sorted list that begin with ``prefix`` (the shortest
+    ``PREFIX_MAX_MATCHES``)."""
+    start = bisect.bisect_left(ordered, prefix)
+    stop = bisect.bisect_left(ordered, prefix + "\x7f", lo=start)
+    words = ordered[start:stop]
+    if len(words) > PREFIX_MAX_MATCHES:
+        words = sorted(words, key=len)[:PREFIX_MAX_MATCHES]
+    return words
+
+
 def _km(haversine: float) -> float:
     """The great-circle distance of a haversine value ``sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2)``."""
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(haversine)))
@@ -634,12 +927,17 @@ __all__ = [
     "Hit",
     "MemorialIndex",
     "SearchDocument",
+    "chronicle_documents",
+    "chronicle_search_text",
     "documents_from",
     "fold",
     "is_search_text",
     "memorial_search_text",
+    "parse_query",
     "parse_search_text",
+    "prefix_keys",
     "query_words",
+    "readings",
     "search_text",
     "skeleton",
 ]

@@ -16,6 +16,8 @@ from bot.core.search import (
     MIN_SCORE,
     MemorialIndex,
     SearchDocument,
+    chronicle_documents,
+    chronicle_search_text,
     documents_from,
     fold,
     is_search_text,
@@ -487,3 +489,232 @@ async def test_core_search_and_nearest_over_fake_repositories() -> None:
     assert await core.index() is index
     core.invalidate_index()
     assert await core.index() is not index
+
+
+# -- the people's chronicle -------------------------------------------------------------------
+
+
+def test_chronicle_search_text_names_and_unit() -> None:
+    text = chronicle_search_text("Алексей Гвоздарев", "Alexei Gwosdarew", "6-я гвардейская армия")
+    assert list(parse_search_text(text)) == [
+        ("n", "aleksey gvozdarev"),
+        ("n", "alexei gwosdarew"),
+        ("a", "6 ya gvardeyskaya armiya"),
+    ]
+    assert is_search_text(text)
+    assert chronicle_search_text("Vil Kapustin") == "n vil kapustin"
+    # The same spelling twice is one term.
+    assert chronicle_search_text("Vil Kapustin", "VIL KAPUSTIN", "") == "n vil kapustin"
+
+
+def test_chronicle_documents_have_no_position() -> None:
+    documents = chronicle_documents(
+        [
+            ("c-1", "Алексей Гвоздарев", None, None),
+            ("c-2", "Vil Kapoustine", "Вил Капустин", "partisans of Manhay"),
+        ]
+    )
+    assert documents[0] == SearchDocument("c-1", 0.0, 0.0, "n aleksey gvozdarev")
+    assert documents[1].slug == "c-2"
+    assert (documents[1].lat, documents[1].lon) == (0.0, 0.0)
+    assert "a partisans of manhay" in documents[1].search_text.splitlines()
+
+
+@pytest.fixture(scope="module")
+def chronicle() -> MemorialIndex:
+    return MemorialIndex(
+        chronicle_documents(
+            [
+                ("gvozdarev", "Гвоздарев Алексей Иванович", "Alexei Gvozdarev", None),
+                ("kapustin", "Vil Kapoustine", None, "Partisans of the Ardennes"),
+                ("ivanov", "Иван Петрович Иванов", None, "145-й стрелковый полк"),
+                ("ivanova", "Ivanova Anna", None, None),
+                ("shevchenko", "Taras Shevchenko", "Тарас Шевченко", None),
+                ("ardennes", "Piotr Ardennov", None, None),
+            ]
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        # "Гвоздарев, Gvozdarev and Gwosdarew meet"
+        ("Гвоздарев", "gvozdarev"),
+        ("Gvozdarev", "gvozdarev"),
+        ("Gwosdarew", "gvozdarev"),
+        ("Алексей Гвоздарев", "gvozdarev"),
+        ("Kapustin", "kapustin"),
+        ("Капустин", "kapustin"),
+        ("Вил Капустин", "kapustin"),
+        ("Iwanow", "ivanov"),
+        ("Ivan Ivanov", "ivanov"),
+        ("Иванова", "ivanova"),
+        ("Schewtschenko", "shevchenko"),
+        ("Shevch", "shevchenko"),
+        ("Шевч", "shevchenko"),
+        ("Gvoz", "gvozdarev"),
+    ],
+)
+def test_chronicle_finds_people_in_any_script(
+    chronicle: MemorialIndex, query: str, key: str
+) -> None:
+    assert first(chronicle, query) == key, chronicle.search(query, 5)
+
+
+def test_chronicle_unit_weighs_less_than_a_name(chronicle: MemorialIndex) -> None:
+    hits = chronicle.search("Ardennes", 5)
+    assert [h.slug for h in hits][:1] == ["ardennes"] or hits[0].slug == "kapustin"
+    unit = next(h for h in hits if h.slug == "kapustin")
+    assert unit.score < 100
+    assert first(chronicle, "стрелковый полк") == "ivanov"
+
+
+# -- at scale: what the chronicle and Discord's autocomplete need -----------------------------
+
+
+def _names(*names: str) -> MemorialIndex:
+    return MemorialIndex(
+        SearchDocument(f"d{n}-{fold(name).replace(' ', '-')}", 0, 0, chronicle_search_text(name))
+        for n, name in enumerate(names)
+    )
+
+
+def _first_name(index: MemorialIndex, query: str) -> str:
+    hits = index.search(query, 5)
+    assert hits, query
+    return hits[0].slug.split("-", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ("Fjodor", "Fiodor", "Fedor", "Фёдор"),
+        ("Pjotr", "Piotr", "Petr", "Пётр"),
+        ("Semjon", "Semion", "Semen", "Семён"),
+    ],
+)
+def test_yo_is_e_in_every_scheme(spellings: tuple[str, ...]) -> None:
+    assert len({skeleton(fold(s)) for s in spellings}) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "stored"),
+    [
+        ("Chevtchenko", "Шевченко"),  # French ch is ш
+        ("Jefouine", "Жефуин"),  # French j is ж
+        ("Zhefuin", "Jefouine"),
+        ("Selenski", "Зеленский"),  # German s is з ...
+        ("Zaretski", "Царецкий"),  # ... and z is ц
+        ("Kapoestin", "Kapustin"),  # Dutch oe is у
+        ("Hryhorii", "Григорий"),  # Ukrainian h is г
+        ("Honcharenko", "Гончаренко"),
+    ],
+)
+def test_other_nations_readings(query: str, stored: str) -> None:
+    index = _names(stored, "Иван Петров", "Pavel Sidorov")
+    assert _first_name(index, query) == fold(stored).replace(" ", "-")
+
+
+def test_what_was_typed_outranks_a_transliteration_twin() -> None:
+    # ш and щ have the same skeleton; the letters typed decide.
+    index = _names("Шоев", "Shchoev")
+    assert _first_name(index, "Щоев") == "shchoev"
+    assert _first_name(index, "Шоев") == "shoev"
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("Смол", "smolensk"),  # a Cyrillic prefix of a town stored in Latin ...
+        ("Smol", "smolensk"),
+        ("Вязь", "vyazma"),  # ... and of one stored in Cyrillic
+        ("Raf", "rafalov"),  # not "Raaw", whose skeleton is "rav" as a finished "Raf" would be
+        ("Пигом", "pigomovo"),  # a town being typed, not an inflection of "Пигиев"
+        ("Щус", "shchusovo"),  # three letters typed, not the six of "shchus"
+        ("Shc", "shchukin"),  # a prefix ending inside a letter group ("shk" as a skeleton)
+    ],
+)
+def test_prefixes_as_discord_autocomplete_sends_them(query: str, want: str) -> None:
+    index = _names(
+        "Smolensk",
+        "Вязьма",
+        "Rafalov",
+        "Raaw",
+        "Pigomovo",
+        "Пигиев",
+        "Shchusovo",
+        "Schuez",
+        "Shchukin",
+        "Schukow",
+    )
+    assert _first_name(index, query) == want
+
+
+def test_common_words_complete_a_prefix_last() -> None:
+    documents = [
+        SearchDocument(f"m{n:03d}", 0, 0, search_text({"en": f"Monument in Town{n}"}, [], {}, None))
+        for n in range(80)
+    ]
+    documents.append(
+        SearchDocument(
+            "monville", 0, 0, search_text({"en": "Memorial"}, [], {"en": "Monville"}, None)
+        )
+    )
+    hits = MemorialIndex(documents).search("Mon", 5)
+    assert hits[0].slug == "monville"
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("Gvozdraev", "gvozdarev"),
+        ("Gvozdrajev", "gvozdarev"),  # two edits and a German j
+        ("Schevtschneko", "shevchenko"),  # two edits in another nation's spelling
+        ("Kapustni", "kapustin"),
+    ],
+)
+def test_misspelled_surnames(query: str, want: str) -> None:
+    index = _names("Khiuk", "Kiuk", "Gvozdarev", "Gvozdikov", "Shevchenko", "Kapustin", "Kaputin")
+    assert _first_name(index, query) == want
+
+
+def test_a_typo_in_the_stored_spelling() -> None:
+    # One edit from "Khiuk" as written, two between the skeletons ("kriuk", "hiuk").
+    index = _names("Khiuk", "Kiuk", "Kapustin")
+    assert {h.slug.split("-", 1)[1] for h in index.search("Kriuk", 5)} == {"khiuk", "kiuk"}
+
+
+def test_a_typo_that_is_another_word_still_finds_the_meant_one() -> None:
+    # "Gouvey" is a word of the index; Gouvy, one edit away, is still found.
+    index = _names("Gouvey", "Gouvy")
+    assert {h.slug.split("-", 1)[1] for h in index.search("Gouvey", 5)} == {"gouvey", "gouvy"}
+
+
+def test_common_given_name_and_common_surname_find_the_person() -> None:
+    names = [f"Pavel Zzz{n}" for n in range(4500)]
+    names += [f"Ivan Timofeev {n}" for n in range(4500)]
+    names.append("Павел Тимофеев")
+    index = _names(*names)
+    assert index.search("Pavel Timofeev", 1)[0].slug.endswith("pavel-timofeev")
+    assert index.search("Pavel Timofeew", 1)[0].slug.endswith("pavel-timofeev")
+
+
+def test_a_rare_name_among_common_words_picks_the_candidates() -> None:
+    documents = [
+        SearchDocument(
+            f"g{n:04d}", 0, 0, search_text({"en": f"Grave of Yuriy Bya{n}"}, [], {}, None)
+        )
+        for n in range(5000)
+    ]
+    documents.append(
+        SearchDocument("byaev", 0, 0, search_text({"en": "Grave of Yuriy Byaev"}, [], {}, None))
+    )
+    assert MemorialIndex(documents).search("Grave of Yuriy Byaev", 1)[0].slug == "byaev"
+
+
+def test_readings_meet_skeletons_not_each_other() -> None:
+    # "Pchaov" read as French is Пшаов, "Pjaov" read as French Пжаов: the same skeleton, but
+    # neither is how the other is written; "Pichaov", one letter away as written, comes first.
+    index = _names("Pjaov", "Pichaov")
+    assert _first_name(index, "Pchaov") == "pichaov"
