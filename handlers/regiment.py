@@ -862,10 +862,8 @@ async def _finish_march(ctx: RequestContext, answers: Answers) -> Reply:
     out = ReplyBuilder()
     out.line(
         t.ngettext(
-            "March #{id} is scheduled: {count} portrait from {start}; chats taking part: "
-            "{chats}.",
-            "March #{id} is scheduled: {count} portraits from {start}; chats taking part: "
-            "{chats}.",
+            "March #{id} is scheduled: {count} portrait from {start}; chats taking part: {chats}.",
+            "March #{id} is scheduled: {count} portraits from {start}; chats taking part: {chats}.",
             count,
             id=str(march.id),
             chats=str(len(chats)),

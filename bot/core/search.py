@@ -941,22 +941,3 @@ __all__ = [
     "search_text",
     "skeleton",
 ]
-
-
-def chronicle_search_text(
-    full_name: str, other_spelling: str | None = None, unit: str | None = None
-) -> str:
-    """The search text of one entry of the people's chronicle: its names as names, its unit
-    as an address (weighed less)."""
-    names: Localized = {"und": full_name}
-    return search_text(names, [other_spelling] if other_spelling else [], {}, unit)
-
-
-def chronicle_documents(
-    entries: Iterable[tuple[str, str, str | None, str | None]],
-) -> list[SearchDocument]:
-    """Search documents of chronicle entries given as (key, full name, other spelling, unit)."""
-    return [
-        SearchDocument(key, 0.0, 0.0, chronicle_search_text(name, other, unit))
-        for key, name, other, unit in entries
-    ]
