@@ -30,11 +30,12 @@ for every word, the documents that contain it (an inverted index), and each docu
   documents, so that "Mon" completes towns before "monument" and "Iva" surnames before "Ivan");
 - as a Russian inflection (86: the words beginning with the Snowball stem of a Cyrillic query
   word, from four letters, about as long as the query word);
-- within one edit for words of four to six letters or two edits from seven (RapidFuzz's
-  optimal string alignment distance, a transposition being one edit), among the skeletons and
-  among the words as written, of about the same length, that share the query word's first or
-  second letter or have a letter more or less before it; scored with RapidFuzz's normalized
-  Indel similarity (at most 94), less 4 for a second edit and 2 per letter under seven.
+- within one edit for words of four to six letters or two edits when either word has seven
+  letters or more (RapidFuzz's optimal string alignment distance, a transposition or a
+  replacement being one edit as a letter dropped is), among the skeletons and among the words
+  as written, of about the same length, that share the query word's first or second letter or
+  have a letter more or less before it; scored 94 less 4 for a second edit, less up to 5 as
+  their Indel similarity falls, and 3.5 per letter the query word has under seven.
   A common word found as typed, or any word found as typed in a query of three words or more,
   is not looked up as a typo.
 
@@ -111,7 +112,8 @@ RESCORE = 120
 """At most this many of the cheaply ranked candidates are scored term by term (fewer when
 the bound of the next one cannot beat the hits found)."""
 FUZZY_TWO_EDITS = 7
-"""Query words this long tolerate two edits; shorter ones (from four letters) one."""
+"""Words this long tolerate two edits (from a query word or to an index word this long);
+shorter ones (from four letters) one."""
 GRID_DEGREES: tuple[float, ...] = (10.0, 1.0, 0.1)
 """Nearest memorials: the cell sizes of the nested grids, coarsest first."""
 
@@ -138,7 +140,12 @@ PREFIX_SCORES = (0.0, 0.0, 0.0, 82.0, 88.0, 91.0, 93.0)
 PREFIX_REST = 3.0
 PREFIX_OTHER_SPELLING = 4.0
 """A prefix matches a word only through their skeletons this much less than as written."""
-FUZZY_SHORT_PENALTY = 2.0
+TYPO_SCORE = 94.0
+"""A word one typing error away from the query word scores at most this..."""
+TYPO_SPREAD = 5.0
+"""... up to this much less as their Indel similarity falls (words as many errors away: the
+closer in letters first)..."""
+FUZZY_SHORT_PENALTY = 3.5
 """A typo match scores this much less for every letter the query word is shorter than
 ``FUZZY_TWO_EDITS`` (one edit in a short word is weak evidence)..."""
 FUZZY_EXTRA_EDIT = 4.0
@@ -868,19 +875,23 @@ def _buckets(words: Sequence[str]) -> _Buckets:
 
 
 def _near(word: str, buckets: _Buckets, seen: set[int]) -> Iterator[tuple[int, float]]:
-    """Words one edit away from ``word`` (two from ``FUZZY_TWO_EDITS`` letters) that share its
-    first or second letter or have one letter more or less before it, each with its id and
-    typo score: RapidFuzz's normalized Indel similarity (at most 94), ``FUZZY_EXTRA_EDIT`` less
-    for a second edit and ``FUZZY_SHORT_PENALTY`` less per letter under ``FUZZY_TWO_EDITS``.
+    """Words one edit away from ``word`` (two when either has ``FUZZY_TWO_EDITS`` letters) that
+    share its first or second letter or have one letter more or less before it, each with its
+    id and typo score (``_typo_score``), ``FUZZY_SHORT_PENALTY`` less per letter ``word`` has
+    under ``FUZZY_TWO_EDITS``.
     ``seen`` ids are skipped (and the ones found added)."""
     size = len(word)
     if size < 4 or not word.isalpha():
         return
-    edits = 1 if size < FUZZY_TWO_EDITS else 2
     short = FUZZY_SHORT_PENALTY * max(0, FUZZY_TWO_EDITS - size)
     first, second = word[0], word[1]
     keys = ((0, first), (1, second), (1, first), (0, second))
-    for length in range(size - edits, size + edits + 1):
+    for length in range(size - _edits(size), size + _edits(size + 2) + 1):
+        # Two edits when either word has seven letters: a two-letter typo in a long name
+        # ("Trasoa" for "Tarasova") may be shorter than seven letters itself.
+        edits = _edits(max(size, length))
+        if abs(length - size) > edits:
+            continue
         for position, letter in keys:
             bucket = buckets.get((length, position, letter))
             if bucket is None:
@@ -893,8 +904,21 @@ def _near(word: str, buckets: _Buckets, seen: set[int]) -> Iterator[tuple[int, f
                 if other_id in seen:
                     continue
                 seen.add(other_id)
-                score = min(94.0, fuzz.ratio(word, other)) - short
-                yield other_id, score - FUZZY_EXTRA_EDIT * (distance - 1)
+                yield other_id, _typo_score(word, other, int(distance)) - short
+
+
+def _edits(size: int) -> int:
+    """How many typing errors a word of ``size`` letters may hold (``FUZZY_TWO_EDITS``)."""
+    return 1 if size < FUZZY_TWO_EDITS else 2
+
+
+def _typo_score(word: str, other: str, distance: int) -> float:
+    """How well a word matches another ``distance`` typing errors away (optimal string
+    alignment: a letter swapped, replaced, dropped or doubled is one error alike):
+    ``TYPO_SCORE``, ``FUZZY_EXTRA_EDIT`` less for a second error, and, to order words as many
+    errors away, up to ``TYPO_SPREAD`` less as their Indel similarity falls."""
+    similarity = fuzz.ratio(word, other) / 100.0
+    return TYPO_SCORE - FUZZY_EXTRA_EDIT * (distance - 1) - TYPO_SPREAD * (1.0 - similarity)
 
 
 def _starting_with(ordered: list[str], prefix: str) -> list[str]:
