@@ -23,7 +23,8 @@ for every word, the documents that contain it (an inverted index), and each docu
 
 - as typed (100); by skeleton, another spelling of it (98; 95 when only one of the two is read
   another nation's way; 80 for a word of fewer than five typed letters, where skeletons
-  collide);
+  collide; scored as a typo when the query word doubles a letter no spelling doubles, ``_DOUBLED``:
+  "Chazeeeev" is a typo of Chazebeev before it is another spelling of Chaseiov);
 - as the beginning of a longer word, from three letters (``PREFIX_SCORES``: 82 for three
   letters typed up to 93 for six, less 3 x the share of the word not typed; 4 less when only
   the skeletons match, "Gwos" for "Gvozdarev"; 12 less for a word in more than 1 % of the
@@ -154,6 +155,9 @@ TYPO_OTHER_SPELLING = 4.0
 """... and this much less when only the skeletons are that close, not the words as written
 (a typo in the spelling typed is likelier than a typo and another spelling at once)."""
 
+_DOUBLED = re.compile(r"^(.)\1|(.)\2\2|([hjquwx])\3")
+"""What no transliteration of a name writes: a doubled first letter, a letter tripled, or a
+doubled h, j, q, u, w or x (a typing error, collapsed by the skeleton)."""
 _APOSTROPHES = re.compile(r"['`´ʹʻʼ’‘]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _WORD = re.compile(r"[^\W_]+")
@@ -607,9 +611,20 @@ class MemorialIndex:
         same = SAME_KEY if long else SAME_KEY_SHORT
         other_reading = READING_SCORE if long else SAME_KEY_SHORT
         word_keys = self._word_keys
+        # A letter no spelling doubles, doubled ("Zzohouk", "Chazeeeev", "Wuuiow"), is a typing
+        # error: the words that share a skeleton with it only once it is collapsed are a typo
+        # away, not another spelling of it.
+        doubled = _DOUBLED.search(folded) is not None
+        short = FUZZY_SHORT_PENALTY * max(0, FUZZY_TWO_EDITS - len(folded))
+
+        def same_word(word_id: int, score: float) -> None:
+            if doubled and word_id != literal:
+                score = min(score, _typo_score(folded, self._words[word_id], 1) - short)
+            put(word_id, score)
+
         if key_id is not None:
             for word_id in key_words[key_id]:
-                put(word_id, same if word_keys[word_id] == key_id else other_reading)
+                same_word(word_id, same if word_keys[word_id] == key_id else other_reading)
         # Read one nation's way, the query word may be another's skeleton (but a reading of the
         # one is not matched with a reading of the other: "Pchaov" and "Pjaov" both read as
         # French would be Пшаов and Пжаов, which meet only as skeletons).
@@ -618,7 +633,7 @@ class MemorialIndex:
             if reading_id is not None:
                 for word_id in key_words[reading_id]:
                     if word_keys[word_id] == reading_id:
-                        put(word_id, other_reading)
+                        same_word(word_id, other_reading)
         size = len(folded)
         if size >= PREFIX_MIN:
             base = PREFIX_SCORES[min(size, len(PREFIX_SCORES) - 1)]

@@ -699,6 +699,19 @@ def test_a_swap_is_one_error_and_the_spelling_typed_comes_first() -> None:
     assert _first_name(index, "Kapsutin") == "kapustin"
 
 
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("Chazeeeev", "chazebeev"),  # "eee" collapses to the skeleton of Chaseiov
+        ("Zzohouk", "zozhouk"),  # "zz" to the skeleton of Sochouk
+        ("Wuuiow", "wutiow"),  # "uu" to the skeleton of Vuev
+    ],
+)
+def test_a_letter_no_spelling_doubles_doubled_is_a_typo(query: str, want: str) -> None:
+    index = _names("Chazebeev", "Chaseiov", "Zozhouk", "Sochouk", "Wutiow", "Vuev")
+    assert _first_name(index, query) == want
+
+
 def test_a_typo_that_is_another_word_still_finds_the_meant_one() -> None:
     # "Gouvey" is a word of the index; Gouvy, one edit away, is still found.
     index = _names("Gouvey", "Gouvy")
