@@ -32,11 +32,12 @@ for every word, the documents that contain it (an inverted index), and each docu
 - as a Russian inflection (86: the words beginning with the Snowball stem of a Cyrillic query
   word, from four letters, about as long as the query word);
 - within one edit for words of four to six letters or two edits when either word has seven
-  letters or more (RapidFuzz's optimal string alignment distance, a transposition or a
-  replacement being one edit as a letter dropped is), among the skeletons and among the words
-  as written, of about the same length, that share the query word's first or second letter or
-  have a letter more or less before it; scored 94 less 4 for a second edit, less up to 5 as
-  their Indel similarity falls, and 3.5 per letter the query word has under seven.
+  letters or more, three between skeletons when either has ten (RapidFuzz's optimal string
+  alignment distance, a transposition or a replacement being one edit as a letter dropped is),
+  among the skeletons and among the words as written, of about the same length, that share
+  the query word's first or second letter or have a letter more or less before it; scored 94
+  less 4 for each edit after the first, less up to 5 as their Indel similarity falls, and 3.5
+  per letter the query word has under seven.
   A common word found as typed, or any word found as typed in a query of three words or more,
   is not looked up as a typo.
 
@@ -112,6 +113,10 @@ MAX_SCAN = 10000
 RESCORE = 120
 """At most this many of the cheaply ranked candidates are scored term by term (fewer when
 the bound of the next one cannot beat the hits found)."""
+FUZZY_THREE_EDITS = 10
+"""Skeletons this long are looked up three edits away: two typing errors in a spelling the
+index does not hold ("Dosejtsjaskij", Dutch, for Душчаский, stored "Dushchaskiy") break its
+letter groups and put the skeletons three apart."""
 FUZZY_TWO_EDITS = 7
 """Words this long tolerate two edits (from a query word or to an index word this long);
 shorter ones (from four letters) one."""
@@ -662,7 +667,7 @@ class MemorialIndex:
             return found  # a common word as typed ("monument", "ivan") is no typo
         key_seen: set[int] = set() if key_id is None else {key_id}
         for probe in (word, *query_word.readings):
-            for other_id, score in _near(probe, self._buckets, key_seen):
+            for other_id, score in _near(probe, self._buckets, key_seen, FUZZY_THREE_EDITS):
                 for word_id in key_words[other_id]:
                     put(word_id, score - TYPO_OTHER_SPELLING)
         word_seen: set[int] = set() if literal is None else {literal}
@@ -889,22 +894,25 @@ def _buckets(words: Sequence[str]) -> _Buckets:
     return {key: (ids, [words[i] for i in ids]) for key, ids in buckets.items()}
 
 
-def _near(word: str, buckets: _Buckets, seen: set[int]) -> Iterator[tuple[int, float]]:
-    """Words one edit away from ``word`` (two when either has ``FUZZY_TWO_EDITS`` letters) that
-    share its first or second letter or have one letter more or less before it, each with its
-    id and typo score (``_typo_score``), ``FUZZY_SHORT_PENALTY`` less per letter ``word`` has
-    under ``FUZZY_TWO_EDITS``.
-    ``seen`` ids are skipped (and the ones found added)."""
+def _near(
+    word: str, buckets: _Buckets, seen: set[int], three: int = 0
+) -> Iterator[tuple[int, float]]:
+    """Words one edit away from ``word`` (two when either has ``FUZZY_TWO_EDITS`` letters,
+    three when either has ``three`` letters, if given) that share its first or second letter or
+    have one letter more or less before it, each with its id and typo score (``_typo_score``),
+    ``FUZZY_SHORT_PENALTY`` less per letter ``word`` has under ``FUZZY_TWO_EDITS``. ``seen`` ids
+    are skipped (and the ones found added)."""
     size = len(word)
     if size < 4 or not word.isalpha():
         return
     short = FUZZY_SHORT_PENALTY * max(0, FUZZY_TWO_EDITS - size)
     first, second = word[0], word[1]
     keys = ((0, first), (1, second), (1, first), (0, second))
-    for length in range(size - _edits(size), size + _edits(size + 2) + 1):
+    top = _edits(size + 3, three)
+    for length in range(size - _edits(size, three), size + top + 1):
         # Two edits when either word has seven letters: a two-letter typo in a long name
         # ("Trasoa" for "Tarasova") may be shorter than seven letters itself.
-        edits = _edits(max(size, length))
+        edits = _edits(max(size, length), three)
         if abs(length - size) > edits:
             continue
         for position, letter in keys:
@@ -922,9 +930,12 @@ def _near(word: str, buckets: _Buckets, seen: set[int]) -> Iterator[tuple[int, f
                 yield other_id, _typo_score(word, other, int(distance)) - short
 
 
-def _edits(size: int) -> int:
-    """How many typing errors a word of ``size`` letters may hold (``FUZZY_TWO_EDITS``)."""
-    return 1 if size < FUZZY_TWO_EDITS else 2
+def _edits(size: int, three: int = 0) -> int:
+    """How many typing errors a word of ``size`` letters may hold (``FUZZY_TWO_EDITS``; three
+    from ``three`` letters, if given)."""
+    if size < FUZZY_TWO_EDITS:
+        return 1
+    return 3 if three and size >= three else 2
 
 
 def _typo_score(word: str, other: str, distance: int) -> float:

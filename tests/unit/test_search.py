@@ -712,6 +712,13 @@ def test_a_letter_no_spelling_doubles_doubled_is_a_typo(query: str, want: str) -
     assert _first_name(index, query) == want
 
 
+def test_two_errors_in_a_long_name_in_a_spelling_not_stored() -> None:
+    # "Dosejtsjaskij" is the Dutch "Doesjtsjaskij" with two errors; only the English
+    # "Dushchaskiy" is stored, and the skeletons are three edits apart.
+    index = _names("Dushchaskiy", "Deshchaskiy", "Kapustin")
+    assert _first_name(index, "Dosejtsjaskij") == "dushchaskiy"
+
+
 def test_a_typo_that_is_another_word_still_finds_the_meant_one() -> None:
     # "Gouvey" is a word of the index; Gouvy, one edit away, is still found.
     index = _names("Gouvey", "Gouvy")
