@@ -23,18 +23,21 @@ for every word, the documents that contain it (an inverted index), and each docu
 
 - as typed (100); by skeleton, another spelling of it (98; 95 when only one of the two is read
   another nation's way; 80 for a word of fewer than five typed letters, where skeletons
-  collide);
+  collide; scored as a typo when the query word doubles a letter no spelling doubles, ``_DOUBLED``:
+  "Chazeeeev" is a typo of Chazebeev before it is another spelling of Chaseiov);
 - as the beginning of a longer word, from three letters (``PREFIX_SCORES``: 82 for three
   letters typed up to 93 for six, less 3 x the share of the word not typed; 4 less when only
   the skeletons match, "Gwos" for "Gvozdarev"; 12 less for a word in more than 1 % of the
   documents, so that "Mon" completes towns before "monument" and "Iva" surnames before "Ivan");
 - as a Russian inflection (86: the words beginning with the Snowball stem of a Cyrillic query
   word, from four letters, about as long as the query word);
-- within one edit for words of four to six letters or two edits from seven (RapidFuzz's
-  optimal string alignment distance, a transposition being one edit), among the skeletons and
-  among the words as written, of about the same length, that share the query word's first or
-  second letter or have a letter more or less before it; scored with RapidFuzz's normalized
-  Indel similarity (at most 94), less 4 for a second edit and 2 per letter under seven.
+- within one edit for words of four to six letters or two edits when either word has seven
+  letters or more, three between skeletons when either has ten (RapidFuzz's optimal string
+  alignment distance, a transposition or a replacement being one edit as a letter dropped is),
+  among the skeletons and among the words as written, of about the same length, that share
+  the query word's first or second letter or have a letter more or less before it; scored 94
+  less 4 for each edit after the first, less up to 5 as their Indel similarity falls, and 3.5
+  per letter the query word has under seven.
   A common word found as typed, or any word found as typed in a query of three words or more,
   is not looked up as a typo.
 
@@ -110,8 +113,13 @@ MAX_SCAN = 10000
 RESCORE = 120
 """At most this many of the cheaply ranked candidates are scored term by term (fewer when
 the bound of the next one cannot beat the hits found)."""
+FUZZY_THREE_EDITS = 10
+"""Skeletons this long are looked up three edits away: two typing errors in a spelling the
+index does not hold ("Dosejtsjaskij", Dutch, for Душчаский, stored "Dushchaskiy") break its
+letter groups and put the skeletons three apart."""
 FUZZY_TWO_EDITS = 7
-"""Query words this long tolerate two edits; shorter ones (from four letters) one."""
+"""Words this long tolerate two edits (from a query word or to an index word this long);
+shorter ones (from four letters) one."""
 GRID_DEGREES: tuple[float, ...] = (10.0, 1.0, 0.1)
 """Nearest memorials: the cell sizes of the nested grids, coarsest first."""
 
@@ -138,7 +146,12 @@ PREFIX_SCORES = (0.0, 0.0, 0.0, 82.0, 88.0, 91.0, 93.0)
 PREFIX_REST = 3.0
 PREFIX_OTHER_SPELLING = 4.0
 """A prefix matches a word only through their skeletons this much less than as written."""
-FUZZY_SHORT_PENALTY = 2.0
+TYPO_SCORE = 94.0
+"""A word one typing error away from the query word scores at most this..."""
+TYPO_SPREAD = 5.0
+"""... up to this much less as their Indel similarity falls (words as many errors away: the
+closer in letters first)..."""
+FUZZY_SHORT_PENALTY = 3.5
 """A typo match scores this much less for every letter the query word is shorter than
 ``FUZZY_TWO_EDITS`` (one edit in a short word is weak evidence)..."""
 FUZZY_EXTRA_EDIT = 4.0
@@ -147,6 +160,9 @@ TYPO_OTHER_SPELLING = 4.0
 """... and this much less when only the skeletons are that close, not the words as written
 (a typo in the spelling typed is likelier than a typo and another spelling at once)."""
 
+_DOUBLED = re.compile(r"^(.)\1|(.)\2\2|([hjquwx])\3")
+"""What no transliteration of a name writes: a doubled first letter, a letter tripled, or a
+doubled h, j, q, u, w or x (a typing error, collapsed by the skeleton)."""
 _APOSTROPHES = re.compile(r"['`´ʹʻʼ’‘]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _WORD = re.compile(r"[^\W_]+")
@@ -600,9 +616,20 @@ class MemorialIndex:
         same = SAME_KEY if long else SAME_KEY_SHORT
         other_reading = READING_SCORE if long else SAME_KEY_SHORT
         word_keys = self._word_keys
+        # A letter no spelling doubles, doubled ("Zzohouk", "Chazeeeev", "Wuuiow"), is a typing
+        # error: the words that share a skeleton with it only once it is collapsed are a typo
+        # away, not another spelling of it.
+        doubled = _DOUBLED.search(folded) is not None
+        short = FUZZY_SHORT_PENALTY * max(0, FUZZY_TWO_EDITS - len(folded))
+
+        def same_word(word_id: int, score: float) -> None:
+            if doubled and word_id != literal:
+                score = min(score, _typo_score(folded, self._words[word_id], 1) - short)
+            put(word_id, score)
+
         if key_id is not None:
             for word_id in key_words[key_id]:
-                put(word_id, same if word_keys[word_id] == key_id else other_reading)
+                same_word(word_id, same if word_keys[word_id] == key_id else other_reading)
         # Read one nation's way, the query word may be another's skeleton (but a reading of the
         # one is not matched with a reading of the other: "Pchaov" and "Pjaov" both read as
         # French would be Пшаов and Пжаов, which meet only as skeletons).
@@ -611,7 +638,7 @@ class MemorialIndex:
             if reading_id is not None:
                 for word_id in key_words[reading_id]:
                     if word_keys[word_id] == reading_id:
-                        put(word_id, other_reading)
+                        same_word(word_id, other_reading)
         size = len(folded)
         if size >= PREFIX_MIN:
             base = PREFIX_SCORES[min(size, len(PREFIX_SCORES) - 1)]
@@ -640,7 +667,7 @@ class MemorialIndex:
             return found  # a common word as typed ("monument", "ivan") is no typo
         key_seen: set[int] = set() if key_id is None else {key_id}
         for probe in (word, *query_word.readings):
-            for other_id, score in _near(probe, self._buckets, key_seen):
+            for other_id, score in _near(probe, self._buckets, key_seen, FUZZY_THREE_EDITS):
                 for word_id in key_words[other_id]:
                     put(word_id, score - TYPO_OTHER_SPELLING)
         word_seen: set[int] = set() if literal is None else {literal}
@@ -867,20 +894,27 @@ def _buckets(words: Sequence[str]) -> _Buckets:
     return {key: (ids, [words[i] for i in ids]) for key, ids in buckets.items()}
 
 
-def _near(word: str, buckets: _Buckets, seen: set[int]) -> Iterator[tuple[int, float]]:
-    """Words one edit away from ``word`` (two from ``FUZZY_TWO_EDITS`` letters) that share its
-    first or second letter or have one letter more or less before it, each with its id and
-    typo score: RapidFuzz's normalized Indel similarity (at most 94), ``FUZZY_EXTRA_EDIT`` less
-    for a second edit and ``FUZZY_SHORT_PENALTY`` less per letter under ``FUZZY_TWO_EDITS``.
-    ``seen`` ids are skipped (and the ones found added)."""
+def _near(
+    word: str, buckets: _Buckets, seen: set[int], three: int = 0
+) -> Iterator[tuple[int, float]]:
+    """Words one edit away from ``word`` (two when either has ``FUZZY_TWO_EDITS`` letters,
+    three when either has ``three`` letters, if given) that share its first or second letter or
+    have one letter more or less before it, each with its id and typo score (``_typo_score``),
+    ``FUZZY_SHORT_PENALTY`` less per letter ``word`` has under ``FUZZY_TWO_EDITS``. ``seen`` ids
+    are skipped (and the ones found added)."""
     size = len(word)
     if size < 4 or not word.isalpha():
         return
-    edits = 1 if size < FUZZY_TWO_EDITS else 2
     short = FUZZY_SHORT_PENALTY * max(0, FUZZY_TWO_EDITS - size)
     first, second = word[0], word[1]
     keys = ((0, first), (1, second), (1, first), (0, second))
-    for length in range(size - edits, size + edits + 1):
+    top = _edits(size + 3, three)
+    for length in range(size - _edits(size, three), size + top + 1):
+        # Two edits when either word has seven letters: a two-letter typo in a long name
+        # ("Trasoa" for "Tarasova") may be shorter than seven letters itself.
+        edits = _edits(max(size, length), three)
+        if abs(length - size) > edits:
+            continue
         for position, letter in keys:
             bucket = buckets.get((length, position, letter))
             if bucket is None:
@@ -893,8 +927,24 @@ def _near(word: str, buckets: _Buckets, seen: set[int]) -> Iterator[tuple[int, f
                 if other_id in seen:
                     continue
                 seen.add(other_id)
-                score = min(94.0, fuzz.ratio(word, other)) - short
-                yield other_id, score - FUZZY_EXTRA_EDIT * (distance - 1)
+                yield other_id, _typo_score(word, other, int(distance)) - short
+
+
+def _edits(size: int, three: int = 0) -> int:
+    """How many typing errors a word of ``size`` letters may hold (``FUZZY_TWO_EDITS``; three
+    from ``three`` letters, if given)."""
+    if size < FUZZY_TWO_EDITS:
+        return 1
+    return 3 if three and size >= three else 2
+
+
+def _typo_score(word: str, other: str, distance: int) -> float:
+    """How well a word matches another ``distance`` typing errors away (optimal string
+    alignment: a letter swapped, replaced, dropped or doubled is one error alike):
+    ``TYPO_SCORE``, ``FUZZY_EXTRA_EDIT`` less for a second error, and, to order words as many
+    errors away, up to ``TYPO_SPREAD`` less as their Indel similarity falls."""
+    similarity = fuzz.ratio(word, other) / 100.0
+    return TYPO_SCORE - FUZZY_EXTRA_EDIT * (distance - 1) - TYPO_SPREAD * (1.0 - similarity)
 
 
 def _starting_with(ordered: list[str], prefix: str) -> list[str]:

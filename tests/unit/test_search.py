@@ -685,6 +685,40 @@ def test_a_typo_in_the_stored_spelling() -> None:
     assert {h.slug.split("-", 1)[1] for h in index.search("Kriuk", 5)} == {"khiuk", "kiuk"}
 
 
+def test_two_errors_in_a_long_name_make_a_shorter_word() -> None:
+    # "Trasoa" (six letters) is "Tarasova" with two letters dropped: two errors are allowed
+    # because the name has seven letters or more, though the typo has fewer.
+    index = _names("Tarasova", "Kapustin")
+    assert _first_name(index, "Trasoa") == "tarasova"
+
+
+def test_a_swap_is_one_error_and_the_spelling_typed_comes_first() -> None:
+    # "Kapsutin" is one error (a swap) from "Kapustin" as written; "Capsuin" is a letter away
+    # only through the skeletons ("kapsuin"), two errors as written.
+    index = _names("Capsuin", "Kapustin")
+    assert _first_name(index, "Kapsutin") == "kapustin"
+
+
+@pytest.mark.parametrize(
+    ("query", "want"),
+    [
+        ("Chazeeeev", "chazebeev"),  # "eee" collapses to the skeleton of Chaseiov
+        ("Zzohouk", "zozhouk"),  # "zz" to the skeleton of Sochouk
+        ("Wuuiow", "wutiow"),  # "uu" to the skeleton of Vuev
+    ],
+)
+def test_a_letter_no_spelling_doubles_doubled_is_a_typo(query: str, want: str) -> None:
+    index = _names("Chazebeev", "Chaseiov", "Zozhouk", "Sochouk", "Wutiow", "Vuev")
+    assert _first_name(index, query) == want
+
+
+def test_two_errors_in_a_long_name_in_a_spelling_not_stored() -> None:
+    # "Dosejtsjaskij" is the Dutch "Doesjtsjaskij" with two errors; only the English
+    # "Dushchaskiy" is stored, and the skeletons are three edits apart.
+    index = _names("Dushchaskiy", "Deshchaskiy", "Kapustin")
+    assert _first_name(index, "Dosejtsjaskij") == "dushchaskiy"
+
+
 def test_a_typo_that_is_another_word_still_finds_the_meant_one() -> None:
     # "Gouvey" is a word of the index; Gouvy, one edit away, is still found.
     index = _names("Gouvey", "Gouvy")
