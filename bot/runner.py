@@ -125,10 +125,17 @@ def feature_items(app: App) -> dict[str, ItemRenderer]:
 async def running_scheduler(
     app: App, senders: Mapping[str, Sender]
 ) -> AsyncIterator[DeliveryService]:
-    """Deliveries running with the bot: drainers, then the minute tick; stopped in reverse."""
+    """Deliveries running with the bot: drainers, then the minute tick; stopped in reverse.
+    Each tick is recorded in ``app.live`` (its age is part of the health)."""
     service = delivery_service(app, senders)
     await service.start()
-    ticker = MinuteTicker(service.request_plan)
+
+    def on_tick() -> None:
+        app.live.ticked()
+        service.request_plan()
+
+    ticker = MinuteTicker(on_tick)
+    app.live.tick_expected = True
     ticker.start()
     try:
         yield service
@@ -439,9 +446,12 @@ async def run_bot(settings: Settings, platform: str | None) -> None:
             adapters = {name: load_adapter(name, app, settings) for name in platforms}
             async with AsyncExitStack() as stack:
                 await stack.enter_async_context(serving_http(app))
-                for adapter in adapters.values():
+                for name, adapter in adapters.items():
                     await adapter.start()
                     stack.push_async_callback(adapter.stop)
+                    connected = getattr(adapter, "connected", None)
+                    if callable(connected):
+                        app.live.platforms[name] = connected
                 senders = {name: adapter.sender for name, adapter in adapters.items()}
                 await stack.enter_async_context(running_scheduler(app, senders))
                 log.info("running on %s; stop with Ctrl-C", " and ".join(platforms))

@@ -301,6 +301,12 @@ class TelegramAdapter(AdapterLifecycle):
             raise
         log.info("Telegram: @%s is running (%s)", self.bot_username, mode)
 
+    def connected(self) -> bool:
+        """Whether the application runs and receives updates (polling or the webhook)
+        (``/healthz``)."""
+        updater = self.application.updater
+        return self.application.running and updater is not None and updater.running
+
     async def stop(self) -> None:
         """Stop receiving updates, finish the ones in hand, close the connections."""
         application = self.application
