@@ -31,6 +31,7 @@ from bot.core.regiment import MARCH_PREFIX, NOTICE_PREFIX
 from bot.core.services import Core
 from bot.core.timeutil import FixedClock, SystemClock, zone
 from bot.http.server import serving_http
+from bot.logformat import TEXT_FORMAT, formatter_for
 from bot.scheduling.console import ConsoleSender
 from bot.scheduling.planner import DAILY_ITEM, parse_event_key, split_kind
 from bot.scheduling.ports import PreviewRow
@@ -380,9 +381,8 @@ def log_beside_the_prompt(settings: Settings, terminal: Terminal) -> Path | None
     Returns the log file (None when it cannot be opened: then stderr keeps warnings only)."""
     root = logging.getLogger()
     redacting = RedactingFilter(settings)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     above = AbovePrompt(terminal, sys.stderr)
-    above.setFormatter(formatter)
+    above.setFormatter(logging.Formatter(TEXT_FORMAT))  # a person reads the terminal
     above.addFilter(redacting)
     handlers: list[logging.Handler] = [above]
     path: Path | None = LOG_FILE
@@ -392,7 +392,7 @@ def log_beside_the_prompt(settings: Settings, terminal: Terminal) -> Path | None
     except OSError:
         path = None
     else:
-        to_file.setFormatter(formatter)
+        to_file.setFormatter(formatter_for(settings))
         to_file.addFilter(redacting)
         handlers.append(to_file)
     root.handlers[:] = handlers
