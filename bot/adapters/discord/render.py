@@ -69,9 +69,15 @@ def units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+_OTHER_MARKUP = re.compile(r"<(?=#\d|/[^\s>]+:\d|t:-?\d|a?:\w+:\d)")
+"""What Discord draws in place of the text beside mentions of people (which
+``escape_mentions`` handles): a channel link ``<#id>``, a command ``</name:id>``, a timestamp
+``<t:…>``, a custom emoji ``<:name:id>``; a zero-width space after ``<`` shows it as typed."""
+
+
 def escape(text: str) -> str:
-    """``text`` with Discord markdown and mentions neutralized."""
-    return escape_mentions(escape_markdown(text))
+    """``text`` with Discord markdown, mentions and other markup neutralized."""
+    return _OTHER_MARKUP.sub("<\u200b", escape_mentions(escape_markdown(text)))
 
 
 def link_commands(text: str, commands: Mapping[str, int] | None) -> str:
