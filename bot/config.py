@@ -208,12 +208,23 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     )
 
 
+_RUNTIME_SECRETS: set[str] = set()
+"""Secrets made while running (a webhook secret generated for the run): redacted as well."""
+
+
+def register_secret(secret: str) -> None:
+    """Have ``redact`` (and so every log record) remove ``secret`` from now on."""
+    if secret:
+        _RUNTIME_SECRETS.add(secret)
+
+
 def redact(text: str, settings: Settings) -> str:
-    """Remove every secret of ``settings`` from ``text``."""
+    """Remove every secret of ``settings``, and those registered at run time, from ``text``."""
     for secret in (
         settings.telegram_token,
         settings.discord_token,
         settings.telegram_webhook_secret,
+        *_RUNTIME_SECRETS,
     ):
         if secret:
             text = text.replace(secret, "[redacted]")
