@@ -1,7 +1,7 @@
 """Hypothesis profiles of the fuzz suite.
 
 The default profile keeps the test run short on a shared machine (``FUZZ_EXAMPLES`` examples
-per property, 25 unless set); ``HYPOTHESIS_PROFILE=fuzz`` runs a thousand per property (a
+per property, 50 unless set); ``HYPOTHESIS_PROFILE=fuzz`` runs a thousand per property (a
 long run before a release: ``HYPOTHESIS_PROFILE=fuzz .venv/bin/python -m pytest tests/fuzz``).
 No deadline: the machine's load is not the code's fault; no example database in the tree.
 """
@@ -18,7 +18,7 @@ would in a chat."""
 
 settings.register_profile(
     "default",
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "25")),
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "50")),
     deadline=None,
     suppress_health_check=SUPPRESSED,
     database=None,
