@@ -35,6 +35,11 @@ class LiveHealth:
     tick_expected: bool = False
     """True once the scheduler runs (``tick`` and one-shot commands have none)."""
 
+    def expect_ticks(self) -> None:
+        """The scheduler starts now: the first tick is due within ``TICK_MAX_AGE``."""
+        self.tick_expected = True
+        self.started = time.monotonic()
+
     def ticked(self) -> None:
         """The scheduler's minute tick fired."""
         self.last_tick = time.monotonic()

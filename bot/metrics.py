@@ -107,6 +107,7 @@ LAST_TICK_AGE = Gauge(
 LEDGER_STATUSES = ("queued", "sending", "sent", "failed", "skipped")
 
 _sent: dict[str, deque[float]] = {}
+_queued_platforms: set[str] = set()
 
 
 def delivery_outcome(platform: str, status: str) -> None:
@@ -151,10 +152,9 @@ def set_database(
     """Set the gauges read from the database at scrape time (None: left as they were)."""
     DATABASE_UP.set(1 if up else 0)
     if queue_depth is not None:
-        for child in list(QUEUE_DEPTH._metrics):  # platforms whose queue emptied read 0
-            QUEUE_DEPTH.labels(*child).set(0)
-        for platform, depth in queue_depth.items():
-            QUEUE_DEPTH.labels(platform=platform).set(depth)
+        _queued_platforms.update(queue_depth)
+        for platform in _queued_platforms:  # a platform whose queue emptied reads 0
+            QUEUE_DEPTH.labels(platform=platform).set(queue_depth.get(platform, 0))
     if ledger is not None:
         for status in (*LEDGER_STATUSES, *ledger):
             LEDGER_ROWS.labels(status=status).set(ledger.get(status, 0))

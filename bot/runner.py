@@ -136,7 +136,7 @@ async def running_scheduler(
         service.request_plan()
 
     ticker = MinuteTicker(on_tick)
-    app.live.tick_expected = True
+    app.live.expect_ticks()
     ticker.start()
     try:
         yield service
