@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import ConfigError, Settings, regiment_settings
 from bot.core.ports import Clock
 from bot.core.regiment import Regiment
 from bot.core.services import Core
 from bot.core.timeutil import SystemClock
+from bot.health import LiveHealth
 from db.dataset import load_curated
 from db.engine import (
     AsyncEngine,
@@ -61,6 +62,8 @@ class App:
     events: SqlEventRepository
     dispatcher: Dispatcher
     """The one dispatcher every adapter is handed."""
+    live: LiveHealth = field(default_factory=LiveHealth)
+    """The running bot's health (platforms, the scheduler's tick), filled by ``run``."""
 
     async def close(self) -> None:
         """Let a background search-index refresh finish, then release the connections."""

@@ -172,6 +172,16 @@ def build_parser() -> argparse.ArgumentParser:
         "ones before it are recorded as skipped and lost",
     )
 
+    status = commands.add_parser(
+        "status",
+        help="health: the database, the running bot's platforms and last tick, the queue",
+        description="Health from the command line: the database reachable and at the "
+        "latest schema, queue depth, deliveries by status; the running bot's platforms and "
+        "last tick when HTTP_LISTEN is set (asked at its /healthz). Changes nothing. Exit 0 "
+        "when healthy, 1 otherwise.",
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
+
     regiment = commands.add_parser(
         "regiment", help="the Immortal Regiment's people's chronicle: export and import"
     )
@@ -610,13 +620,16 @@ async def _db_upgrade(settings: Settings) -> None:
 
 
 def configure_logging(settings: Settings, *, service: bool) -> None:
-    """Log to stderr at ``LOG_LEVEL``, with tokens removed from every record.
+    """Log to stderr at ``LOG_LEVEL`` in ``LOG_FORMAT`` (text or JSON lines), with tokens
+    removed from every record.
 
     One-shot commands (everything but ``run``) keep stderr for their one error line: they log
     warnings and errors only, unless ``LOG_LEVEL=DEBUG``.
     """
+    from bot.logformat import formatter_for
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter_for(settings))
     handler.addFilter(RedactingFilter(settings))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -626,6 +639,18 @@ def configure_logging(settings: Settings, *, service: bool) -> None:
     root.setLevel(level)
     for noisy in ("httpx", "aiosqlite", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    """``status [--json]``: print the health; 0 when healthy, 1 otherwise."""
+    from bot.status import gather_status
+
+    report = await gather_status(settings)
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.ok else 1
 
 
 def fail(message: str) -> NoReturn:
@@ -645,6 +670,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.command == "db":
             asyncio.run(_db_upgrade(settings))
+        elif args.command == "status":
+            code = asyncio.run(cmd_status(settings, args))
+            if code:
+                raise SystemExit(code)
         elif args.command == "dataset" and not args.db:
             cmd_dataset_check(None, args)
         elif args.command == "run":

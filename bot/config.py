@@ -51,6 +51,8 @@ class Settings:
     telegram_rate_limit: float = 25.0
     discord_rate_limit: float = 40.0
     log_level: str = "INFO"
+    log_format: str = "text"
+    """``text`` or ``json`` (one JSON object a line; ``bot.logformat``)."""
     conversation_idle_minutes: int = 30
     http_listen: str | None = None
     """``HOST:PORT`` of the bot's own HTTP server (health, metrics, calendars); None: off."""
@@ -177,6 +179,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     level = (_get(env, "LOG_LEVEL", "INFO") or "INFO").upper()
     if not isinstance(logging.getLevelName(level), int):
         raise ConfigError(f"LOG_LEVEL={level!r} is not a logging level (DEBUG, INFO, WARNING…)")
+    log_format = (_get(env, "LOG_FORMAT", "text") or "text").lower()
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT={log_format!r} must be text or json")
     return Settings(
         database_url=_get(env, "DATABASE_URL", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL,
         telegram_token=_get(env, "TELEGRAM_BOT_TOKEN"),
@@ -196,18 +201,30 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         telegram_rate_limit=_rate(env, "TELEGRAM_RATE_LIMIT", 25.0),
         discord_rate_limit=_rate(env, "DISCORD_RATE_LIMIT", 40.0),
         log_level=level,
+        log_format=log_format,
         conversation_idle_minutes=int(raw_idle),
         http_listen=_http_listen(env),
         environment=dict(env),
     )
 
 
+_RUNTIME_SECRETS: set[str] = set()
+"""Secrets made while running (a webhook secret generated for the run): redacted as well."""
+
+
+def register_secret(secret: str) -> None:
+    """Have ``redact`` (and so every log record) remove ``secret`` from now on."""
+    if secret:
+        _RUNTIME_SECRETS.add(secret)
+
+
 def redact(text: str, settings: Settings) -> str:
-    """Remove every secret of ``settings`` from ``text``."""
+    """Remove every secret of ``settings``, and those registered at run time, from ``text``."""
     for secret in (
         settings.telegram_token,
         settings.discord_token,
         settings.telegram_webhook_secret,
+        *_RUNTIME_SECRETS,
     ):
         if secret:
             text = text.replace(secret, "[redacted]")

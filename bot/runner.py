@@ -31,6 +31,7 @@ from bot.core.regiment import MARCH_PREFIX, NOTICE_PREFIX
 from bot.core.services import Core
 from bot.core.timeutil import FixedClock, SystemClock, zone
 from bot.http.server import serving_http
+from bot.logformat import TEXT_FORMAT, formatter_for
 from bot.scheduling.console import ConsoleSender
 from bot.scheduling.planner import DAILY_ITEM, parse_event_key, split_kind
 from bot.scheduling.ports import PreviewRow
@@ -125,10 +126,17 @@ def feature_items(app: App) -> dict[str, ItemRenderer]:
 async def running_scheduler(
     app: App, senders: Mapping[str, Sender]
 ) -> AsyncIterator[DeliveryService]:
-    """Deliveries running with the bot: drainers, then the minute tick; stopped in reverse."""
+    """Deliveries running with the bot: drainers, then the minute tick; stopped in reverse.
+    Each tick is recorded in ``app.live`` (its age is part of the health)."""
     service = delivery_service(app, senders)
     await service.start()
-    ticker = MinuteTicker(service.request_plan)
+
+    def on_tick() -> None:
+        app.live.ticked()
+        service.request_plan()
+
+    ticker = MinuteTicker(on_tick)
+    app.live.expect_ticks()
     ticker.start()
     try:
         yield service
@@ -373,9 +381,8 @@ def log_beside_the_prompt(settings: Settings, terminal: Terminal) -> Path | None
     Returns the log file (None when it cannot be opened: then stderr keeps warnings only)."""
     root = logging.getLogger()
     redacting = RedactingFilter(settings)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     above = AbovePrompt(terminal, sys.stderr)
-    above.setFormatter(formatter)
+    above.setFormatter(logging.Formatter(TEXT_FORMAT))  # a person reads the terminal
     above.addFilter(redacting)
     handlers: list[logging.Handler] = [above]
     path: Path | None = LOG_FILE
@@ -385,7 +392,7 @@ def log_beside_the_prompt(settings: Settings, terminal: Terminal) -> Path | None
     except OSError:
         path = None
     else:
-        to_file.setFormatter(formatter)
+        to_file.setFormatter(formatter_for(settings))
         to_file.addFilter(redacting)
         handlers.append(to_file)
     root.handlers[:] = handlers
@@ -439,9 +446,12 @@ async def run_bot(settings: Settings, platform: str | None) -> None:
             adapters = {name: load_adapter(name, app, settings) for name in platforms}
             async with AsyncExitStack() as stack:
                 await stack.enter_async_context(serving_http(app))
-                for adapter in adapters.values():
+                for name, adapter in adapters.items():
                     await adapter.start()
                     stack.push_async_callback(adapter.stop)
+                    connected = getattr(adapter, "connected", None)
+                    if callable(connected):
+                        app.live.platforms[name] = connected
                 senders = {name: adapter.sender for name, adapter in adapters.items()}
                 await stack.enter_async_context(running_scheduler(app, senders))
                 log.info("running on %s; stop with Ctrl-C", " and ".join(platforms))

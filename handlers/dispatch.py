@@ -23,6 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
+from bot import metrics
 from bot.core.context import Incoming, OptionValue, RequestContext
 from bot.core.conversation import Answer, Current, Flow, FlowEngine
 from bot.core.domain import ChatKind
@@ -78,6 +79,21 @@ def text_options(command: Command, arg_text: str) -> dict[str, OptionValue]:
     return options
 
 
+def command_label(incoming: Incoming) -> str:
+    """The metric label of a request: a known command's name, ``button`` for a pressed
+    button, ``message`` for anything else (an answer, free text, a location, a file);
+    ``unknown`` for a command the bot does not have. Never the user's own words."""
+    if incoming.action is not None:
+        return "button"
+    name = incoming.command
+    if name is None and incoming.text is not None and not incoming.is_answer:
+        parsed = parse_command(incoming.text)
+        name = parsed.name if parsed is not None else None
+    if name is None:
+        return "message"
+    return name if name in COMMANDS_BY_NAME else "unknown"
+
+
 class Dispatcher:
     """Routes requests to handlers and conversations; shared by all adapters."""
 
@@ -108,7 +124,12 @@ class Dispatcher:
         return self.usernames.get(platform, self.bot_username)
 
     async def handle(self, incoming: Incoming) -> Reply | None:
-        """Answer one request; None when the request is not for this bot."""
+        """Answer one request; None when the request is not for this bot. Its time is
+        observed in ``commemoration_command_duration_seconds`` (``bot.metrics``)."""
+        with metrics.command_timer(incoming.platform, command_label(incoming)):
+            return await self._handle(incoming)
+
+    async def _handle(self, incoming: Incoming) -> Reply | None:
         context = await self.context(incoming)
         if incoming.action is not None:
             return await self._action(context, incoming.action)

@@ -38,7 +38,14 @@ from bot.core.conversation import (
     time_of_day,
     within,
 )
-from bot.core.domain import DEFAULT_REMINDERS, LANGUAGES, Event, EventStatus, pick
+from bot.core.domain import (
+    DEFAULT_REMINDERS,
+    LANGUAGES,
+    Event,
+    EventStatus,
+    parse_number,
+    pick,
+)
 from bot.core.i18n import LANGUAGE_NAMES
 from bot.core.reply import AnswerKind, OutgoingFile, Reply, ReplyBuilder
 from bot.core.timeutil import parse_day, parse_hhmm, zone
@@ -633,7 +640,8 @@ FLOWS: tuple[Flow, ...] = (NEW_FLOW, EDIT_FLOW, CANCEL_FLOW, PUBLISH_FLOW)
 
 async def _event_by_argument(ctx: RequestContext, text: str) -> Event:
     number = text.strip().lstrip("#")
-    event = await ctx.core.events.get_event(int(number)) if number.isdigit() else None
+    event_id = parse_number(number)
+    event = await ctx.core.events.get_event(event_id) if event_id is not None else None
     if event is None:
         raise UsageError(ctx.t.gettext("There is no event #{id}.", id=number[:12]))
     return event

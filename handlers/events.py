@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from bot.core.context import RequestContext
-from bot.core.domain import Event, EventStatus, GeoPoint, Rsvp, RsvpAnswer, RsvpCount, pick
+from bot.core.domain import (
+    Event,
+    EventStatus,
+    GeoPoint,
+    Rsvp,
+    RsvpAnswer,
+    RsvpCount,
+    parse_number,
+    pick,
+)
 from bot.core.geo import map_url
 from bot.core.i18n import Translator
 from bot.core.reply import Button, Reply, ReplyBuilder
@@ -81,8 +90,8 @@ async def show_events(ctx: RequestContext) -> Reply:
     """The next announced events, times shown in the chat's zone, a page at a time."""
     t = ctx.t
     offset = 0
-    if ctx.command == "" and ctx.args and ctx.args[0].isdigit():  # the ``ev:<offset>`` action
-        offset = min(int(ctx.args[0]), EVENTS_MAX)
+    if ctx.command == "" and ctx.args:  # the ``ev:<offset>`` action
+        offset = min(parse_number(ctx.args[0]) or 0, EVENTS_MAX)
     fetched = await ctx.core.upcoming_events(offset + EVENTS_PAGE + 1)
     events = fetched[offset : offset + EVENTS_PAGE]
     out = ReplyBuilder().bold(t.gettext("Upcoming events")).line()
@@ -138,7 +147,8 @@ async def answer_rsvp(ctx: RequestContext) -> Reply:
     answer, and show the card with the new counts in place of the pressed one."""
     t = ctx.t
     number, _, said = (ctx.args[0] if ctx.args else "").partition(":")
-    event = await ctx.core.events.get_event(int(number)) if number.isdigit() else None
+    event_id = parse_number(number)
+    event = await ctx.core.events.get_event(event_id) if event_id is not None else None
     if event is None or said not in ("yes", "no"):
         return ReplyBuilder().text(t.gettext("There is no such event.")).build(ephemeral=True)
     if event.status in (EventStatus.CANCELLED, EventStatus.DRAFT) or event.starts_at <= ctx.now:

@@ -8,7 +8,15 @@ from typing import Any
 
 from bot.core.context import RequestContext
 from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step
-from bot.core.domain import GeoPoint, Memorial, MemorialKind, Precision, ScoredMemorial, pick
+from bot.core.domain import (
+    GeoPoint,
+    Memorial,
+    MemorialKind,
+    Precision,
+    ScoredMemorial,
+    parse_number,
+    pick,
+)
 from bot.core.geo import NEAR_RADIUS_KM, NotAPosition, OutOfRange, map_url, parse_coordinates
 from bot.core.i18n import Translator
 from bot.core.places import find_city
@@ -144,9 +152,9 @@ async def show_results_page(ctx: RequestContext) -> Reply:
     """The action behind "More results" (``ms:<offset>:<query>``): a page of matches."""
     t = ctx.t
     offset_text, _, query = (ctx.args[0] if ctx.args else "").partition(":")
-    if not offset_text.isdigit() or not query:
+    offset = parse_number(offset_text, MAX_RESULTS)
+    if offset is None or not query:
         return ReplyBuilder().text(t.gettext("This list is no longer available.")).build()
-    offset = min(int(offset_text), MAX_RESULTS)
     return replace(await _results_page(ctx, query, offset), replaces=True)
 
 

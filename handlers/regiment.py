@@ -26,7 +26,7 @@ from typing import Any
 
 from bot.core.context import RequestContext
 from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step, within
-from bot.core.domain import LANGUAGES, ChatKind
+from bot.core.domain import LANGUAGES, ChatKind, parse_number
 from bot.core.i18n import LANGUAGE_NAMES, Translator, translator
 from bot.core.regiment import (
     MARCH_PREFIX,
@@ -548,6 +548,10 @@ async def _finish_delete(ctx: RequestContext, answers: Answers) -> Reply:
 # -- moderation ------------------------------------------------------------------------------
 
 
+MAX_QUEUE_OFFSET = 100_000
+"""The farthest page of the moderation queue a button may ask for."""
+
+
 async def _queue(ctx: RequestContext, offset: int = 0) -> Reply:
     await require_moderator(ctx)
     regiment = regiment_of(ctx)
@@ -591,7 +595,8 @@ async def _queue(ctx: RequestContext, offset: int = 0) -> Reply:
 
 
 async def _pending_entry(ctx: RequestContext, number: str) -> Entry:
-    entry = await regiment_of(ctx).repository.get_entry(int(number)) if number.isdigit() else None
+    entry_id = parse_number(number)
+    entry = await regiment_of(ctx).repository.get_entry(entry_id) if entry_id is not None else None
     if entry is None or entry.status is not EntryStatus.PENDING:
         raise UsageError(ctx.t.gettext("This entry is no longer waiting for moderation."))
     return entry
@@ -658,7 +663,7 @@ async def answer_button(ctx: RequestContext) -> Reply:
     await require_moderator(ctx)
     if verb == "q":
         return dataclasses.replace(
-            await _queue(ctx, int(argument) if argument.isdigit() else 0), replaces=True
+            await _queue(ctx, parse_number(argument, MAX_QUEUE_OFFSET) or 0), replaces=True
         )
     entry = await _pending_entry(ctx, argument)
     if verb == "ok":

@@ -432,3 +432,18 @@ class CalendarLink:
     external_id: str = ""
     sequence: int = 0
     error: str = ""
+
+
+MAX_RECORD_ID = 2**63 - 1
+"""The largest id or count a database column holds (a signed 64-bit integer)."""
+
+
+def parse_number(text: str, maximum: int = MAX_RECORD_ID) -> int | None:
+    """A record id, an offset or a count typed or sent back by a button: ASCII digits only
+    (``str.isdigit`` also takes "²" and "٣", which ``int`` refuses or reads unexpectedly) and
+    at most ``maximum`` (a larger number overflows the database's integer); None otherwise."""
+    text = text.strip()
+    if not text or len(text) > 19 or not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if number <= maximum else None

@@ -40,13 +40,26 @@ class FixedClock:
         return self.at
 
 
+MAX_ZONE_NAME = 64
+"""The longest IANA zone name is 32 characters (America/Argentina/ComodRivadavia)."""
+
+
 def zone(name: str) -> ZoneInfo:
-    """The IANA zone ``name``; raise ValueError for an unknown one."""
-    if not name or name != name.strip() or ".." in name or name.startswith("/"):
-        raise ValueError(f"unknown time zone {name!r}")
+    """The IANA zone ``name``; raise ValueError for an unknown one (anything ZoneInfo cannot
+    open: a name too long for a file name, or with characters no file system takes, raises
+    OSError there, not the ZoneInfoNotFoundError it raises for a plain unknown name)."""
+    if (
+        not name
+        or len(name) > MAX_ZONE_NAME
+        or name != name.strip()
+        or ".." in name
+        or name.startswith("/")
+        or "\x00" in name
+    ):
+        raise ValueError(f"unknown time zone {name[:MAX_ZONE_NAME]!r}")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 

@@ -88,6 +88,27 @@ LIST_SEPARATOR = "|"
 _SOURCE_COLUMN = re.compile(rf"^sources\.([1-9][0-9]*)\.({'|'.join(SOURCE_FIELDS)})$")
 
 
+_FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+_PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
+_DEFUSED = re.compile(r"^'+[=+\-@\t\r]")
+
+
+def defuse_cell(cell: str) -> str:
+    """A CSV cell a spreadsheet shows as text instead of running it as a formula: one that
+    starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (after any
+    apostrophes) gets an apostrophe in front, the spreadsheets' mark of text; a plain
+    number (``-3.5``) stays as it is. ``restore_cell`` undoes it, so nothing is lost."""
+    if _FORMULA_START.match(cell) and not _PLAIN_NUMBER.match(cell):
+        return "'" + cell
+    return cell
+
+
+def restore_cell(cell: str) -> str:
+    """The value of a cell written by ``defuse_cell`` (an apostrophe before a formula's
+    first character is dropped; ``'s-Hertogenbosch`` is left alone)."""
+    return cell[1:] if _DEFUSED.match(cell) else cell
+
+
 class TransferError(ValueError):
     """A file that cannot be read at all (not found, wrong format)."""
 
@@ -202,15 +223,45 @@ def read_text(text: str, fmt: str, name: str, *, into: Dataset | None = None) ->
     raise TransferError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
 
 
+TOO_DEEP = "is nested too deeply to be records (lists and maps inside each other, hundreds deep)"
+
+
 def _read_json(text: str, name: str, dataset: Dataset) -> list[RecordError]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         return [RecordError(name, 0, "-", f"is not valid JSON: {error.msg}", error.lineno)]
+    except RecursionError:
+        return [RecordError(name, 0, "-", TOO_DEEP)]
     return _read_document(data, name, dataset, {})
 
 
+MAX_YAML_DEPTH = 64
+"""Lists and maps inside each other that a YAML file may hold (records need five): libyaml's
+composer recurses once per level in C, and a few thousand levels crash the process."""
+
+
+def _yaml_too_deep(text: str) -> bool:
+    """Whether the YAML nests deeper than ``MAX_YAML_DEPTH``, told from the parser's events
+    (the parser is a state machine and does not recurse); a malformed document is left for
+    the loader to describe."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_YamlLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    return True
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return False
+    return False
+
+
 def _read_yaml(text: str, name: str, dataset: Dataset) -> list[RecordError]:
+    if _yaml_too_deep(text):
+        return [RecordError(name, 0, "-", TOO_DEEP)]
     loader = _YamlLoader(text)
     try:
         node = loader.get_single_node()
@@ -220,6 +271,8 @@ def _read_yaml(text: str, name: str, dataset: Dataset) -> list[RecordError]:
         problem = getattr(error, "problem", None) or str(error)
         line = mark.line + 1 if mark is not None else None
         return [RecordError(name, 0, "-", f"is not valid YAML: {problem}", line)]
+    except RecursionError:
+        return [RecordError(name, 0, "-", TOO_DEEP)]
     finally:
         loader.dispose()
     return _read_document(data, name, dataset, _yaml_lines(node))
@@ -350,7 +403,7 @@ def _read_csv(text: str, name: str, dataset: Dataset) -> list[RecordError]:
                 )
                 continue
             values = {
-                column: cell
+                column: restore_cell(cell)
                 for column, cell in zip(columns, cells, strict=False)
                 if column is not None and cell != ""
             }
@@ -657,19 +710,31 @@ def flatten(kind: str, document: Mapping[str, Any]) -> dict[str, str]:
     return cells
 
 
+class _RowsEndingInNewline(io.StringIO):
+    """Rows written with ``\r\n`` (so that the csv module quotes a cell holding a lone
+    ``\r``, which it leaves bare with ``\n`` alone, and every reader, spreadsheets included,
+    then starts a new row in the middle of the cell) and stored ending in ``\n``."""
+
+    def write(self, text: str) -> int:
+        """One row (the csv writer writes a row at a time), its end made ``\n``."""
+        if text.endswith("\r\n"):
+            text = text[:-2] + "\n"
+        return super().write(text)
+
+
 def _dump_csv(data: Mapping[str, Sequence[Mapping[str, Any]]], *, typed: bool) -> str:
     kinds = [kind for kind in KINDS if kind in data and (data[kind] or not typed)]
     present = {kind: data[kind] for kind in kinds}
     columns = csv_columns(present or {"memorials": []}, typed=typed)
-    out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, columns, lineterminator="\n")
+    out = _RowsEndingInNewline(newline="")
+    writer = csv.DictWriter(out, columns, lineterminator="\r\n")
     writer.writeheader()
     for kind in kinds:
         for document in data[kind]:
             cells = flatten(kind, document)
             if typed:
                 cells["type"] = TYPE_OF_KIND[kind]
-            writer.writerow(cells)
+            writer.writerow({column: defuse_cell(cell) for column, cell in cells.items()})
     return out.getvalue()
 
 

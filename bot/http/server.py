@@ -2,14 +2,15 @@
 
 Routes:
 
-- ``GET /healthz``: ``200 ok`` when the database answers (within ``HEALTH_TIMEOUT``),
-  ``503`` otherwise;
+- ``GET /healthz``: ``200`` and ``ok`` when the database answers (within ``HEALTH_TIMEOUT``),
+  each platform is connected and the scheduler ticked in the last three minutes; ``503`` and
+  ``unhealthy`` otherwise; one ``name: detail`` line per check follows (JSON with
+  ``?format=json`` or ``Accept: application/json``);
+- ``GET /metrics``: Prometheus metrics (``bot.metrics``), the database's read at scrape time;
 - ``GET /calendar.ics``: the iCalendar feed of upcoming published events, optionally only a
   country's (``?country=BE``), a town's (``?city=Liège``) or a memorial's
   (``?memorial=<slug>``), in a language (``?lang=ru``, default ``DEFAULT_LANGUAGE``);
 - ``GET /events/<id>.ics``: one event (404 when there is none, or it is a draft);
-- ``GET /metrics`` (Prometheus) is not here yet: its module hands its route to
-  ``web_application(..., routes=[web.get("/metrics", handler)])`` (see ``serving_http``).
 
 ``run_bot`` enters ``serving_http(app)`` right after opening the app, so the server is up
 before the adapters and the scheduler and stops after them.
@@ -25,12 +26,15 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot import metrics
 from bot.app import App
 from bot.calendars.feed import FeedFilter, calendar_event, feed_events
 from bot.calendars.ics import event_ics, feed_ics
 from bot.config import ConfigError, parse_host_port
 from bot.core.domain import LANGUAGES
 from bot.core.ports import Clock, EventRepository, MemorialRepository
+from bot.health import HealthReport, LiveHealth, check_health
+from db.health import LedgerSnapshot, ledger_snapshot, probe
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +47,24 @@ CACHE_CONTROL = "public, max-age=300"
 """Calendar clients may keep a feed five minutes."""
 
 HealthCheck = Callable[[], Awaitable[None]]
-"""Returns when the bot is healthy; raises otherwise."""
+"""Returns when the database answers; raises otherwise."""
+Snapshot = Callable[[], Awaitable[LedgerSnapshot]]
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
     """What the routes need: the event and memorial repositories, the clock, the default
-    language and the health check."""
+    language, the database probe, the running bot's live health and the ledger snapshot
+    that ``/metrics`` reads."""
 
     events: EventRepository
     memorials: MemorialRepository
     clock: Clock
     default_language: str
     health: HealthCheck
+    live: LiveHealth | None = None
+    snapshot: Snapshot | None = None
+    health_timeout: float = HEALTH_TIMEOUT
 
 
 ENDPOINTS = web.AppKey("endpoints", Endpoints)
@@ -106,14 +115,54 @@ def _calendar_response(body: bytes, filename: str) -> web.Response:
     return response
 
 
+async def health_report(endpoints: Endpoints) -> HealthReport:
+    """The health of the bot now (and the gauges of ``/metrics`` that say the same)."""
+    report = await check_health(endpoints.health, endpoints.live, wait=endpoints.health_timeout)
+    metrics.set_health(report.platforms, report.last_tick_age)
+    metrics.set_database(up=report.checks[0].ok)
+    return report
+
+
+def wants_json(request: web.Request) -> bool:
+    """``?format=json``, or a client that accepts JSON rather than text."""
+    if request.query.get("format") == "json":
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/plain" not in accept
+
+
 async def healthz(request: web.Request) -> web.Response:
-    """``200 ok`` when the database answers in time, ``503`` otherwise."""
-    try:
-        await asyncio.wait_for(_endpoints(request).health(), HEALTH_TIMEOUT)
-    except Exception as error:  # any failure of the check means unhealthy
-        log.warning("health check failed: %s", error.__class__.__name__)
-        return web.Response(status=503, text="database unavailable\n")
-    return web.Response(text="ok\n")
+    """``200`` when every check passes, ``503`` otherwise; text lines or JSON."""
+    report = await health_report(_endpoints(request))
+    status = 200 if report.ok else 503
+    if not report.ok:
+        log.warning("health check failed: %s", "; ".join(report.lines()[1:]))
+    if wants_json(request):
+        return web.json_response(report.as_json(), status=status)
+    return web.Response(status=status, text="\n".join(report.lines()) + "\n")
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    """The Prometheus metrics; what the database holds is read now, within the timeout."""
+    endpoints = _endpoints(request)
+    report = await health_report(endpoints)
+    if endpoints.snapshot is not None and report.checks[0].ok:
+        try:
+            snapshot = await asyncio.wait_for(endpoints.snapshot(), endpoints.health_timeout)
+        except Exception as error:  # the database is down: say so, keep the rest
+            log.warning("metrics: the database did not answer (%s)", type(error).__name__)
+            metrics.set_database(up=False)
+        else:
+            metrics.set_database(
+                up=True,
+                queue_depth=snapshot.queue_depth,
+                ledger=snapshot.by_status,
+                conversations=snapshot.conversations,
+            )
+    body, content_type = metrics.exposition()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
 
 
 async def calendar_feed(request: web.Request) -> web.Response:
@@ -141,13 +190,14 @@ async def event_file(request: web.Request) -> web.Response:
 def web_application(
     endpoints: Endpoints, routes: Iterable[web.AbstractRouteDef] = ()
 ) -> web.Application:
-    """The aiohttp application: health, the calendar feed, one event's file, and any
-    ``routes`` another part of the bot brings (``/metrics``)."""
+    """The aiohttp application: health, metrics, the calendar feed, one event's file, and
+    any ``routes`` another part of the bot brings."""
     application = web.Application()
     application[ENDPOINTS] = endpoints
     application.add_routes(
         [
             web.get("/healthz", healthz),
+            web.get("/metrics", metrics_page),
             web.get("/calendar.ics", calendar_feed),
             web.get(r"/events/{event_id:\d{1,18}}.ics", event_file),
         ]
@@ -157,11 +207,14 @@ def web_application(
 
 
 def app_endpoints(app: App) -> Endpoints:
-    """The endpoints of the wired app: its repositories and clock; healthy when a query
-    reaches the database."""
+    """The endpoints of the wired app: its repositories and clock, the database probe
+    (``db.health.probe``), its live health and its ledger."""
 
     async def database_answers() -> None:
-        await app.events.get_event(0)
+        await probe(app.sessions, app.urls)
+
+    async def snapshot() -> LedgerSnapshot:
+        return await ledger_snapshot(app.sessions)
 
     return Endpoints(
         events=app.events,
@@ -169,6 +222,8 @@ def app_endpoints(app: App) -> Endpoints:
         clock=app.core.clock,
         default_language=app.settings.default_language,
         health=database_answers,
+        live=app.live,
+        snapshot=snapshot,
     )
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot import metrics
 from bot.core.delivery import (
     DeliveryTarget,
     PermanentError,
@@ -314,6 +315,7 @@ class Drainer:
             self.stats.skipped += 1
         else:
             self.stats.retried += 1
+        metrics.delivery_outcome(self.platform, status.value)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
 
@@ -379,6 +381,7 @@ class Drainer:
             async with asyncio.timeout(self.settings.send_timeout):
                 await self.sender.send(row.chat_id, reply, row.thread_id)
         except RetryLater as error:
+            metrics.rate_limited(self.platform, error.scope.value)
             self.limiter.pause(target, error.retry_after, error.scope)
             log.info(
                 "%s %s: 429, retry after %s s (%s)",

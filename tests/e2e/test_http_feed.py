@@ -147,7 +147,9 @@ async def served(app: App) -> AsyncIterator[Fixture]:
 
 async def test_healthz_says_ok_when_the_database_answers(served: Fixture) -> None:
     status, _, body = await served.get("/healthz")
-    assert (status, body) == (200, b"ok\n")
+    assert status == 200
+    assert body.splitlines()[:1] == [b"ok"], "the first line says it all; a line per check follows"
+    assert body.splitlines()[1].startswith(b"database: ok")
 
 
 async def test_the_feed_holds_upcoming_published_events_and_never_drafts(served: Fixture) -> None:

@@ -321,6 +321,18 @@ class DiscordAdapter(AdapterLifecycle):
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    def connected(self) -> bool:
+        """Whether the bot is ready and every shard's gateway connection is open
+        (``/healthz``)."""
+        bot = self.bot
+        shards = bot.shards
+        return (
+            bot.is_ready()
+            and not bot.is_closed()
+            and bool(shards)
+            and not any(shard.is_closed() for shard in shards.values())
+        )
+
     @property
     def host(self) -> str:
         """The Discord API server (for messages)."""

@@ -61,7 +61,10 @@ NO_MENTIONS = discord.AllowedMentions.none()
 """Nobody is ever mentioned: no ``@everyone``, ``@here``, role or user ping."""
 
 _COMMAND = re.compile(r"(?<![\w/<:.\\-])/([a-z][a-z0-9_-]{0,31})(?![\w/-])")
-_UNESCAPED_BRACKET = re.compile(r"(?<!\\)([\[\]])")
+_UNESCAPED_BRACKET = re.compile(r"(?<!\\)((?:\\\\)*)([\[\]])")
+"""A square bracket after an even number of backslashes (none, or escaped backslashes): live."""
+_LINK_END = re.compile(r"(?<!\\)((?:\\\\)*)\](?=\s*\()")
+"""The ``](`` that makes ``[label](url)`` a masked link, its bracket live."""
 
 
 def units(text: str) -> int:
@@ -69,9 +72,19 @@ def units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+_OTHER_MARKUP = re.compile(r"<(?=#\d|/[^\s>]+:\d|t:-?\d|a?:\w+:\d)")
+"""What Discord draws in place of the text beside mentions of people (which
+``escape_mentions`` handles): a channel link ``<#id>``, a command ``</name:id>``, a timestamp
+``<t:…>``, a custom emoji ``<:name:id>``; a zero-width space after ``<`` shows it as typed."""
+
+
 def escape(text: str) -> str:
-    """``text`` with Discord markdown and mentions neutralized."""
-    return escape_mentions(escape_markdown(text))
+    """``text`` with Discord markdown, mentions and other markup neutralized. The ``]`` of
+    every ``](`` is escaped: ``escape_markdown`` escapes only the first of several masked links
+    in one text (its pattern runs from the first ``[`` to the last ``)``), and the others
+    stayed live links, with any label and any address."""
+    escaped = _LINK_END.sub(r"\1\\]", escape_markdown(text))
+    return _OTHER_MARKUP.sub("<\u200b", escape_mentions(escaped))
 
 
 def link_commands(text: str, commands: Mapping[str, int] | None) -> str:
@@ -132,7 +145,7 @@ class _Piece:
         if self.style is Style.LINK:
             url = safe_url(self.url)
             if url is not None and text.strip():
-                label = _UNESCAPED_BRACKET.sub(r"\\\1", escape(text))
+                label = _UNESCAPED_BRACKET.sub(r"\1\\\2", escape(text))
                 return f"[{label}]({url})"
         core = text.strip()
         if not core:
@@ -148,7 +161,7 @@ class _Piece:
 
 
 def _code(text: str) -> str:
-    text = escape_mentions(text)
+    text = _OTHER_MARKUP.sub("<\u200b", escape_mentions(text))
     if "`" not in text:
         return f"`{text}`"
     if "``" not in text:

@@ -50,7 +50,8 @@ from bot.adapters.telegram.sender import (
     send_rendered,
     thread_id_param,
 )
-from bot.config import ConfigError, Settings
+from bot.adapters.telegram.webhook import install as install_secret_check
+from bot.config import ConfigError, Settings, register_secret
 from bot.core.context import AdminCheck, ChatRef, Fetch, Incoming, UserRef
 from bot.core.domain import LANGUAGES, ChatKind, Platform
 from bot.core.i18n import translator
@@ -121,13 +122,19 @@ def webhook_config(settings: Settings) -> WebhookConfig:
         raise ConfigError(
             "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
         )
+    if secret is None:
+        secret = secrets.token_urlsafe(32)
+        register_secret(secret)  # python-telegram-bot logs setWebhook's parameters at DEBUG
+        generated = True
+    else:
+        generated = False
     return WebhookConfig(
         listen=listen,
         port=port,
         url=url,
         url_path=parts.path.strip("/"),
-        secret=secret or secrets.token_urlsafe(32),
-        secret_generated=secret is None,
+        secret=secret,
+        secret_generated=generated,
     )
 
 
@@ -266,6 +273,7 @@ class TelegramAdapter(AdapterLifecycle):
                 raise ConfigError("the Telegram application has no updater")
             if webhook is not None:
                 self.webhook = webhook
+                install_secret_check()
                 if webhook.secret_generated:
                     log.warning(
                         "TELEGRAM_WEBHOOK_SECRET is not set: using a random secret for this run"
@@ -300,6 +308,12 @@ class TelegramAdapter(AdapterLifecycle):
             await self.stop()
             raise
         log.info("Telegram: @%s is running (%s)", self.bot_username, mode)
+
+    def connected(self) -> bool:
+        """Whether the application runs and receives updates (polling or the webhook)
+        (``/healthz``)."""
+        updater = self.application.updater
+        return self.application.running and updater is not None and updater.running
 
     async def stop(self) -> None:
         """Stop receiving updates, finish the ones in hand, close the connections."""

@@ -14,9 +14,13 @@ from telegram.constants import ParseMode
 
 from bot.adapters.telegram.render import deep_link, escape, keyboard, render
 from bot.adapters.telegram.sender import NO_PREVIEW
+from bot.core.domain import parse_number
 from bot.core.reply import Button
 from handlers.registry import InlineItem
 
+MAX_INLINE_OFFSET = 10_000
+"""The farthest page an inline query's offset may ask for (Telegram hands back what we sent,
+but a client can send any string)."""
 INLINE_CACHE_SECONDS = 60
 
 
@@ -49,4 +53,4 @@ def inline_result(item: InlineItem, bot_username: str) -> InlineQueryResultArtic
 
 def inline_offset(offset: str) -> int:
     """The page offset Telegram sends back (0 for the first page or anything unexpected)."""
-    return int(offset) if offset.isdigit() else 0
+    return parse_number(offset, MAX_INLINE_OFFSET) or 0

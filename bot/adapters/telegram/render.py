@@ -264,6 +264,9 @@ def split_lines(lines: Sequence[Line], first_limit: int, limit: int) -> list[lis
                 continue
             close(current)
         parts = split_line(line, room(), limit)
+        if not parts:  # a blank line after a full chunk: nothing to carry over
+            current, size = [], 0
+            continue
         for part in parts[:-1]:
             close([part])
         current = [parts[-1]]
