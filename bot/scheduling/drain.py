@@ -363,12 +363,13 @@ class Drainer:
                 not_before=self.time.now() + _seconds(wait),
                 attempted=False,
             )
-        await self.limiter.acquire(target)
+        slot = await self.limiter.acquire(target)
         self._sending.add(row.id)
         try:
             return await self._send(row, target, rendered.reply)
         finally:
             self._sending.discard(row.id)
+            self.limiter.release(slot)
 
     async def _send(self, row: ClaimedRow, target: DeliveryTarget, reply: Reply) -> Outcome:
         try:

@@ -44,6 +44,8 @@ Test controls (all synchronous unless marked ``await``):
   ``fail_next(...)`` answers the next matching call with any error. Built-in flood control
   (``flood_control=True`` or a ``FloodLimits``; off by default): a global ceiling of N sends
   per second per bot (30), 1 per second per private chat, 20 per minute per group or channel.
+  ``latency=`` delays each request by a random fraction of it before the server counts it
+  (network jitter).
 * Assertions: ``sent(chat)`` lists every message the bot sent (``SentMessage``: chat id,
   thread id, text after parsing, raw text, parse_mode, entities, ``html``, reply_markup, kind
   ``message``/``photo``/``location``/``venue``, time, edits, deleted flag, the Message JSON);
@@ -65,6 +67,7 @@ import contextlib
 import itertools
 import json
 import math
+import random
 import re
 import secrets
 import socket
@@ -1077,7 +1080,12 @@ class FakeTelegramServer:
         host: str = "127.0.0.1",
         port: int = 0,
         calls_kept: int = 10_000,
+        latency: float = 0.0,
+        seed: int | None = None,
     ) -> None:
+        """``latency``: each request waits a random 0 to ``latency`` seconds before the
+        server looks at it (network jitter: requests arrive in another order and spacing
+        than they left in); ``seed`` makes those waits repeatable."""
         if token is None:
             token = f"7012345678:AA{secrets.token_urlsafe(33)[:33]}"
         if not _TOKEN_RE.fullmatch(token):
@@ -1100,6 +1108,8 @@ class FakeTelegramServer:
         self.supports_inline_queries = supports_inline_queries
         self.webhook_retry_delay = webhook_retry_delay
         self.webhook_timeout = webhook_timeout
+        self.latency = latency
+        self._jitter = random.Random(seed)
         self._host = host
         self._requested_port = port
         self._port: int | None = None
@@ -1307,6 +1317,8 @@ class FakeTelegramServer:
         )
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if self.latency > 0:
+            await asyncio.sleep(self._jitter.random() * self.latency)
         stats = self.stats
         stats.requests += 1
         token = request.match_info["token"]
