@@ -11,6 +11,10 @@ Implements ``bot.scheduling.ports.DeliveryLedger`` on SQLite and PostgreSQL.
   with an expired lease to ``sending`` in one statement: ``UPDATE … WHERE id IN (SELECT …
   FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL; the same ``UPDATE … RETURNING`` on
   SQLite, where the single writer makes it atomic.
+- **Liveness**: each process beats in ``delivery_workers`` every second (``heartbeat``), on
+  the database's clock. With ``liveness`` given, ``claim`` also takes ``sending`` rows whose
+  holder has not been seen for that long (it was killed, or lost its database), so a crash
+  stalls its rows for seconds rather than for the lease; the lease stays as the backstop.
 - **Outcomes** are fenced: a row is only finished by the worker that holds it
   (``claimed_by`` and ``status = 'sending'``), so a worker whose lease ran out cannot
   overwrite the work of the one that reclaimed the row.
@@ -27,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
+    Float,
     Integer,
     Text,
     and_,
@@ -34,6 +39,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    delete,
     func,
     literal,
     literal_column,
@@ -65,6 +71,7 @@ from db.unit_of_work import Sessions
 log = logging.getLogger(__name__)
 
 D = models.Delivery
+W = models.DeliveryWorker
 S = models.Subscription
 F = models.DeliveryFanOut
 ST = models.Base.metadata.tables["subscriptions"]
@@ -369,15 +376,30 @@ class SqlDeliveryLedger:
         now: dt.datetime,
         lease: dt.timedelta,
         limit: int,
+        *,
+        liveness: dt.timedelta | None = None,
     ) -> list[ClaimedRow]:
-        """Claim up to ``limit`` rows: queued and ready, or sending with an expired lease."""
+        """Claim up to ``limit`` rows: queued and ready, or sending with an expired lease, or
+        (with ``liveness``) sending and held by another worker not seen for that long."""
         if limit <= 0 or not platforms:
             return []
         async with self.sessions.begin() as session:
             is_postgres = self._is_postgres(session)
+            taken_over = [and_(D.status == SENDING, D.claimed_at < now - lease)]
+            if liveness is not None:
+                alive = select(W.worker).where(
+                    W.seen_at > _db_epoch(is_postgres) - liveness.total_seconds()
+                )
+                taken_over.append(
+                    and_(
+                        D.status == SENDING,
+                        D.claimed_by != worker,
+                        D.claimed_by.not_in(alive.scalar_subquery()),
+                    )
+                )
             claimable = or_(
                 and_(D.status == QUEUED, or_(D.not_before.is_(None), D.not_before <= now)),
-                and_(D.status == SENDING, D.claimed_at < now - lease),
+                *taken_over,
             )
             candidates = (
                 select(D.id)
@@ -544,6 +566,30 @@ class SqlDeliveryLedger:
             lease_expires_at=lease_expiry,
         )
 
+    # -- liveness -----------------------------------------------------------------------
+
+    async def heartbeat(self, worker: str, forget_after: float = 3600.0) -> None:
+        """Say that ``worker`` is alive, on the database's clock; forget workers not seen for
+        ``forget_after`` seconds."""
+        async with self.sessions.begin() as session:
+            is_postgres = self._is_postgres(session)
+            epoch = _db_epoch(is_postgres)
+            statement = self._insert(is_postgres, W).values(
+                worker=worker, seen_at=epoch, started_at=epoch
+            )
+            statement = statement.on_conflict_do_update(
+                index_elements=[W.worker], set_={"seen_at": statement.excluded.seen_at}
+            )
+            await session.execute(statement)
+            await session.execute(
+                delete(W).where(W.seen_at < _db_epoch(is_postgres) - forget_after)
+            )
+
+    async def retire(self, worker: str) -> None:
+        """``worker`` stops: forget it (its unfinished claims were given back already)."""
+        async with self.sessions.begin() as session:
+            await session.execute(delete(W).where(W.worker == worker))
+
     # -- inspection (tests, benchmarks, the CLI) -----------------------------------------
 
     async def status_counts(self) -> dict[str, int]:
@@ -551,6 +597,13 @@ class SqlDeliveryLedger:
         async with self.sessions() as session:
             rows = await session.execute(select(D.status, func.count()).group_by(D.status))
             return {status: count for status, count in rows.all()}
+
+
+def _db_epoch(is_postgres: bool) -> Any:
+    """The database's clock, in seconds since the epoch (sub-second on both databases)."""
+    if is_postgres:
+        return cast(func.extract("epoch", func.clock_timestamp()), Float())
+    return (func.julianday("now") - 2440587.5) * 86400.0
 
 
 def _id_in(column: Any, ids: Sequence[int], is_postgres: bool) -> Any:

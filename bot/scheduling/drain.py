@@ -8,10 +8,12 @@ One ``Drainer`` per platform (per bot token). The ledger state machine it drives
        │                 │  └───▶ skipped (too late, inactive subscription, nothing to say)
        └── retry later ──┘        (429, 5xx, timeout: ``not_before`` = now + wait or backoff)
 
-A claim holds a row for ``claim_lease``; a row whose holder died is claimed again when the lease
-runs out. A worker marks a row ``sent`` right after the platform accepted it, through a writer
-that commits whatever finished meanwhile in one transaction: after a ``kill -9`` at most the
-sends in flight at that moment are repeated.
+A claim holds a row while its holder's heartbeat is fresh (``bot.scheduling.liveness``): a row
+whose holder died is claimed again a few seconds after its last beat, or, for a holder without
+a heartbeat, when ``claim_lease`` runs out. A worker marks a row ``sent`` right after the
+platform accepted it, through a writer that commits whatever finished meanwhile in one
+transaction: after a ``kill -9`` at most the sends in flight at that moment are repeated (on
+Discord not even those: each post carries a nonce, see ``DiscordSender``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bot.core.ports import Clock, Sender
 from bot.core.regiment import is_personal
 from bot.core.reply import Reply
 from bot.scheduling.limiter import RateLimiter
+from bot.scheduling.liveness import Liveness
 from bot.scheduling.planner import too_late_reason
 from bot.scheduling.ports import ClaimedRow, DeliveryLedger, Outcome, Pending
 from bot.scheduling.render import Renderer
@@ -163,8 +166,10 @@ class Drainer:
         worker: str,
         rng: random.Random | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
+        liveness: Liveness | None = None,
     ) -> None:
         self.platform = platform
+        self.liveness = liveness
         self.sender = sender
         self.ledger = ledger
         self.renderer = renderer
@@ -202,6 +207,7 @@ class Drainer:
                         self.time.now(),
                         self.settings.claim_lease,
                         free,
+                        liveness=self.liveness.timeout if self.liveness else None,
                     )
                     for row in claimed:
                         task = asyncio.create_task(self._deliver(row))
@@ -237,6 +243,9 @@ class Drainer:
             delay = min(delay, (pending.lease_expires_at - now).total_seconds())
         if polling and pending.sending:
             delay = min(delay, self.settings.poll_interval)
+        if self.liveness is not None and pending.sending:
+            # rows another process holds: free a moment after its heartbeat stops
+            delay = min(delay, self.liveness.interval)
         return max(MIN_WAIT, delay)
 
     async def _wait_any(self, inflight: set[asyncio.Task[None]], limit: float | None) -> None:
@@ -366,6 +375,15 @@ class Drainer:
         slot = await self.limiter.acquire(target)
         self._sending.add(row.id)
         try:
+            if self.liveness is not None and not self.liveness.fresh():
+                # our beats are late: another process may have taken this row over
+                return Outcome(
+                    row.id,
+                    row.subscription_id,
+                    DeliveryStatus.QUEUED,
+                    reason="heartbeat late; not sent",
+                    attempted=False,
+                )
             return await self._send(row, target, rendered.reply)
         finally:
             self._sending.discard(row.id)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from bot.core.ports import Clock, Sender
 from bot.scheduling.drain import Drainer, DrainStats
 from bot.scheduling.limiter import RateLimiter, policy_for
+from bot.scheduling.liveness import Liveness
 from bot.scheduling.planner import MAX_CATCHUP, event_items, plan_daily
 from bot.scheduling.ports import DeliveryLedger, Outcome, QueueCounts
 from bot.scheduling.render import AnniversariesOf, ItemRenderer, Renderer, RsvpCountOf
@@ -83,6 +84,16 @@ class DeliveryService:
             )
             for platform in self.senders
         }
+        self.liveness = (
+            Liveness(
+                ledger,
+                self.worker,
+                interval=settings.heartbeat_interval,
+                timeout=settings.worker_timeout,
+            )
+            if settings.worker_timeout is not None
+            else None
+        )
         self._drainers: dict[str, Drainer] = {}
         self._tasks: list[asyncio.Task[DrainStats]] = []
         self._plan_requested = asyncio.Event()
@@ -127,13 +138,23 @@ class DeliveryService:
             time=self.time,
             worker=self.worker,
             on_outcome=on_outcome,
+            liveness=self.liveness,
         )
 
     async def drain(self, on_outcome: Callable[[Outcome], None] | None = None) -> DrainStats:
         """Send every queued row of the platforms with a sender, until none is left."""
-        results = await asyncio.gather(
-            *(self.drainer(platform, on_outcome).run(until_empty=True) for platform in self.senders)
-        )
+        if self.liveness is not None:
+            await self.liveness.start()
+        try:
+            results = await asyncio.gather(
+                *(
+                    self.drainer(platform, on_outcome).run(until_empty=True)
+                    for platform in self.senders
+                )
+            )
+        finally:
+            if self.liveness is not None:
+                await self.liveness.stop()
         total = DrainStats()
         for stats in results:
             total.add(stats)
@@ -169,6 +190,8 @@ class DeliveryService:
 
     async def start(self) -> None:
         """Start a long-running drainer per platform and the planner loop."""
+        if self.liveness is not None:
+            await self.liveness.start()
         for platform in self.senders:
             drainer = self.drainer(platform)
             self._drainers[platform] = drainer
@@ -214,3 +237,5 @@ class DeliveryService:
                 log.error("drainer failed", exc_info=result)
         self._tasks.clear()
         self._drainers.clear()
+        if self.liveness is not None:
+            await self.liveness.stop()

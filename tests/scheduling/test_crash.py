@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,51 @@ async def test_kill_9_five_times_loses_nothing(
     assert set(received) == chats
     assert duplicates <= kills * CONCURRENCY
     assert await SqlDeliveryLedger(empty_app.sessions).status_counts() == {"sent": SUBSCRIBERS}
+
+
+async def _spawn_with_lease(database_url: str, log: Path, lease: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.scheduling.crash_worker",
+        database_url,
+        str(log),
+        lease,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.slow
+async def test_after_kill_9_the_rows_it_held_are_taken_over_in_seconds_not_the_lease(
+    empty_app: App, database_url: str, tmp_path: Path
+) -> None:
+    """The claim lease is two minutes; the killed process held rows; the restarted one must
+    send them within seconds, because the dead one's heartbeat stopped."""
+    await add_subscriptions(empty_app, [{} for _ in range(120)])
+    log = tmp_path / "received.log"
+    process = await _spawn_with_lease(database_url, log, "120")
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    for _ in range(3000):
+        if process.returncode is not None:
+            break
+        if len(_lines(log)) >= 20:
+            process.send_signal(signal.SIGSTOP)  # frozen, then killed only while it holds rows
+            if (await ledger.status_counts()).get("sending", 0) > 0:
+                break
+            process.send_signal(signal.SIGCONT)
+        await asyncio.sleep(0.01)
+    assert process.returncode is None
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
+    assert (await ledger.status_counts()).get("sending", 0) > 0  # it died holding rows
+    started = time.monotonic()
+    final = await _spawn_with_lease(database_url, log, "120")
+    assert await asyncio.wait_for(final.wait(), timeout=60) == 0
+    elapsed = time.monotonic() - started
+    received = _lines(log)
+    assert len(set(received)) == 120
+    assert len(received) - len(set(received)) <= CONCURRENCY
+    assert await ledger.status_counts() == {"sent": 120}
+    assert elapsed < 20, elapsed  # the lease would have taken 120 s

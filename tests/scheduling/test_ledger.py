@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import App
 from bot.core.domain import DeliveryStatus, Event, EventStatus
@@ -204,6 +204,42 @@ async def test_an_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(
     assert await ledger.finish("a", sent, AT) == 0  # fenced: "b" holds them now
     assert await ledger.finish("b", sent, AT) == 3
     assert (await ledger.status_counts()) == {"sent": 3}
+
+
+async def _age_heartbeat(app: App, worker: str, seconds: float) -> None:
+    """As if ``worker`` had not beaten for ``seconds`` more (no sleeping, no flakiness)."""
+    async with app.sessions.begin() as session:
+        await session.execute(
+            update(models.DeliveryWorker)
+            .where(models.DeliveryWorker.worker == worker)
+            .values(seen_at=models.DeliveryWorker.seen_at - seconds)
+        )
+
+
+async def test_rows_of_a_holder_whose_heartbeat_stopped_are_taken_over_before_the_lease(
+    empty_app: App,
+) -> None:
+    await _queued_rows(empty_app, 3)
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    alive = dt.timedelta(seconds=3)
+    await ledger.heartbeat("a")
+    held = await ledger.claim("a", ["console"], AT, LEASE, 10, liveness=alive)
+    assert len(held) == 3
+    # "a" beats: its rows stay its own
+    assert await ledger.claim("b", ["console"], AT, LEASE, 10, liveness=alive) == []
+    # "a" stops beating (killed): "b" takes its rows long before the lease runs out, and
+    # "a" never takes back its own rows as if they were a dead one's
+    await _age_heartbeat(empty_app, "a", 10)
+    assert await ledger.claim("a", ["console"], AT, LEASE, 10, liveness=alive) == []
+    assert await ledger.claim("b", ["console"], AT, LEASE, 10) == []  # the lease alone
+    taken = await ledger.claim("b", ["console"], AT, LEASE, 10, liveness=alive)
+    assert sorted(r.id for r in taken) == sorted(r.id for r in held)
+    sent = [Outcome(r.id, r.subscription_id, DeliveryStatus.SENT) for r in held]
+    assert await ledger.finish("a", sent, AT) == 0  # fenced as after a lease
+    assert await ledger.finish("b", sent, AT) == 3
+    await ledger.retire("a")
+    async with empty_app.sessions() as session:
+        assert list(await session.scalars(select(models.DeliveryWorker.worker))) == []
 
 
 async def test_rows_of_other_platforms_and_future_retries_are_not_claimed(empty_app: App) -> None:
