@@ -15,7 +15,7 @@ class ConsoleSender:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
 
-    async def send(self, chat_id: str, reply: Reply, thread_id: str = "") -> None:
+    async def send(self, chat_id: str, reply: Reply, thread_id: str = "", *, key: str = "") -> None:
         """Print ``reply`` followed by a blank line."""
         stream = self.stream or sys.stdout
         stream.write(render_plain(reply) + "\n\n")

@@ -392,7 +392,7 @@ class Drainer:
     async def _send(self, row: ClaimedRow, target: DeliveryTarget, reply: Reply) -> Outcome:
         try:
             async with asyncio.timeout(self.settings.send_timeout):
-                await self.sender.send(row.chat_id, reply, row.thread_id)
+                await self.sender.send(row.chat_id, reply, row.thread_id, key=delivery_key(row))
         except RetryLater as error:
             self.limiter.pause(target, error.retry_after, error.scope)
             log.info(
@@ -426,6 +426,15 @@ class Drainer:
             log.exception("%s sender failed on %s", self.platform, row.chat_id)
             return self._retry(row, f"{type(error).__name__}: {error}"[:200])
         return self._final(row, DeliveryStatus.SENT, None)
+
+
+def delivery_key(row: ClaimedRow) -> str:
+    """The same on every attempt at one ledger row, different for any other: the row's id
+    with what makes the row unique (so two databases behind one bot token do not clash)."""
+    return (
+        f"{row.id}|{row.platform}|{row.chat_id}|{row.thread_id}|{row.item_key}|"
+        f"{row.occurrence_date.isoformat()}"
+    )
 
 
 def _seconds(value: float) -> dt.timedelta:

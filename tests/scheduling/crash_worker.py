@@ -31,7 +31,7 @@ class FileSender:
     def __init__(self, path: str) -> None:
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
-    async def send(self, chat_id: str, reply: Reply, thread_id: str = "") -> None:
+    async def send(self, chat_id: str, reply: Reply, thread_id: str = "", *, key: str = "") -> None:
         await asyncio.sleep(SEND_SECONDS)
         os.write(self.fd, f"{chat_id}\n".encode())
 

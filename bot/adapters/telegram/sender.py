@@ -221,8 +221,9 @@ class TelegramSender:
         self.bot = bot
         self.core = core
 
-    async def send(self, chat_id: str, reply: Reply, thread_id: str = "") -> None:
-        """Send ``reply``; raises ``RetryLater``, ``PermanentError`` or ``TransientError``."""
+    async def send(self, chat_id: str, reply: Reply, thread_id: str = "", *, key: str = "") -> None:
+        """Send ``reply``; raises ``RetryLater``, ``PermanentError`` or ``TransientError``.
+        ``key`` is ignored: the Bot API has no way to refuse a repeated message."""
         rendered = render(reply)
         thread = thread_id_param(thread_id)
         secret = self.bot.token
