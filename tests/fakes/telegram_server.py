@@ -43,7 +43,9 @@ Test controls (all synchronous unless marked ``await``):
 * Failures: ``inject_flood(chat, retry_after)`` answers the next send to that chat with 429;
   ``fail_next(...)`` answers the next matching call with any error. Built-in flood control
   (``flood_control=True`` or a ``FloodLimits``; off by default): a global ceiling of N sends
-  per second per bot (30), 1 per second per private chat, 20 per minute per group or channel.
+  per second per bot (30), 1 per second per private chat, 20 per minute per group or channel;
+  a send with ``allow_paid_broadcast`` is held to the paid ceiling (1000 a second) instead of
+  the free one, the per-chat limits unchanged (``stats.paid_sends`` counts them).
   ``latency=`` delays each request by a random fraction of it before the server counts it
   (network jitter).
 * Assertions: ``sent(chat)`` lists every message the bot sent (``SentMessage``: chat id,
@@ -911,6 +913,8 @@ class FloodLimits:
     global_per_second: int = 30
     private_per_second: int = 1
     group_per_minute: int = 20
+    paid_per_second: int = 1000
+    """With ``allow_paid_broadcast``: Telegram's paid ceiling instead of the free one."""
 
 
 @dataclass
@@ -921,6 +925,8 @@ class ServerStats:
     by_method: Counter[str] = field(default_factory=Counter)
     errors: Counter[int] = field(default_factory=Counter)
     flood_rejections: int = 0
+    paid_sends: int = 0
+    """Accepted sends that carried ``allow_paid_broadcast`` (each one billed by Telegram)."""
     send_times: dict[int, list[float]] = field(default_factory=dict)
 
     def reset(self) -> None:
@@ -928,6 +934,7 @@ class ServerStats:
         self.by_method.clear()
         self.errors.clear()
         self.flood_rejections = 0
+        self.paid_sends = 0
         self.send_times.clear()
 
     @property
@@ -1163,6 +1170,7 @@ class FakeTelegramServer:
         self.internal_errors: list[BaseException] = []
         self._failures: list[_InjectedFailure] = []
         self._global_window: deque[float] = deque()
+        self._paid_window: deque[float] = deque()
         self._chat_windows: dict[int, deque[float]] = {}
         self._waiters: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
 
@@ -2447,15 +2455,18 @@ class FakeTelegramServer:
         checked.sort(key=lambda e: (e["offset"], -e["length"]))
         return checked
 
-    def _flood_gate(self, chat: FakeChat) -> float:
+    def _flood_gate(self, chat: FakeChat, *, paid: bool = False) -> float:
         now = time.monotonic()
         limits = self.flood
         if not limits.enabled:
             return now
-        window = self._global_window
+        # a paid broadcast ignores the free ceiling for one of its own (and is counted in it);
+        # a free send sees only the free sends (answering users is not held up by a paid run)
+        window = self._paid_window if paid else self._global_window
+        ceiling = limits.paid_per_second if paid else limits.global_per_second
         while window and window[0] <= now - 1.0:
             window.popleft()
-        if len(window) >= limits.global_per_second:
+        if len(window) >= ceiling:
             raise _flood(max(1, math.ceil(window[0] + 1.0 - now)))
         chat_window = self._chat_windows.get(chat.id)
         if chat_window is None:
@@ -2489,8 +2500,13 @@ class FakeTelegramServer:
         venue: JSON | None = None,
         photo: JSON | None = None,
     ) -> JSON:
+        paid = p.flag("allow_paid_broadcast")
+        if paid:
+            self.stats.paid_sends += 1
         if self.flood.enabled:
-            self._global_window.append(now)
+            if not paid:
+                self._global_window.append(now)
+            self._paid_window.append(now)
             self._chat_windows[chat.id].append(now)
         times = self.stats.send_times.get(chat.id)
         if times is None:
@@ -2774,7 +2790,7 @@ class FakeTelegramServer:
         preview = p.json_object(
             "link_preview_options", "can't parse link preview options JSON object"
         )
-        now = self._flood_gate(chat)
+        now = self._flood_gate(chat, paid=p.flag("allow_paid_broadcast"))
         message = self._bot_message(chat, thread_id, replied)
         message["text"] = text
         if entities:
@@ -2824,7 +2840,7 @@ class FakeTelegramServer:
         if upload is None or not upload.data:
             raise _bad("there is no document in the request")
         caption, entities = self._caption(p)
-        now = self._flood_gate(chat)
+        now = self._flood_gate(chat, paid=p.flag("allow_paid_broadcast"))
         file_id = f"BQACAgIAAxkBAAD{next(self._file_ids):06d}{secrets.token_urlsafe(8)}"
         document = {
             "file_id": file_id,
@@ -2866,7 +2882,7 @@ class FakeTelegramServer:
         thread_id, replied = self._send_context(p, chat)
         source = self._photo_source(p)
         caption, entities = self._caption(p)
-        now = self._flood_gate(chat)
+        now = self._flood_gate(chat, paid=p.flag("allow_paid_broadcast"))
         number = next(self._file_ids)
         uploaded = p.files.get("photo")
         value = p.values.get("photo", "")
@@ -2969,7 +2985,7 @@ class FakeTelegramServer:
             if not (60 <= live_period <= 86400 or live_period == 0x7FFFFFFF):
                 raise _bad("wrong live period specified")
             location["live_period"] = live_period
-        now = self._flood_gate(chat)
+        now = self._flood_gate(chat, paid=p.flag("allow_paid_broadcast"))
         message = self._bot_message(chat, thread_id, replied)
         message["location"] = location
         if inline is not None:
@@ -3000,7 +3016,7 @@ class FakeTelegramServer:
         for key in ("foursquare_id", "foursquare_type", "google_place_id", "google_place_type"):
             if p.text(key):
                 venue[key] = p.values[key]
-        now = self._flood_gate(chat)
+        now = self._flood_gate(chat, paid=p.flag("allow_paid_broadcast"))
         message = self._bot_message(chat, thread_id, replied)
         message["venue"] = venue
         message["location"] = location

@@ -68,3 +68,47 @@ async def test_98_percent_of_the_ceiling_draws_no_429_despite_jitter(empty_app: 
     assert all(len(stats.send_times.get(chat, [])) == 1 for chat in chats + groups)
     times = sorted(t for ts in stats.send_times.values() for t in ts)
     assert (len(times) - 1) / (times[-1] - times[0]) >= 0.85 * rate
+
+
+async def _broadcast(
+    app: App, server: FakeTelegramServer, rate: float, *, paid: bool, chats: int
+) -> tuple[list[int], int]:
+    ids = [server.private_chat(server.add_user(f"User {n}")).id for n in range(chats)]
+    async with app.sessions.begin() as session:
+        await session.execute(insert(models.Subscription), _subscriptions(ids))
+    settings = dataclasses.replace(
+        Settings(database_url="sqlite://"),
+        telegram_token=server.token,
+        telegram_api_base_url=server.base_url,
+        telegram_paid_broadcast=paid,
+    )
+    async with open_sender(settings, app.core) as sender:
+        service = DeliveryService(
+            ledger=SqlDeliveryLedger(app.sessions),
+            senders={"telegram": sender},
+            anniversaries=anniversary_source(),
+            settings=DeliverySettings(telegram_rate_limit=rate, concurrency=64, max_attempts=2),
+            clock=FixedClock(AT),
+        )
+        report = await service.tick()
+    return ids, report.drained.sent
+
+
+async def test_a_paid_broadcast_goes_above_the_free_ceiling_without_a_429(empty_app: App) -> None:
+    limits = FloodLimits(enabled=True, global_per_second=30, paid_per_second=300)
+    async with FakeTelegramServer(flood_control=limits) as server:
+        ids, sent = await _broadcast(empty_app, server, 294.0, paid=True, chats=600)
+    stats = server.stats
+    assert sent == len(ids) and stats.paid_sends == len(ids)
+    assert stats.flood_rejections == 0
+    times = sorted(t for ts in stats.send_times.values() for t in ts)
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert rate > 60, rate  # twice the free 30/s at least
+
+
+async def test_the_same_ceiling_without_paying_is_refused_by_telegram(empty_app: App) -> None:
+    limits = FloodLimits(enabled=True, global_per_second=30, paid_per_second=300)
+    async with FakeTelegramServer(flood_control=limits) as server:
+        await _broadcast(empty_app, server, 294.0, paid=False, chats=100)
+    assert server.stats.paid_sends == 0
+    assert server.stats.flood_rejections > 0
