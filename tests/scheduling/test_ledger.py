@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
@@ -50,6 +51,28 @@ async def test_tick_twice_queues_each_item_once(empty_app: App) -> None:
     assert len(rows) == 2
     assert {(r.item_key, r.occurrence_date) for r in rows} == {("today", dt.date(2026, 5, 9))}
     assert all(r.status == "queued" and r.due_at == AT for r in rows)
+
+
+async def test_a_hot_minute_in_small_batches_queues_everyone_once(empty_app: App) -> None:
+    """The hot minute, scaled down: many zones due at one instant, planned in small batches
+    (two at once on PostgreSQL); every subscription gets one row and a later next run."""
+    zones = ["Europe/Brussels", "Asia/Kathmandu", "America/St_Johns", "Australia/Eucla"]
+    rows = []
+    for n in range(1200):
+        zone = zones[n % len(zones)]
+        local = AT.astimezone(ZoneInfo(zone)).time().replace(tzinfo=None)
+        rows.append({"timezone": zone, "delivery_time": local, "next_run_at": AT})
+    await add_subscriptions(empty_app, rows)
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    counts = await ledger.queue_daily(AT, lambda due: plan_daily(due, AT, WINDOW), 100)
+    assert (counts.queued, counts.subscriptions) == (1200, 1200)
+    queued = await deliveries(empty_app)
+    assert len({r.subscription_id for r in queued}) == 1200
+    assert {r.due_at for r in queued} == {AT}
+    async with empty_app.sessions() as session:
+        next_runs = set(await session.scalars(select(models.Subscription.next_run_at)))
+    assert None not in next_runs and all(run > AT for run in next_runs if run is not None)
+    assert (await ledger.queue_daily(AT, lambda due: plan_daily(due, AT, WINDOW), 100)).queued == 0
 
 
 async def test_next_run_is_kept_for_the_due_query(empty_app: App) -> None:
