@@ -402,7 +402,16 @@ class Drainer:
                 error.retry_after,
                 error.scope.value,
             )
-            return self._retry(row, error.reason, delay=error.retry_after)
+            # A 429 says "later", never "no": it does not count as an attempt, so a row
+            # that meets only 429s is never given up (the lateness window still ends it).
+            return Outcome(
+                row.id,
+                row.subscription_id,
+                DeliveryStatus.QUEUED,
+                reason=error.reason,
+                not_before=self.time.now() + _seconds(error.retry_after),
+                attempted=False,
+            )
         except PermanentError as error:
             log.warning(
                 "%s %s: %s; deactivating subscription %s",
