@@ -611,22 +611,43 @@ class SqlDeliveryLedger:
 
     # -- liveness -----------------------------------------------------------------------
 
-    async def heartbeat(self, worker: str, forget_after: float = 3600.0) -> None:
-        """Say that ``worker`` is alive, on the database's clock; forget workers not seen for
-        ``forget_after`` seconds."""
+    async def heartbeat(
+        self,
+        worker: str,
+        platforms: Sequence[str] = (),
+        alive: dt.timedelta = dt.timedelta(seconds=3),
+        forget_after: float = 3600.0,
+    ) -> dict[str, int]:
+        """Say that ``worker`` (sending to ``platforms``) is alive, on the database's clock;
+        forget workers not seen for ``forget_after`` seconds. Returns how many workers seen
+        within ``alive`` send to each platform, this one included."""
         async with self.sessions.begin() as session:
             is_postgres = self._is_postgres(session)
             epoch = _db_epoch(is_postgres)
             statement = self._insert(is_postgres, W).values(
-                worker=worker, seen_at=epoch, started_at=epoch
+                worker=worker, platforms=",".join(platforms), seen_at=epoch, started_at=epoch
             )
             statement = statement.on_conflict_do_update(
-                index_elements=[W.worker], set_={"seen_at": statement.excluded.seen_at}
+                index_elements=[W.worker],
+                set_={
+                    "seen_at": statement.excluded.seen_at,
+                    "platforms": statement.excluded.platforms,
+                },
             )
             await session.execute(statement)
             await session.execute(
                 delete(W).where(W.seen_at < _db_epoch(is_postgres) - forget_after)
             )
+            live = await session.scalars(
+                select(W.platforms).where(
+                    W.seen_at > _db_epoch(is_postgres) - alive.total_seconds()
+                )
+            )
+            counts: dict[str, int] = defaultdict(int)
+            for names in live:
+                for name in filter(None, names.split(",")):
+                    counts[name] += 1
+            return dict(counts)
 
     async def retire(self, worker: str) -> None:
         """``worker`` stops: forget it (its unfinished claims were given back already)."""

@@ -275,6 +275,9 @@ class DeliveryWorker(Base):
     __tablename__ = "delivery_workers"
 
     worker: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platforms: Mapped[str] = mapped_column(String(200), default="")
+    """The platforms it sends to, comma-separated: live workers of a platform share its
+    token's ceiling."""
     seen_at: Mapped[float] = mapped_column(Float)
     started_at: Mapped[float] = mapped_column(Float)
 

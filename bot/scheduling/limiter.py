@@ -37,7 +37,10 @@ A reply split into several messages is counted once: the daily post is one messa
 platform's per-chat limits absorb a second part.
 
 Chat-ready senders take the global slots in FIFO order, so a chat that must wait does not hold
-up the others. Several processes sharing a token must split the ceiling between them.
+up the others. Processes sharing a token share its ceiling: each takes ``1/n`` of the pace and
+``floor(ceil(rate) / n)`` places of the one-second window (``set_share``, from the heartbeat's
+count of live processes), so their sum stays within the ceiling. Per-chat windows are not
+divided: a chat's rows rarely go to two processes at once.
 """
 
 from __future__ import annotations
@@ -202,6 +205,7 @@ class RateLimiter:
             if policy.global_rate
             else None
         )
+        self.share = 1
         self._global_paused_until = NEVER
         self._chats: dict[str, _ChatState] = {}
         self._gate = asyncio.Lock()
@@ -227,6 +231,19 @@ class RateLimiter:
         if self._cap is not None:
             ready = max(ready, self._cap.ready_at(now))
         return ready
+
+    def set_share(self, processes: int) -> None:
+        """Take ``1/processes`` of the token's ceiling (the others take the rest)."""
+        processes = max(1, processes)
+        rate = self.policy.global_rate
+        if processes == self.share or rate is None:
+            return
+        self.share = processes
+        if self._pace is not None:
+            self._pace.interval = processes / rate
+            self._pace.tolerance = max(0, self.policy.global_burst - 1) * self._pace.interval
+        if self._cap is not None:
+            self._cap.limit = max(1, math.ceil(rate) // processes)
 
     def ready_in(self, target: DeliveryTarget) -> float:
         """Seconds until ``target`` could be sent to, not counting other senders waiting."""

@@ -10,6 +10,13 @@ its database unreachable) may already look dead to the others, so it starts no n
 a beat goes through again (``fresh``). Sends already in flight finish; their outcomes are
 fenced by ``claimed_by`` as before.
 
+The beats also tell each process how many live processes send to each of its platforms
+(``peers``): processes on one bot token share its ceiling, each taking ``1/n`` of it
+(``RateLimiter.set_share``), rebalanced at every beat. A process joining waits one beat and
+one second before its first send, so the others have shrunk their share and their last
+second of sends has passed; a process leaving (or dying) hands its share back at the others'
+next beat (or ``timeout`` later): the sum never exceeds the ceiling.
+
 Real time on purpose (``time.monotonic``, ``asyncio.sleep``), never the injected
 ``TimeSource``: liveness is about this process and the database, not the schedule's clock.
 """
@@ -21,22 +28,38 @@ import contextlib
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.scheduling.ports import DeliveryLedger
 
 log = logging.getLogger(__name__)
+
+JOIN_MARGIN = 1.2
+"""Seconds a joining process waits after the others' next beat: the platforms' window (1 s)
+for their sends at the old share to age out, and a little more."""
 
 
 class Liveness:
     """Beats for ``worker`` every ``interval`` seconds while running."""
 
     def __init__(
-        self, ledger: DeliveryLedger, worker: str, *, interval: float, timeout: dt.timedelta
+        self,
+        ledger: DeliveryLedger,
+        worker: str,
+        *,
+        interval: float,
+        timeout: dt.timedelta,
+        platforms: Sequence[str] = (),
+        on_peers: Callable[[Mapping[str, int]], None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.worker = worker
         self.interval = interval
         self.timeout = timeout
+        self.platforms = tuple(platforms)
+        self.on_peers = on_peers
+        self.peers: dict[str, int] = {}
+        """Live processes sending to each platform, this one included (at the last beat)."""
         self.last_beat = float("-inf")
         self._task: asyncio.Task[None] | None = None
         self._users = 0
@@ -50,8 +73,11 @@ class Liveness:
     async def beat(self) -> None:
         """One beat; the instant it is sent counts (the database stamps a later one)."""
         sent = time.monotonic()
-        await self.ledger.heartbeat(self.worker)
+        peers = await self.ledger.heartbeat(self.worker, self.platforms, self.timeout)
         self.last_beat = sent
+        self.peers = {platform: max(1, peers.get(platform, 0)) for platform in self.platforms}
+        if self.on_peers is not None:
+            self.on_peers(self.peers)
 
     async def start(self) -> None:
         """Beat once (before the first claim) and keep beating; nested starts share it."""
@@ -59,6 +85,9 @@ class Liveness:
         if self._task is None:
             await self.beat()
             self._task = asyncio.create_task(self._loop(), name=f"heartbeat:{self.worker}")
+            if any(count > 1 for count in self.peers.values()):
+                # others send on this token: let them see us and shrink their share first
+                await asyncio.sleep(self.interval + JOIN_MARGIN)
 
     async def stop(self) -> None:
         """Stop beating once the last user stopped, and forget this worker."""
@@ -72,7 +101,7 @@ class Liveness:
         try:
             await self.ledger.retire(self.worker)
         except Exception as error:  # its row simply expires
-            log.warning("could not retire delivery worker %s: %s", self.worker, error)
+            log.warning("could not retire delivery worker %s: %s", self.worker, _first_line(error))
 
     async def _loop(self) -> None:
         while True:
@@ -81,5 +110,11 @@ class Liveness:
                 await self.beat()
             except Exception as error:
                 log.warning(
-                    "delivery heartbeat failed (%s); no new sends until one succeeds", error
+                    "delivery heartbeat failed (%s); no new sends until one succeeds",
+                    _first_line(error),
                 )
+
+
+def _first_line(error: BaseException) -> str:
+    """The first line of an error (SQLAlchemy appends the statement on later lines)."""
+    return (str(error).splitlines() or [type(error).__name__])[0][:200]

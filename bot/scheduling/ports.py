@@ -186,8 +186,15 @@ class DeliveryLedger(Protocol):
         older than that."""
         ...
 
-    async def heartbeat(self, worker: str, forget_after: float = 3600.0) -> None:
-        """Record that ``worker`` is alive now (on the storage's clock)."""
+    async def heartbeat(
+        self,
+        worker: str,
+        platforms: Sequence[str] = (),
+        alive: dt.timedelta = dt.timedelta(seconds=3),
+        forget_after: float = 3600.0,
+    ) -> dict[str, int]:
+        """Record that ``worker`` (sending to ``platforms``) is alive now, on the storage's
+        clock; return how many workers seen within ``alive`` send to each platform."""
         ...
 
     async def retire(self, worker: str) -> None:

@@ -90,6 +90,8 @@ class DeliveryService:
                 self.worker,
                 interval=settings.heartbeat_interval,
                 timeout=settings.worker_timeout,
+                platforms=sorted(self.senders),
+                on_peers=self._share_ceilings,
             )
             if settings.worker_timeout is not None
             else None
@@ -99,6 +101,15 @@ class DeliveryService:
         self._plan_requested = asyncio.Event()
         self._planner: asyncio.Task[None] | None = None
         self._stopping = False
+
+    def _share_ceilings(self, peers: Mapping[str, int]) -> None:
+        """Processes on the same platform share its token's ceiling."""
+        for platform, count in peers.items():
+            limiter = self.limiters.get(platform)
+            if limiter is not None:
+                if count != limiter.share:
+                    log.info("%s: %s processes share the rate limit", platform, count)
+                limiter.set_share(count)
 
     # -- planning -------------------------------------------------------------------------
 

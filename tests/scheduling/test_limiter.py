@@ -198,3 +198,18 @@ async def test_a_send_in_flight_holds_its_place_until_answered() -> None:
     assert limiter.ready_in(_private(1)) == pytest.approx(1.0)
     clock.t = 6.0
     assert limiter.ready_in(_private(1)) == 0.0
+
+
+async def test_a_share_of_the_ceiling_holds_its_part_of_every_window() -> None:
+    clock = VirtualTime()
+    limiter = RateLimiter(telegram_policy(29.4), clock)
+    limiter.set_share(3)  # three processes on the token
+    log = await _send_all(clock, limiter, [_private(i) for i in range(200)])
+    times = [t for _, t in log]
+    assert _max_in_window(times, 1.0) <= 10
+    rate = (len(times) - 1) / (max(times) - min(times))
+    assert 9.0 <= rate <= 10.0, rate
+    limiter.set_share(1)  # the others left: the whole ceiling again
+    log = await _send_all(clock, limiter, [_private(i) for i in range(1000, 1300)])
+    times = [t for _, t in log]
+    assert (len(times) - 1) / (max(times) - min(times)) > 28

@@ -23,6 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "delivery_workers",
         sa.Column("worker", sa.String(length=64), nullable=False),
+        sa.Column("platforms", sa.String(length=200), nullable=False),
         sa.Column("seen_at", sa.Float(), nullable=False),
         sa.Column("started_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("worker", name=op.f("pk_delivery_workers")),
