@@ -83,6 +83,8 @@ _SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"
 """How SQLAlchemy stores an instant on SQLite (naive UTC text); JSON-fed rows must match."""
 
 PLANNING_LANES = 2
+OTHER_PLANNER_WAITS = 600
+"""Tenths of a second a planner waits for another one that holds due subscriptions."""
 
 
 class _SharedInstant(TypeDecorator[dt.datetime]):
@@ -157,7 +159,30 @@ class SqlDeliveryLedger:
 
         for condition in conditions:
             await asyncio.gather(*(lane(condition) for _ in range(lanes)))
+        if lanes > 1:
+            # Due subscriptions we skipped are being planned by another process: wait until
+            # its rows are committed, so that a ``tick`` does not find the queue empty and
+            # leave all the sending to the other one.
+            for _ in range(OTHER_PLANNER_WAITS):
+                if not await self._due_left(now):
+                    break
+                await asyncio.sleep(0.1)
+                for condition in conditions:
+                    await asyncio.gather(*(lane(condition) for _ in range(lanes)))
         return total
+
+    async def _due_left(self, now: dt.datetime) -> int:
+        """Active subscriptions still due at ``now`` (a plain read: locked rows count)."""
+        async with self.sessions() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(ST)
+                .where(
+                    ST.c.active.is_(True),
+                    or_(ST.c.next_run_at.is_(None), ST.c.next_run_at <= now),
+                )
+            )
+            return int(count or 0)
 
     async def _queue_batch(
         self, now: dt.datetime, planner: DailyPlanner, condition: Any, batch_size: int

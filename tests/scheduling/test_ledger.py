@@ -312,3 +312,35 @@ def test_default_settings_are_sane() -> None:
     settings = DeliverySettings()
     assert settings.lateness_window == dt.timedelta(hours=6)
     assert settings.claim_lease.total_seconds() > settings.send_timeout + settings.max_hold
+
+
+async def test_a_planner_waits_for_the_one_that_holds_the_due_subscriptions(
+    empty_app: App, database_url: str
+) -> None:
+    """Two ``tick`` processes: the one whose due-query skips the other's locked rows must not
+    find the queue empty and leave all the sending to the other one."""
+    if not database_url.startswith("postgresql"):
+        return  # SQLite: one writer; the second planner simply waits for the lock
+    await add_subscriptions(empty_app, [{} for _ in range(5)])
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    locked = asyncio.Event()
+
+    async def other_planner() -> None:
+        async with empty_app.sessions.begin() as session:
+            await session.execute(
+                select(models.Subscription.id).with_for_update()  # planning them, slowly
+            )
+            locked.set()
+            await asyncio.sleep(0.6)
+            await session.execute(
+                update(models.Subscription).values(next_run_at=AT + dt.timedelta(days=1))
+            )
+
+    other = asyncio.create_task(other_planner())
+    await locked.wait()
+    started = asyncio.get_running_loop().time()
+    counts = await ledger.queue_daily(AT, lambda due: plan_daily(due, AT, WINDOW))
+    waited = asyncio.get_running_loop().time() - started
+    await other
+    assert counts.queued == 0
+    assert waited >= 0.5  # it returned only once the other planner had committed

@@ -72,6 +72,8 @@ async def test_three_processes_share_one_ceiling_and_the_work(
     limits = FloodLimits(enabled=True, global_per_second=CEILING)
     async with FakeTelegramServer(flood_control=limits) as server:
         chats = await _fill(empty_app, server, 150)
+        # all three plan at once: the ones that skip the locked subscriptions must wait for
+        # the rows instead of finding the queue empty and leaving
         processes = [await _spawn(database_url, server, 0.98 * CEILING) for _ in range(3)]
         codes = await asyncio.wait_for(asyncio.gather(*(p.wait() for p in processes)), 120)
         stats = server.stats
