@@ -14,7 +14,8 @@ Implements ``bot.scheduling.ports.DeliveryLedger`` on SQLite and PostgreSQL.
 - **Liveness**: each process beats in ``delivery_workers`` every second (``heartbeat``), on
   the database's clock. With ``liveness`` given, ``claim`` also takes ``sending`` rows whose
   holder has not been seen for that long (it was killed, or lost its database), so a crash
-  stalls its rows for seconds rather than for the lease; the lease stays as the backstop.
+  stalls its rows for seconds rather than for the lease; the lease stays as the backstop (and
+  the rule for a holder that never beat: an older version, during an upgrade).
 - **Outcomes** are fenced: a row is only finished by the worker that holds it
   (``claimed_by`` and ``status = 'sending'``), so a worker whose lease ran out cannot
   overwrite the work of the one that reclaimed the row.
@@ -455,14 +456,16 @@ class SqlDeliveryLedger:
             is_postgres = self._is_postgres(session)
             taken_over = [and_(D.status == SENDING, D.claimed_at < now - lease)]
             if liveness is not None:
-                alive = select(W.worker).where(
-                    W.seen_at > _db_epoch(is_postgres) - liveness.total_seconds()
+                # Holders whose heartbeat stopped. A holder with no heartbeat at all (a version
+                # before the heartbeat, during an upgrade) keeps its rows for the lease.
+                silent = select(W.worker).where(
+                    W.seen_at <= _db_epoch(is_postgres) - liveness.total_seconds()
                 )
                 taken_over.append(
                     and_(
                         D.status == SENDING,
                         D.claimed_by != worker,
-                        D.claimed_by.not_in(alive.scalar_subquery()),
+                        D.claimed_by.in_(silent.scalar_subquery()),
                     )
                 )
             claimable = or_(

@@ -260,6 +260,14 @@ async def test_rows_of_a_holder_whose_heartbeat_stopped_are_taken_over_before_th
     sent = [Outcome(r.id, r.subscription_id, DeliveryStatus.SENT) for r in held]
     assert await ledger.finish("a", sent, AT) == 0  # fenced as after a lease
     assert await ledger.finish("b", sent, AT) == 3
+    # a holder that never beat (an older version during an upgrade) keeps its rows for the
+    # lease: it may well be alive
+    await _queued_rows(empty_app, 2)
+    old = await ledger.claim("old", ["console"], AT, LEASE, 10)
+    assert len(old) == 2
+    assert await ledger.claim("b", ["console"], AT, LEASE, 10, liveness=alive) == []
+    later = AT + LEASE + dt.timedelta(seconds=1)
+    assert len(await ledger.claim("b", ["console"], later, LEASE, 10, liveness=alive)) == 2
     await ledger.retire("a")
     async with empty_app.sessions() as session:
         assert list(await session.scalars(select(models.DeliveryWorker.worker))) == []
