@@ -34,6 +34,9 @@ from bot.scheduling.ports import DeliveryLedger
 
 log = logging.getLogger(__name__)
 
+FRESH_MARGIN = 0.5
+"""Seconds before another process could take this one's rows when it stops starting sends."""
+
 JOIN_MARGIN = 1.2
 """Seconds a joining process waits after the others' next beat: the platforms' window (1 s)
 for their sends at the old share to age out, and a little more."""
@@ -66,9 +69,9 @@ class Liveness:
 
     def fresh(self) -> bool:
         """Whether the last beat is recent enough that no other process can have taken this
-        one's claims (a margin of one interval below the timeout)."""
-        margin = self.timeout.total_seconds() - self.interval
-        return time.monotonic() - self.last_beat < margin
+        one's claims: the beat counts from the moment it was sent (the database stamps it
+        later), with ``FRESH_MARGIN`` for the send that starts now to reach the platform."""
+        return time.monotonic() - self.last_beat < self.timeout.total_seconds() - FRESH_MARGIN
 
     async def beat(self) -> None:
         """One beat; the instant it is sent counts (the database stamps a later one)."""
