@@ -180,18 +180,18 @@ class SqlDeliveryLedger:
 
     async def _due_left(self, now: dt.datetime) -> bool:
         """Whether an active subscription is still due at ``now`` (a plain read: rows locked
-        by another planner count); two index probes."""
-        due = ST.c.active.is_(True)
+        by another planner count), in the due-query's own shape, which its index serves."""
         async with self.sessions() as session:
-            found = await session.scalar(
-                select(
-                    or_(
-                        select(ST.c.id).where(due, ST.c.next_run_at <= now).exists(),
-                        select(ST.c.id).where(due, ST.c.next_run_at.is_(None)).exists(),
-                    )
+            for condition in (ST.c.next_run_at.is_(None), ST.c.next_run_at <= now):
+                found = await session.scalar(
+                    select(ST.c.id)
+                    .where(ST.c.active.is_(True), condition)
+                    .order_by(ST.c.next_run_at)
+                    .limit(1)
                 )
-            )
-            return bool(found)
+                if found is not None:
+                    return True
+            return False
 
     async def _queue_batch(
         self, now: dt.datetime, planner: DailyPlanner, condition: Any, batch_size: int
