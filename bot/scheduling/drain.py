@@ -193,6 +193,8 @@ class Drainer:
 
     async def run(self, *, until_empty: bool = True) -> DrainStats:
         """Drain until nothing is left (``until_empty``) or until ``stop()``."""
+        if self.liveness is not None:
+            await self.liveness.start()  # beats (and waits its turn) before the first claim
         self.writer.start()
         inflight: set[asyncio.Task[None]] = set()
         try:
@@ -227,6 +229,8 @@ class Drainer:
         finally:
             await self._shutdown(inflight)
             await self.writer.stop()
+            if self.liveness is not None:
+                await self.liveness.stop()
         return self.stats
 
     def _wait_for(self, pending: Pending, *, polling: bool) -> float:

@@ -66,6 +66,7 @@ class Liveness:
         self.last_beat = float("-inf")
         self._task: asyncio.Task[None] | None = None
         self._users = 0
+        self._starting = asyncio.Lock()
 
     def fresh(self) -> bool:
         """Whether the last beat is recent enough that no other process can have taken this
@@ -85,7 +86,9 @@ class Liveness:
     async def start(self) -> None:
         """Beat once (before the first claim) and keep beating; nested starts share it."""
         self._users += 1
-        if self._task is None:
+        async with self._starting:  # the drainers of several platforms start together
+            if self._task is not None:
+                return
             await self.beat()
             self._task = asyncio.create_task(self._loop(), name=f"heartbeat:{self.worker}")
             if any(count > 1 for count in self.peers.values()):

@@ -154,18 +154,9 @@ class DeliveryService:
 
     async def drain(self, on_outcome: Callable[[Outcome], None] | None = None) -> DrainStats:
         """Send every queued row of the platforms with a sender, until none is left."""
-        if self.liveness is not None:
-            await self.liveness.start()
-        try:
-            results = await asyncio.gather(
-                *(
-                    self.drainer(platform, on_outcome).run(until_empty=True)
-                    for platform in self.senders
-                )
-            )
-        finally:
-            if self.liveness is not None:
-                await self.liveness.stop()
+        results = await asyncio.gather(
+            *(self.drainer(platform, on_outcome).run(until_empty=True) for platform in self.senders)
+        )
         total = DrainStats()
         for stats in results:
             total.add(stats)
@@ -200,9 +191,8 @@ class DeliveryService:
     # -- running with the bot -------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start a long-running drainer per platform and the planner loop."""
-        if self.liveness is not None:
-            await self.liveness.start()
+        """Start a long-running drainer per platform and the planner loop (each drainer starts
+        the heartbeat before its first claim)."""
         for platform in self.senders:
             drainer = self.drainer(platform)
             self._drainers[platform] = drainer
@@ -248,5 +238,3 @@ class DeliveryService:
                 log.error("drainer failed", exc_info=result)
         self._tasks.clear()
         self._drainers.clear()
-        if self.liveness is not None:
-            await self.liveness.stop()
