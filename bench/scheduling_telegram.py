@@ -1,9 +1,12 @@
 """Benchmark: Telegram deliveries at the platform's ceiling, against the fake Bot API server.
 
-    python bench/scheduling_telegram.py                 # 20,000 private chats at 30/s
+    python bench/scheduling_telegram.py                 # 20,000 private chats, ours and the peer
     python bench/scheduling_telegram.py --chats 3000    # a shorter run
+    python bench/scheduling_telegram.py --rate 30       # ours at 100 % of the ceiling
+    python bench/scheduling_telegram.py --latency 0.05  # requests arrive 0-50 ms late (jitter)
     python bench/scheduling_telegram.py --flood         # one 429 of 5 s on a group as well
-    python bench/scheduling_telegram.py --peer          # python-telegram-bot + AIORateLimiter
+    python bench/scheduling_telegram.py --no-peer       # ours only
+    python bench/scheduling_telegram.py --paid --chats 10000 --rate 980   # paid broadcast
 
 The fake server (``tests/fakes/telegram_server.py``) enforces Telegram's limits (30 sends a
 second per bot, 1 a second per private chat, 20 a minute per group) and answers 429 as Telegram
@@ -84,7 +87,8 @@ def _report(
     print(
         f"  {name}: {sent:,} sends in {elapsed:.1f} s; sustained {rate:.2f}/s "
         f"({100 * rate / ceiling:.1f}% of {ceiling:g}/s); 429s {rejected} of {requests:,} "
-        f"requests ({100 * rejected / max(1, requests):.3f}%); duplicates {duplicates}; "
+        f"requests ({100 * rejected / max(1, requests):.3f}%); paid sends {stats.paid_sends:,}; "
+        f"duplicates {duplicates}; "
         f"missing {missing}"
     )
 
@@ -110,10 +114,14 @@ def _report_flood(server: FakeTelegramServer, chats: Sequence[int], group_id: in
     )
 
 
-async def ours(chat_count: int, rate: float, ceiling: int, flood: bool) -> None:
+async def ours(
+    chat_count: int, rate: float, ceiling: int, *, flood: bool, latency: float, paid: bool
+) -> None:
     """The scheduler's path: ledger rows, DeliveryService, TelegramSender."""
-    limits = FloodLimits(enabled=True, global_per_second=ceiling)
-    async with FakeTelegramServer(flood_control=limits, calls_kept=200_000) as server:
+    limits = _limits(ceiling, paid)
+    async with FakeTelegramServer(
+        flood_control=limits, calls_kept=200_000, latency=latency, seed=1
+    ) as server:
         users = [server.add_user(f"User {n}") for n in range(chat_count)]
         chats = [server.private_chat(user).id for user in users]
         group_id = None
@@ -127,6 +135,7 @@ async def ours(chat_count: int, rate: float, ceiling: int, flood: bool) -> None:
             telegram_token=server.token,
             telegram_api_base_url=server.base_url,
             telegram_rate_limit=rate,
+            telegram_paid_broadcast=paid,
         )
         app = await open_app(settings, clock=FixedClock(AT), seed=False)
         try:
@@ -148,7 +157,7 @@ async def ours(chat_count: int, rate: float, ceiling: int, flood: bool) -> None:
                 started = time.perf_counter()
                 report = await service.tick()
                 elapsed = time.perf_counter() - started
-            name = f"ours (TELEGRAM_RATE_LIMIT={rate:g})"
+            name = f"ours (TELEGRAM_RATE_LIMIT={rate:g}{', paid' if paid else ''})"
             _report(
                 name,
                 server,
@@ -167,7 +176,14 @@ async def ours(chat_count: int, rate: float, ceiling: int, flood: bool) -> None:
             await app.close()
 
 
-async def peer(chat_count: int, ceiling: int) -> None:
+def _limits(ceiling: int, paid: bool) -> FloodLimits:
+    """Telegram's limits; with ``paid``, ``ceiling`` is the paid one and the free one is 30."""
+    if paid:
+        return FloodLimits(enabled=True, global_per_second=30, paid_per_second=ceiling)
+    return FloodLimits(enabled=True, global_per_second=ceiling)
+
+
+async def peer(chat_count: int, ceiling: int, latency: float, paid: bool) -> None:
     """A plain python-telegram-bot broadcast with AIORateLimiter."""
     try:
         from telegram.ext import AIORateLimiter, ExtBot
@@ -177,8 +193,8 @@ async def peer(chat_count: int, ceiling: int) -> None:
     except RuntimeError as error:
         print(f"  peer skipped: {error}")
         return
-    limits = FloodLimits(enabled=True, global_per_second=ceiling)
-    async with FakeTelegramServer(flood_control=limits) as server:
+    limits = _limits(ceiling, paid)
+    async with FakeTelegramServer(flood_control=limits, latency=latency, seed=1) as server:
         chats = [server.private_chat(server.add_user(f"User {n}")).id for n in range(chat_count)]
         bot = ExtBot(
             server.token,
@@ -191,7 +207,11 @@ async def peer(chat_count: int, ceiling: int) -> None:
         try:
             started = time.perf_counter()
             results = await asyncio.gather(
-                *(bot.send_message(chat, TEXT) for chat in chats), return_exceptions=True
+                *(
+                    bot.send_message(chat, TEXT, allow_paid_broadcast=True if paid else None)
+                    for chat in chats
+                ),
+                return_exceptions=True,
             )
             elapsed = time.perf_counter() - started
         finally:
@@ -207,16 +227,34 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=20_000)
     parser.add_argument("--ceiling", type=int, default=30, help="the fake server's global limit")
-    parser.add_argument("--rate", type=float, default=30.0, help="TELEGRAM_RATE_LIMIT for ours")
+    parser.add_argument("--rate", type=float, default=29.4, help="TELEGRAM_RATE_LIMIT for ours")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="each request arrives 0 to N s late"
+    )
     parser.add_argument("--flood", action="store_true", help="inject a 429 of 5 s on a group")
-    parser.add_argument("--peer", action="store_true", help="also run the PTB peer")
+    parser.add_argument(
+        "--paid", action="store_true", help="paid broadcast: --ceiling is the paid one (1000)"
+    )
+    parser.add_argument("--no-peer", action="store_true", help="skip the PTB peer")
     parser.add_argument("--no-ours", action="store_true", help="only the peer")
     args = parser.parse_args()
-    print(f"telegram: {args.chats:,} due private chats, the server allows {args.ceiling}/s")
+    if args.paid and args.ceiling == 30:
+        args.ceiling = 1000
+    print(
+        f"telegram: {args.chats:,} due private chats, the server allows {args.ceiling}/s, "
+        f"request jitter 0-{1000 * args.latency:g} ms"
+    )
     if not args.no_ours:
-        await ours(args.chats, args.rate, args.ceiling, args.flood)
-    if args.peer:
-        await peer(args.chats, args.ceiling)
+        await ours(
+            args.chats,
+            args.rate,
+            args.ceiling,
+            flood=args.flood,
+            latency=args.latency,
+            paid=args.paid,
+        )
+    if not args.no_peer:
+        await peer(args.chats, args.ceiling, args.latency, args.paid)
 
 
 if __name__ == "__main__":

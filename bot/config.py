@@ -50,6 +50,9 @@ class Settings:
     organizer_ids: frozenset[str] = frozenset()
     telegram_rate_limit: float = 25.0
     discord_rate_limit: float = 40.0
+    telegram_paid_broadcast: bool = False
+    """Scheduled posts go with ``allow_paid_broadcast`` (paid per message), so the Telegram
+    ceiling may go above Telegram's free 30 a second, up to 1000."""
     log_level: str = "INFO"
     log_format: str = "text"
     """``text`` or ``json`` (one JSON object a line; ``bot.logformat``)."""
@@ -86,6 +89,19 @@ def _get(env: Mapping[str, str], name: str, default: str | None = None) -> str |
     if value is None or value.strip() == "":
         return default
     return value.strip()
+
+
+TELEGRAM_FREE_CEILING = 30
+"""Telegram's broadcast limit without paid broadcasts, messages a second per bot."""
+
+
+def _paid_broadcast(env: Mapping[str, str]) -> bool:
+    raw = (_get(env, "TELEGRAM_PAID_BROADCAST") or "").lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"TELEGRAM_PAID_BROADCAST={raw!r} must be 1 or 0")
 
 
 def _rate(env: Mapping[str, str], name: str, default: float) -> float:
@@ -182,6 +198,14 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     log_format = (_get(env, "LOG_FORMAT", "text") or "text").lower()
     if log_format not in ("text", "json"):
         raise ConfigError(f"LOG_FORMAT={log_format!r} must be text or json")
+    paid = _paid_broadcast(env)
+    telegram_rate = _rate(env, "TELEGRAM_RATE_LIMIT", 25.0)
+    if telegram_rate > TELEGRAM_FREE_CEILING and not paid:
+        raise ConfigError(
+            f"TELEGRAM_RATE_LIMIT={telegram_rate:g} is above Telegram's free "
+            f"{TELEGRAM_FREE_CEILING} messages a second: every send above it would be answered "
+            "429; set TELEGRAM_PAID_BROADCAST=1 (paid per message) or lower it"
+        )
     return Settings(
         database_url=_get(env, "DATABASE_URL", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL,
         telegram_token=_get(env, "TELEGRAM_BOT_TOKEN"),
@@ -198,8 +222,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         default_timezone=timezone,
         default_delivery_time=delivery,
         organizer_ids=_organizers(_get(env, "ORGANIZER_IDS")),
-        telegram_rate_limit=_rate(env, "TELEGRAM_RATE_LIMIT", 25.0),
+        telegram_rate_limit=telegram_rate,
         discord_rate_limit=_rate(env, "DISCORD_RATE_LIMIT", 40.0),
+        telegram_paid_broadcast=paid,
         log_level=level,
         log_format=log_format,
         conversation_idle_minutes=int(raw_idle),

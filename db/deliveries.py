@@ -11,6 +11,11 @@ Implements ``bot.scheduling.ports.DeliveryLedger`` on SQLite and PostgreSQL.
   with an expired lease to ``sending`` in one statement: ``UPDATE … WHERE id IN (SELECT …
   FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL; the same ``UPDATE … RETURNING`` on
   SQLite, where the single writer makes it atomic.
+- **Liveness**: each process beats in ``delivery_workers`` every second (``heartbeat``), on
+  the database's clock. With ``liveness`` given, ``claim`` also takes ``sending`` rows whose
+  holder has not been seen for that long (it was killed, or lost its database), so a crash
+  stalls its rows for seconds rather than for the lease; the lease stays as the backstop (and
+  the rule for a holder that never beat: an older version, during an upgrade).
 - **Outcomes** are fenced: a row is only finished by the worker that holds it
   (``claimed_by`` and ``status = 'sending'``), so a worker whose lease ran out cannot
   overwrite the work of the one that reclaimed the row.
@@ -18,6 +23,7 @@ Implements ``bot.scheduling.ports.DeliveryLedger`` on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -27,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
+    Float,
     Integer,
     Text,
     and_,
@@ -34,16 +41,19 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    delete,
     func,
     literal,
     literal_column,
     or_,
     select,
     text,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeDecorator
 
 from bot.core.domain import DeliveryStatus, Event, EventStatus
 from bot.scheduling.ports import (
@@ -66,12 +76,44 @@ from db.unit_of_work import Sessions
 log = logging.getLogger(__name__)
 
 D = models.Delivery
+W = models.DeliveryWorker
 S = models.Subscription
 F = models.DeliveryFanOut
 ST = models.Base.metadata.tables["subscriptions"]
 
 _SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"
 """How SQLAlchemy stores an instant on SQLite (naive UTC text); JSON-fed rows must match."""
+
+PLANNING_LANES = 2
+OTHER_PLANNER_WAITS = 600
+"""Tenths of a second a planner waits for another one that holds due subscriptions."""
+
+
+class _SharedInstant(TypeDecorator[dt.datetime]):
+    """A stored instant read as an aware UTC datetime, each distinct value converted once:
+    a hot minute reads 100,000 next runs that share a few hundred values."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        known = _INSTANTS.get(value)
+        if known is None:
+            if isinstance(value, str):  # SQLite: naive UTC text
+                known = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+            else:
+                known = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+                known = known.astimezone(dt.UTC)
+            if len(_INSTANTS) > 100_000:
+                _INSTANTS.clear()
+            _INSTANTS[value] = known
+        return known
+
+
+_INSTANTS: dict[Any, dt.datetime] = {}
+
 
 QUEUED = DeliveryStatus.QUEUED.value
 SENDING = DeliveryStatus.SENDING.value
@@ -105,13 +147,52 @@ class SqlDeliveryLedger:
         """Plan every active subscription whose next run is unknown or due, in batches."""
         total = QueueCounts()
         conditions = (ST.c.next_run_at.is_(None), ST.c.next_run_at <= now)
-        for condition in conditions:
+        async with self.sessions() as session:
+            # PostgreSQL: two batches at once (SKIP LOCKED keeps them apart), so planning in
+            # Python overlaps the server's inserts; SQLite has one writer.
+            lanes = PLANNING_LANES if self._is_postgres(session) else 1
+
+        async def lane(condition: Any) -> None:
             while True:
                 counts = await self._queue_batch(now, planner, condition, batch_size)
                 if counts is None:
-                    break
+                    return
                 total.add(counts)
+
+        for condition in conditions:
+            # one batch first: a quiet minute (nothing due) costs one query, not one per lane
+            first = await self._queue_batch(now, planner, condition, batch_size)
+            if first is None:
+                continue
+            total.add(first)
+            if first.subscriptions >= batch_size:
+                await asyncio.gather(*(lane(condition) for _ in range(lanes)))
+        if lanes > 1:
+            # Due subscriptions we skipped are being planned by another process: wait until
+            # its rows are committed, so that a ``tick`` does not find the queue empty and
+            # leave all the sending to the other one.
+            for _ in range(OTHER_PLANNER_WAITS):
+                if not await self._due_left(now):
+                    break
+                await asyncio.sleep(0.1)
+                for condition in conditions:
+                    await asyncio.gather(*(lane(condition) for _ in range(lanes)))
         return total
+
+    async def _due_left(self, now: dt.datetime) -> bool:
+        """Whether an active subscription is still due at ``now`` (a plain read: rows locked
+        by another planner count), in the due-query's own shape, which its index serves."""
+        async with self.sessions() as session:
+            for condition in (ST.c.next_run_at.is_(None), ST.c.next_run_at <= now):
+                found = await session.scalar(
+                    select(ST.c.id)
+                    .where(ST.c.active.is_(True), condition)
+                    .order_by(ST.c.next_run_at)
+                    .limit(1)
+                )
+                if found is not None:
+                    return True
+            return False
 
     async def _queue_batch(
         self, now: dt.datetime, planner: DailyPlanner, condition: Any, batch_size: int
@@ -126,7 +207,7 @@ class SqlDeliveryLedger:
                     subscriptions.timezone,
                     subscriptions.delivery_time,
                     cast(subscriptions.topics, Text).like(DAILY_TOPIC_PATTERN).label("daily"),
-                    subscriptions.next_run_at,
+                    type_coerce(subscriptions.next_run_at, _SharedInstant()),
                 )
                 .where(subscriptions.active.is_(True), condition)
                 .order_by(subscriptions.next_run_at)
@@ -134,6 +215,9 @@ class SqlDeliveryLedger:
             )
             if is_postgres:
                 query = query.with_for_update(skip_locked=True)
+                # No wait for the WAL flush at commit: a crash of the server may lose the last
+                # batches, rows and next runs together, and the next tick plans them again.
+                await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             found = (await session.execute(query)).all()
             if not found:
                 return None
@@ -370,15 +454,32 @@ class SqlDeliveryLedger:
         now: dt.datetime,
         lease: dt.timedelta,
         limit: int,
+        *,
+        liveness: dt.timedelta | None = None,
     ) -> list[ClaimedRow]:
-        """Claim up to ``limit`` rows: queued and ready, or sending with an expired lease."""
+        """Claim up to ``limit`` rows: queued and ready, or sending with an expired lease, or
+        (with ``liveness``) sending and held by another worker not seen for that long."""
         if limit <= 0 or not platforms:
             return []
         async with self.sessions.begin() as session:
             is_postgres = self._is_postgres(session)
+            taken_over = [and_(D.status == SENDING, D.claimed_at < now - lease)]
+            if liveness is not None:
+                # Holders whose heartbeat stopped. A holder with no heartbeat at all (a version
+                # before the heartbeat, during an upgrade) keeps its rows for the lease.
+                silent = select(W.worker).where(
+                    W.seen_at <= _db_epoch(is_postgres) - liveness.total_seconds()
+                )
+                taken_over.append(
+                    and_(
+                        D.status == SENDING,
+                        D.claimed_by != worker,
+                        D.claimed_by.in_(silent.scalar_subquery()),
+                    )
+                )
             claimable = or_(
                 and_(D.status == QUEUED, or_(D.not_before.is_(None), D.not_before <= now)),
-                and_(D.status == SENDING, D.claimed_at < now - lease),
+                *taken_over,
             )
             candidates = (
                 select(D.id)
@@ -505,8 +606,9 @@ class SqlDeliveryLedger:
         now: dt.datetime | None = None,
     ) -> Pending:
         """Unfinished rows (of ``platforms``, or all), and when the next one can be claimed.
-        With ``now``, rows scheduled for later (never tried, ``not_before`` after ``now``: an
-        Immortal Regiment march's next slots) are not counted: they are not late work."""
+        With ``now``, rows scheduled for later (``not_before`` is their due time, after
+        ``now``: an Immortal Regiment march's next slots) are not counted: they are not late
+        work, while a retry (``not_before`` after its due time) is."""
         async with self.sessions() as session:
             query = (
                 select(
@@ -522,8 +624,9 @@ class SqlDeliveryLedger:
                 .group_by(D.status, S.platform)
             )
             if now is not None:
+                # a retry waits from after its due time; a row scheduled ahead waits for it
                 query = query.where(
-                    or_(D.attempts > 0, D.not_before.is_(None), D.not_before <= now)
+                    or_(D.not_before.is_(None), D.not_before <= now, D.not_before > D.due_at)
                 )
             if platforms is not None:
                 query = query.where(S.platform.in_(list(platforms)))
@@ -711,6 +814,51 @@ class SqlDeliveryLedger:
         preview.extend(skipped_items)
         return preview
 
+    # -- liveness -----------------------------------------------------------------------
+
+    async def heartbeat(
+        self,
+        worker: str,
+        platforms: Sequence[str] = (),
+        alive: dt.timedelta = dt.timedelta(seconds=3),
+        forget_after: float = 3600.0,
+    ) -> dict[str, int]:
+        """Say that ``worker`` (sending to ``platforms``) is alive, on the database's clock;
+        forget workers not seen for ``forget_after`` seconds. Returns how many workers seen
+        within ``alive`` send to each platform, this one included."""
+        async with self.sessions.begin() as session:
+            is_postgres = self._is_postgres(session)
+            epoch = _db_epoch(is_postgres)
+            statement = self._insert(is_postgres, W).values(
+                worker=worker, platforms=",".join(platforms), seen_at=epoch, started_at=epoch
+            )
+            statement = statement.on_conflict_do_update(
+                index_elements=[W.worker],
+                set_={
+                    "seen_at": statement.excluded.seen_at,
+                    "platforms": statement.excluded.platforms,
+                },
+            )
+            await session.execute(statement)
+            await session.execute(
+                delete(W).where(W.seen_at < _db_epoch(is_postgres) - forget_after)
+            )
+            live = await session.scalars(
+                select(W.platforms).where(
+                    W.seen_at > _db_epoch(is_postgres) - alive.total_seconds()
+                )
+            )
+            counts: dict[str, int] = defaultdict(int)
+            for names in live:
+                for name in filter(None, names.split(",")):
+                    counts[name] += 1
+            return dict(counts)
+
+    async def retire(self, worker: str) -> None:
+        """``worker`` stops: forget it (its unfinished claims were given back already)."""
+        async with self.sessions.begin() as session:
+            await session.execute(delete(W).where(W.worker == worker))
+
     # -- inspection (tests, benchmarks, the CLI) -----------------------------------------
 
     async def status_counts(self) -> dict[str, int]:
@@ -718,6 +866,13 @@ class SqlDeliveryLedger:
         async with self.sessions() as session:
             rows = await session.execute(select(D.status, func.count()).group_by(D.status))
             return {status: count for status, count in rows.all()}
+
+
+def _db_epoch(is_postgres: bool) -> Any:
+    """The database's clock, in seconds since the epoch (sub-second on both databases)."""
+    if is_postgres:
+        return cast(func.extract("epoch", func.clock_timestamp()), Float())
+    return (func.julianday("now") - 2440587.5) * 86400.0
 
 
 def _id_in(column: Any, ids: Sequence[int], is_postgres: bool) -> Any:

@@ -264,6 +264,24 @@ class Delivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
 
 
+class DeliveryWorker(Base):
+    """A process that claims ledger rows, and when it last said it was alive.
+
+    ``seen_at`` is the database's own clock in seconds since the epoch (no process clock
+    takes part): a ``sending`` row whose holder has not been seen for a few seconds is
+    claimed again at once, without waiting for the lease.
+    """
+
+    __tablename__ = "delivery_workers"
+
+    worker: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platforms: Mapped[str] = mapped_column(String(200), default="")
+    """The platforms it sends to, comma-separated: live workers of a platform share its
+    token's ceiling."""
+    seen_at: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[float] = mapped_column(Float)
+
+
 class DeliveryFanOut(Base):
     """One row per event item and date: the item was fanned out to subscribers (or skipped)."""
 

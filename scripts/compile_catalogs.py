@@ -118,6 +118,8 @@ def catalog_problems(catalog: Catalog, language: str) -> list[str]:
             f"{rule.plural_forms!r}"
         )
     for message in catalog:
+        if message.fuzzy:  # never compiled (``use_fuzzy=False``), so it cannot misbehave
+            continue
         problems.extend(message_problems(message, rule.num_plurals))
     return problems
 

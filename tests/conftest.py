@@ -31,6 +31,7 @@ from db.engine import parse_database_url, upgrade
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = (
     "deliveries",
+    "delivery_workers",
     "subscriptions",
     "chats",
     "events",

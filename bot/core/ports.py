@@ -156,8 +156,10 @@ class ChatRepository(Protocol):
 class Sender(Protocol):
     """Delivers a reply to a chat on one platform (used for scheduled deliveries)."""
 
-    async def send(self, chat_id: str, reply: Reply, thread_id: str = "") -> None:
-        """Send ``reply``; raises ``DeliveryError`` subclasses on failure."""
+    async def send(self, chat_id: str, reply: Reply, thread_id: str = "", *, key: str = "") -> None:
+        """Send ``reply``; raises ``DeliveryError`` subclasses on failure. ``key`` is the same
+        for every attempt at one delivery (from its ledger row): a platform that can refuse a
+        repeat (Discord's ``nonce`` with ``enforce_nonce``) uses it; the others ignore it."""
         ...
 
 

@@ -17,7 +17,7 @@ class ConsoleSender:
         self.stream = stream
         self.terminal = terminal
 
-    async def send(self, chat_id: str, reply: Reply, thread_id: str = "") -> None:
+    async def send(self, chat_id: str, reply: Reply, thread_id: str = "", *, key: str = "") -> None:
         """Print ``reply`` followed by a blank line."""
         text = render_plain(reply) + "\n\n"
         if self.terminal is not None:

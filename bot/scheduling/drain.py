@@ -8,10 +8,12 @@ One ``Drainer`` per platform (per bot token). The ledger state machine it drives
        │                 │  └───▶ skipped (too late, inactive subscription, nothing to say)
        └── retry later ──┘        (429, 5xx, timeout: ``not_before`` = now + wait or backoff)
 
-A claim holds a row for ``claim_lease``; a row whose holder died is claimed again when the lease
-runs out. A worker marks a row ``sent`` right after the platform accepted it, through a writer
-that commits whatever finished meanwhile in one transaction: after a ``kill -9`` at most the
-sends in flight at that moment are repeated.
+A claim holds a row while its holder's heartbeat is fresh (``bot.scheduling.liveness``): a row
+whose holder died is claimed again a few seconds after its last beat, or, for a holder without
+a heartbeat, when ``claim_lease`` runs out. A worker marks a row ``sent`` right after the
+platform accepted it, through a writer that commits whatever finished meanwhile in one
+transaction: after a ``kill -9`` at most the sends in flight at that moment are repeated (on
+Discord not even those: each post carries a nonce, see ``DiscordSender``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from bot.core.ports import Clock, Sender
 from bot.core.regiment import is_personal
 from bot.core.reply import Reply
 from bot.scheduling.limiter import RateLimiter
+from bot.scheduling.liveness import Liveness
 from bot.scheduling.planner import too_late_reason
 from bot.scheduling.ports import ClaimedRow, DeliveryLedger, Outcome, Pending
 from bot.scheduling.render import Renderer
@@ -164,8 +167,10 @@ class Drainer:
         worker: str,
         rng: random.Random | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
+        liveness: Liveness | None = None,
     ) -> None:
         self.platform = platform
+        self.liveness = liveness
         self.sender = sender
         self.ledger = ledger
         self.renderer = renderer
@@ -189,6 +194,8 @@ class Drainer:
 
     async def run(self, *, until_empty: bool = True) -> DrainStats:
         """Drain until nothing is left (``until_empty``) or until ``stop()``."""
+        if self.liveness is not None:
+            await self.liveness.start()  # beats (and waits its turn) before the first claim
         self.writer.start()
         inflight: set[asyncio.Task[None]] = set()
         try:
@@ -203,6 +210,7 @@ class Drainer:
                         self.time.now(),
                         self.settings.claim_lease,
                         free,
+                        liveness=self.liveness.timeout if self.liveness else None,
                     )
                     for row in claimed:
                         task = asyncio.create_task(self._deliver(row))
@@ -226,6 +234,8 @@ class Drainer:
         finally:
             await self._shutdown(inflight)
             await self.writer.stop()
+            if self.liveness is not None:
+                await self.liveness.stop()
         return self.stats
 
     def _wait_for(self, pending: Pending, *, polling: bool) -> float:
@@ -242,6 +252,9 @@ class Drainer:
             delay = min(delay, (pending.lease_expires_at - now).total_seconds())
         if polling and pending.sending:
             delay = min(delay, self.settings.poll_interval)
+        if self.liveness is not None and pending.sending:
+            # rows another process holds: free a moment after its heartbeat stops
+            delay = min(delay, self.liveness.interval)
         return max(MIN_WAIT, delay)
 
     async def _wait_any(self, inflight: set[asyncio.Task[None]], limit: float | None) -> None:
@@ -369,17 +382,27 @@ class Drainer:
                 not_before=self.time.now() + _seconds(wait),
                 attempted=False,
             )
-        await self.limiter.acquire(target)
+        slot = await self.limiter.acquire(target)
         self._sending.add(row.id)
         try:
+            if self.liveness is not None and not self.liveness.fresh():
+                # our beats are late: another process may have taken this row over
+                return Outcome(
+                    row.id,
+                    row.subscription_id,
+                    DeliveryStatus.QUEUED,
+                    reason="heartbeat late; not sent",
+                    attempted=False,
+                )
             return await self._send(row, target, rendered.reply)
         finally:
             self._sending.discard(row.id)
+            self.limiter.release(slot)
 
     async def _send(self, row: ClaimedRow, target: DeliveryTarget, reply: Reply) -> Outcome:
         try:
             async with asyncio.timeout(self.settings.send_timeout):
-                await self.sender.send(row.chat_id, reply, row.thread_id)
+                await self.sender.send(row.chat_id, reply, row.thread_id, key=delivery_key(row))
         except RetryLater as error:
             metrics.rate_limited(self.platform, error.scope.value)
             self.limiter.pause(target, error.retry_after, error.scope)
@@ -390,7 +413,16 @@ class Drainer:
                 error.retry_after,
                 error.scope.value,
             )
-            return self._retry(row, error.reason, delay=error.retry_after)
+            # A 429 says "later", never "no": it does not count as an attempt, so a row
+            # that meets only 429s is never given up (the lateness window still ends it).
+            return Outcome(
+                row.id,
+                row.subscription_id,
+                DeliveryStatus.QUEUED,
+                reason=error.reason,
+                not_before=self.time.now() + _seconds(error.retry_after),
+                attempted=False,
+            )
         except PermanentError as error:
             log.warning(
                 "%s %s: %s; deactivating subscription %s",
@@ -414,6 +446,15 @@ class Drainer:
             log.exception("%s sender failed on %s", self.platform, row.chat_id)
             return self._retry(row, f"{type(error).__name__}: {error}"[:200])
         return self._final(row, DeliveryStatus.SENT, None)
+
+
+def delivery_key(row: ClaimedRow) -> str:
+    """The same on every attempt at one ledger row, different for any other: the row's id
+    with what makes the row unique (so two databases behind one bot token do not clash)."""
+    return (
+        f"{row.id}|{row.platform}|{row.chat_id}|{row.thread_id}|{row.item_key}|"
+        f"{row.occurrence_date.isoformat()}"
+    )
 
 
 def _seconds(value: float) -> dt.timedelta:

@@ -201,8 +201,27 @@ class DeliveryLedger(Protocol):
         now: dt.datetime,
         lease: dt.timedelta,
         limit: int,
+        *,
+        liveness: dt.timedelta | None = None,
     ) -> list[ClaimedRow]:
-        """Claim up to ``limit`` rows: queued and ready, or sending with an expired lease."""
+        """Claim up to ``limit`` rows: queued and ready, or sending with an expired lease, or
+        (with ``liveness``) sending and held by another worker whose last ``heartbeat`` is
+        older than that."""
+        ...
+
+    async def heartbeat(
+        self,
+        worker: str,
+        platforms: Sequence[str] = (),
+        alive: dt.timedelta = dt.timedelta(seconds=3),
+        forget_after: float = 3600.0,
+    ) -> dict[str, int]:
+        """Record that ``worker`` (sending to ``platforms``) is alive now, on the storage's
+        clock; return how many workers seen within ``alive`` send to each platform."""
+        ...
+
+    async def retire(self, worker: str) -> None:
+        """Forget ``worker``: it stopped cleanly."""
         ...
 
     async def finish(self, worker: str, outcomes: Sequence[Outcome], now: dt.datetime) -> int:

@@ -19,6 +19,7 @@ from bot.core.domain import DeliveryStatus
 from bot.core.ports import Clock, Sender
 from bot.scheduling.drain import Drainer, DrainStats
 from bot.scheduling.limiter import RateLimiter, policy_for
+from bot.scheduling.liveness import Liveness
 from bot.scheduling.planner import MAX_CATCHUP, event_items, plan_daily, too_late_reason
 from bot.scheduling.ports import DeliveryLedger, Outcome, PreviewRow, QueueCounts
 from bot.scheduling.render import AnniversariesOf, ItemRenderer, Renderer, RsvpCountOf
@@ -84,11 +85,32 @@ class DeliveryService:
             )
             for platform in self.senders
         }
+        self.liveness = (
+            Liveness(
+                ledger,
+                self.worker,
+                interval=settings.heartbeat_interval,
+                timeout=settings.worker_timeout,
+                platforms=sorted(self.senders),
+                on_peers=self._share_ceilings,
+            )
+            if settings.worker_timeout is not None
+            else None
+        )
         self._drainers: dict[str, Drainer] = {}
         self._tasks: list[asyncio.Task[DrainStats]] = []
         self._plan_requested = asyncio.Event()
         self._planner: asyncio.Task[None] | None = None
         self._stopping = False
+
+    def _share_ceilings(self, peers: Mapping[str, int]) -> None:
+        """Processes on the same platform share its token's ceiling."""
+        for platform, count in peers.items():
+            limiter = self.limiters.get(platform)
+            if limiter is not None:
+                if count != limiter.share:
+                    log.info("%s: %s processes share the rate limit", platform, count)
+                limiter.set_share(count)
 
     # -- planning -------------------------------------------------------------------------
 
@@ -152,6 +174,7 @@ class DeliveryService:
             time=self.time,
             worker=self.worker,
             on_outcome=on_outcome,
+            liveness=self.liveness,
         )
 
     async def drain(self, on_outcome: Callable[[Outcome], None] | None = None) -> DrainStats:
@@ -193,7 +216,8 @@ class DeliveryService:
     # -- running with the bot -------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start a long-running drainer per platform and the planner loop."""
+        """Start a long-running drainer per platform and the planner loop (each drainer starts
+        the heartbeat before its first claim)."""
         for platform in self.senders:
             drainer = self.drainer(platform)
             self._drainers[platform] = drainer

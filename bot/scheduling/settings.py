@@ -2,8 +2,10 @@
 
 - ``DELIVERY_LATENESS_WINDOW`` (default ``6h``): what fell due while the bot was down is still
   delivered if it is at most this late, and recorded as skipped ("too late") otherwise.
-- ``DELIVERY_CLAIM_LEASE`` (default ``120s``): a row claimed by a process that died is claimed
-  again after this long. Keep it above the longest send (``send_timeout`` plus ``max_hold``).
+- ``DELIVERY_CLAIM_LEASE`` (default ``120s``): the backstop for a row claimed by a process that
+  died without a heartbeat (an older version): it is claimed again after this long. Keep it
+  above the longest send (``send_timeout`` plus ``max_hold``). A process with a heartbeat
+  (``bot.scheduling.liveness``) loses its rows ``worker_timeout`` (3 s) after its last beat.
 
 Durations are written ``6h``, ``90m``, ``45s`` or combined (``1h30m``); a bare number counts
 seconds.
@@ -44,6 +46,10 @@ class DeliverySettings:
     idle_interval: float = 30.0
     """How often an idle drainer looks for rows queued by another process."""
     batch_size: int = 5000
+    worker_timeout: dt.timedelta | None = dt.timedelta(seconds=3)
+    """A ``sending`` row whose holder has not beaten for this long is claimed again; None:
+    only the lease frees rows (no heartbeat)."""
+    heartbeat_interval: float = 1.0
 
 
 def parse_duration(text: str) -> dt.timedelta:

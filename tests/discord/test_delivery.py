@@ -9,7 +9,10 @@ import datetime as dt
 import io
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -18,7 +21,7 @@ from bot.app import App
 from bot.config import ConfigError, Settings
 from bot.core.delivery import PermanentError, RetryLater, RetryScope, TransientError
 from bot.core.i18n import translator
-from bot.core.reply import Reply, ReplyBuilder, text_reply
+from bot.core.reply import Photo, Reply, ReplyBuilder, text_reply
 from bot.core.timeutil import FixedClock
 from bot.runner import delivery_service, run_tick
 from handlers.today import digest
@@ -286,3 +289,83 @@ async def test_answers_show_the_channel_mention_not_a_ping(
     _, answer = await command(dc, world.ru, world.ru.owner, "setup", {"channel": world.ru.news.id})
     assert f"<#{world.ru.news.id}>" in text_of(answer)
     assert answer.allowed_mentions == {"parse": []}
+
+
+async def _post_raw(
+    dc: FakeDiscordServer, channel_id: int, body: dict[str, object]
+) -> tuple[int, dict[str, Any]]:
+    url = f"{dc.api_base}/channels/{channel_id}/messages"
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bot {dc.token}"}) as http,
+        http.post(url, json=body) as answer,
+    ):
+        return answer.status, await answer.json()
+
+
+async def test_the_fake_enforces_a_nonce_as_discord_documents_it(
+    dc: FakeDiscordServer, world: World
+) -> None:
+    channel = world.fr.general
+    status, first = await _post_raw(
+        dc, channel.id, {"content": "one", "nonce": "n-1", "enforce_nonce": True}
+    )
+    assert status == 200 and first["nonce"] == "n-1"
+    # the same nonce again: the first message comes back, no second one is created
+    status, again = await _post_raw(
+        dc, world.ru.news.id, {"content": "other", "nonce": "n-1", "enforce_nonce": True}
+    )
+    assert status == 200 and again["id"] == first["id"] and again["content"] == "one"
+    assert [m.content for m in dc.messages(channel)] == ["one"]
+    assert dc.messages(world.ru.news) == []
+    assert dc.stats.nonce_repeats == 1
+    # without enforce_nonce the nonce is only echoed: a repeat is a second message
+    for _ in range(2):
+        status, _ = await _post_raw(dc, channel.id, {"content": "two", "nonce": "n-2"})
+        assert status == 200
+    assert [m.content for m in dc.messages(channel)] == ["one", "two", "two"]
+    # "in the past few minutes": once the window is over, the nonce is new again
+    dc.nonce_window = 0.0
+    status, later = await _post_raw(
+        dc, channel.id, {"content": "one", "nonce": "n-1", "enforce_nonce": True}
+    )
+    assert status == 200 and later["id"] != first["id"]
+    # validated as Discord does
+    status, error = await _post_raw(dc, channel.id, {"content": "x", "nonce": "n" * 26})
+    assert status == 400 and "nonce" in error["errors"]
+    status, error = await _post_raw(
+        dc, channel.id, {"content": "x", "nonce": "n-3", "enforce_nonce": "yes"}
+    )
+    assert status == 400 and "enforce_nonce" in error["errors"]
+
+
+async def test_a_resend_with_the_same_key_posts_once_text_parts_and_photo(
+    dc: FakeDiscordServer, world: World, discord_settings: Settings, tmp_path: Path
+) -> None:
+    """What a restarted process does after a kill -9 between Discord's answer and the ledger's
+    record: the same delivery again, with the same key."""
+    channel = world.fr.general
+    portrait = tmp_path / "portrait.jpg"
+    portrait.write_bytes(b"\xff\xd8\xff\xe0 a portrait")
+    photo = Photo(key="p1", path=portrait, name="portrait.jpg")
+    long = ReplyBuilder()
+    for number in range(12):
+        long.line(f"{number} " + "word " * 100)
+    sender = DiscordSender(discord_settings.discord_token or "", dc.api_base)
+    try:
+        for _ in range(3):
+            await sender.send(str(channel.id), long.build(), key="row-1")
+            await sender.send(
+                str(channel.id), ReplyBuilder().line("x").build(photo=photo), key="row-2"
+            )
+        await sender.send(str(channel.id), text_reply("no key"))
+        await sender.send(str(channel.id), text_reply("no key"))
+    finally:
+        await sender.close()
+    posted = dc.messages(channel)
+    assert len(posted) == 2 + 1 + 2  # two parts, one photo, and the two without a key
+    assert dc.stats.nonce_repeats == 2 * 3
+    assert len(dc.uploads) == 3  # the photo was uploaded each time; Discord kept the first
+    with_photo = [m for m in posted if m.attachments]
+    assert len(with_photo) == 1 and with_photo[0].attachments[0]["filename"] == "portrait.jpg"
+    nonces = [m.nonce for m in posted if m.nonce is not None]
+    assert len(set(nonces)) == 3 and all(len(str(n)) <= 25 for n in nonces)

@@ -95,7 +95,8 @@ REST, Bot-token auth (401 ``{"message": "401: Unauthorized", "code": 0}`` otherw
 descriptions, localizations keyed by valid locales only, options, choices), ``POST
 /interactions/{id}/{token}/callback`` (types 4, 5, 6, 7, 8, 9; answered twice: 400 40060;
 later than ``interaction_deadline`` seconds: 404 10062), followup and original-response
-webhooks, ``GET/POST /channels/{id}/messages``, ``GET/PATCH/DELETE
+webhooks, ``GET/POST /channels/{id}/messages`` (``nonce`` echoed; with ``enforce_nonce`` a
+repeat within ``nonce_window`` returns the first message), ``GET/PATCH/DELETE
 /channels/{id}/messages/{id}``, ``GET /channels/{id}``, ``GET /guilds/{id}``, ``GET
 /guilds/{id}/channels``, ``GET /guilds/{id}/roles``, ``GET /guilds/{id}/members/{user}``.
 Messages are validated like the real API (content <= 2000 characters; <= 10 embeds, title
@@ -454,6 +455,8 @@ class ServerStats:
     injected_429s: int = 0
     unauthorized: int = 0
     interaction_callbacks: int = 0
+    nonce_repeats: int = 0
+    """Creates answered with the message an earlier create with the same nonce made."""
     message_times: dict[int, list[float]] = field(default_factory=dict)
 
     def messages_per_second(self, channel_id: int) -> float:
@@ -530,6 +533,7 @@ class SentMessage:
     """The request body that created the message."""
     interaction_metadata: JSON | None = None
     webhook_id: int | None = None
+    nonce: str | int | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -591,6 +595,8 @@ class SentMessage:
             "mention_everyone": self.pings.everyone,
             "tts": self.tts,
         }
+        if self.nonce is not None:
+            data["nonce"] = self.nonce
         if self.webhook_id is not None:
             data["webhook_id"] = str(self.webhook_id)
             data["application_id"] = str(self.webhook_id)
@@ -821,6 +827,14 @@ class FakeDiscordServer:
     asking for others is closed with 4014); an interaction not answered within
     ``interaction_deadline`` seconds is gone (404 10062), as on Discord (3 s);
     ``echo_messages`` dispatches MESSAGE_CREATE/UPDATE/DELETE for the bot's messages.
+
+    ``nonce_window``: a message created with ``enforce_nonce: true`` and a ``nonce`` that the
+    same author used in the last ``nonce_window`` seconds is not created again; the message
+    created then is returned (200), as Discord documents it ("checked for uniqueness in the
+    past few minutes. If another message was created by the same author with the same nonce,
+    that message will be returned and no new message will be created"). Discord does not say
+    how many minutes; the fake keeps three. Without ``enforce_nonce`` the nonce is only
+    echoed in the message object, and a repeat creates a second message.
     """
 
     def __init__(
@@ -837,6 +851,7 @@ class FakeDiscordServer:
         bot_name: str = "Commemoration",
         application_name: str = "Commemoration",
         request_log_size: int = 10_000,
+        nonce_window: float = 180.0,
     ) -> None:
         if shards < 1:
             raise ValueError("shards must be at least 1")
@@ -847,6 +862,8 @@ class FakeDiscordServer:
         self.rate_limits = rate_limits if rate_limits is not None else RateLimits.lenient()
         self.interaction_deadline = interaction_deadline
         self.echo_messages = echo_messages
+        self.nonce_window = nonce_window
+        self._nonces: dict[tuple[int, str], tuple[SentMessage, float]] = {}
         self._notifier = _Notifier()
         self.gateway = Gateway(
             self.world,
@@ -2588,6 +2605,11 @@ class FakeDiscordServer:
         nonce = data.get("nonce")
         if isinstance(nonce, str):
             errors.max_length(["nonce"], nonce, 25)
+        elif nonce is not None and (not isinstance(nonce, int) or isinstance(nonce, bool)):
+            errors.add(["nonce"], "BASE_TYPE_BAD_TYPE", "Must be a string or an integer.")
+        enforce = data.get("enforce_nonce")
+        if enforce is not None and not isinstance(enforce, bool):
+            errors.add(["enforce_nonce"], "BASE_TYPE_BOOLEAN", "Must be either true or false.")
 
     # -- messages ------------------------------------------------------------------------------
 
@@ -3594,6 +3616,22 @@ class FakeDiscordServer:
             source="channel",
             flags_allowed=SUPPRESS_EMBEDS | SUPPRESS_NOTIFICATIONS | IS_COMPONENTS_V2,
         )
+        data = body.data if isinstance(body.data, dict) else {}
+        nonce = data.get("nonce")
+        if nonce is not None:
+            message.nonce = nonce
+            if data.get("enforce_nonce") is True:
+                key = (message.author.id, str(nonce))
+                now = time.monotonic()
+                earlier = self._nonces.get(key)
+                if earlier is not None and now - earlier[1] < self.nonce_window:
+                    self.stats.nonce_repeats += 1
+                    return 200, earlier[0].to_json()
+                if len(self._nonces) >= 10_000:  # forget what is outside the window
+                    self._nonces = {
+                        k: v for k, v in self._nonces.items() if now - v[1] < self.nonce_window
+                    }
+                self._nonces[key] = (message, now)
         self._store(message)
         await self._echo("MESSAGE_CREATE", message)
         return 200, message.to_json()

@@ -43,7 +43,11 @@ Test controls (all synchronous unless marked ``await``):
 * Failures: ``inject_flood(chat, retry_after)`` answers the next send to that chat with 429;
   ``fail_next(...)`` answers the next matching call with any error. Built-in flood control
   (``flood_control=True`` or a ``FloodLimits``; off by default): a global ceiling of N sends
-  per second per bot (30), 1 per second per private chat, 20 per minute per group or channel.
+  per second per bot (30), 1 per second per private chat, 20 per minute per group or channel;
+  a send with ``allow_paid_broadcast`` is held to the paid ceiling (1000 a second) instead of
+  the free one, the per-chat limits unchanged (``stats.paid_sends`` counts them).
+  ``latency=`` delays each request by a random fraction of it before the server counts it
+  (network jitter).
 * Assertions: ``sent(chat)`` lists every message the bot sent (``SentMessage``: chat id,
   thread id, text after parsing, raw text, parse_mode, entities, ``html``, reply_markup, kind
   ``message``/``photo``/``location``/``venue``, time, edits, deleted flag, the Message JSON);
@@ -65,6 +69,7 @@ import contextlib
 import itertools
 import json
 import math
+import random
 import re
 import secrets
 import socket
@@ -908,6 +913,8 @@ class FloodLimits:
     global_per_second: int = 30
     private_per_second: int = 1
     group_per_minute: int = 20
+    paid_per_second: int = 1000
+    """With ``allow_paid_broadcast``: Telegram's paid ceiling instead of the free one."""
 
 
 @dataclass
@@ -918,6 +925,8 @@ class ServerStats:
     by_method: Counter[str] = field(default_factory=Counter)
     errors: Counter[int] = field(default_factory=Counter)
     flood_rejections: int = 0
+    paid_sends: int = 0
+    """Accepted sends that carried ``allow_paid_broadcast`` (each one billed by Telegram)."""
     send_times: dict[int, list[float]] = field(default_factory=dict)
 
     def reset(self) -> None:
@@ -925,6 +934,7 @@ class ServerStats:
         self.by_method.clear()
         self.errors.clear()
         self.flood_rejections = 0
+        self.paid_sends = 0
         self.send_times.clear()
 
     @property
@@ -1077,7 +1087,12 @@ class FakeTelegramServer:
         host: str = "127.0.0.1",
         port: int = 0,
         calls_kept: int = 10_000,
+        latency: float = 0.0,
+        seed: int | None = None,
     ) -> None:
+        """``latency``: each request waits a random 0 to ``latency`` seconds before the
+        server looks at it (network jitter: requests arrive in another order and spacing
+        than they left in); ``seed`` makes those waits repeatable."""
         if token is None:
             token = f"7012345678:AA{secrets.token_urlsafe(33)[:33]}"
         if not _TOKEN_RE.fullmatch(token):
@@ -1100,6 +1115,8 @@ class FakeTelegramServer:
         self.supports_inline_queries = supports_inline_queries
         self.webhook_retry_delay = webhook_retry_delay
         self.webhook_timeout = webhook_timeout
+        self.latency = latency
+        self._jitter = random.Random(seed)
         self._host = host
         self._requested_port = port
         self._port: int | None = None
@@ -1153,6 +1170,7 @@ class FakeTelegramServer:
         self.internal_errors: list[BaseException] = []
         self._failures: list[_InjectedFailure] = []
         self._global_window: deque[float] = deque()
+        self._paid_window: deque[float] = deque()
         self._chat_windows: dict[int, deque[float]] = {}
         self._waiters: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
 
@@ -1307,6 +1325,8 @@ class FakeTelegramServer:
         )
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if self.latency > 0:
+            await asyncio.sleep(self._jitter.random() * self.latency)
         stats = self.stats
         stats.requests += 1
         token = request.match_info["token"]
@@ -2435,15 +2455,18 @@ class FakeTelegramServer:
         checked.sort(key=lambda e: (e["offset"], -e["length"]))
         return checked
 
-    def _flood_gate(self, chat: FakeChat) -> float:
+    def _flood_gate(self, chat: FakeChat, *, paid: bool = False) -> float:
         now = time.monotonic()
         limits = self.flood
         if not limits.enabled:
             return now
-        window = self._global_window
+        # a paid broadcast ignores the free ceiling for one of its own (and is counted in it);
+        # a free send sees only the free sends (answering users is not held up by a paid run)
+        window = self._paid_window if paid else self._global_window
+        ceiling = limits.paid_per_second if paid else limits.global_per_second
         while window and window[0] <= now - 1.0:
             window.popleft()
-        if len(window) >= limits.global_per_second:
+        if len(window) >= ceiling:
             raise _flood(max(1, math.ceil(window[0] + 1.0 - now)))
         chat_window = self._chat_windows.get(chat.id)
         if chat_window is None:
@@ -2477,8 +2500,13 @@ class FakeTelegramServer:
         venue: JSON | None = None,
         photo: JSON | None = None,
     ) -> JSON:
+        paid = p.flag("allow_paid_broadcast")
+        if paid:
+            self.stats.paid_sends += 1
         if self.flood.enabled:
-            self._global_window.append(now)
+            if not paid:
+                self._global_window.append(now)
+            self._paid_window.append(now)
             self._chat_windows[chat.id].append(now)
         times = self.stats.send_times.get(chat.id)
         if times is None:
@@ -2762,7 +2790,7 @@ class FakeTelegramServer:
         preview = p.json_object(
             "link_preview_options", "can't parse link preview options JSON object"
         )
-        now = self._flood_gate(chat)
+        now = self._flood_gate(chat, paid=p.flag("allow_paid_broadcast"))
         message = self._bot_message(chat, thread_id, replied)
         message["text"] = text
         if entities:
@@ -2812,7 +2840,7 @@ class FakeTelegramServer:
         if upload is None or not upload.data:
             raise _bad("there is no document in the request")
         caption, entities = self._caption(p)
-        now = self._flood_gate(chat)
+        now = self._flood_gate(chat, paid=p.flag("allow_paid_broadcast"))
         file_id = f"BQACAgIAAxkBAAD{next(self._file_ids):06d}{secrets.token_urlsafe(8)}"
         document = {
             "file_id": file_id,
@@ -2854,7 +2882,7 @@ class FakeTelegramServer:
         thread_id, replied = self._send_context(p, chat)
         source = self._photo_source(p)
         caption, entities = self._caption(p)
-        now = self._flood_gate(chat)
+        now = self._flood_gate(chat, paid=p.flag("allow_paid_broadcast"))
         number = next(self._file_ids)
         uploaded = p.files.get("photo")
         value = p.values.get("photo", "")
@@ -2957,7 +2985,7 @@ class FakeTelegramServer:
             if not (60 <= live_period <= 86400 or live_period == 0x7FFFFFFF):
                 raise _bad("wrong live period specified")
             location["live_period"] = live_period
-        now = self._flood_gate(chat)
+        now = self._flood_gate(chat, paid=p.flag("allow_paid_broadcast"))
         message = self._bot_message(chat, thread_id, replied)
         message["location"] = location
         if inline is not None:
@@ -2988,7 +3016,7 @@ class FakeTelegramServer:
         for key in ("foursquare_id", "foursquare_type", "google_place_id", "google_place_type"):
             if p.text(key):
                 venue[key] = p.values[key]
-        now = self._flood_gate(chat)
+        now = self._flood_gate(chat, paid=p.flag("allow_paid_broadcast"))
         message = self._bot_message(chat, thread_id, replied)
         message["venue"] = venue
         message["location"] = location

@@ -102,9 +102,11 @@ class RecordingSender:
     attempts: list[str] = field(default_factory=list)
     script: dict[str, list[Exception]] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
 
-    async def send(self, chat_id: str, reply: Reply, thread_id: str = "") -> None:
+    async def send(self, chat_id: str, reply: Reply, thread_id: str = "", *, key: str = "") -> None:
         self.attempts.append(chat_id)
+        self.keys.append(key)
         errors = self.script.get(chat_id)
         if errors:
             raise errors.pop(0)

@@ -109,6 +109,19 @@ async def test_transient_errors_give_up_after_max_attempts(empty_app: App) -> No
     assert (await _statuses(empty_app))["down"] == "failed: gave up after 3 attempts: 503"
 
 
+async def test_429s_never_use_up_the_attempts(empty_app: App) -> None:
+    """A 429 never turns into a lost post: ten of them, with three attempts allowed."""
+    await add_subscriptions(empty_app, [{"chat_id": "busy"}])
+    time = FakeTime()
+    flood: list[Exception] = [RetryLater(1.0, RetryScope.CHAT) for _ in range(10)]
+    sender = RecordingSender(time=time, script={"busy": flood})
+    settings = DeliverySettings(max_attempts=3, poll_interval=0.01)
+    report = await service(empty_app, {"console": sender}, time=time, settings=settings).tick()
+    assert report.drained.sent == 1 and report.drained.failed == 0
+    assert sender.attempts.count("busy") == 11
+    assert (await _statuses(empty_app))["busy"] == "sent"
+
+
 async def test_a_permanent_error_deactivates_the_subscription(empty_app: App) -> None:
     await add_subscriptions(empty_app, [{"chat_id": "gone"}, {"chat_id": "here"}])
     sender = RecordingSender(script={"gone": [PermanentError("bot was blocked by the user")]})

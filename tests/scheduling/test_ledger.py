@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import App
 from bot.core.domain import DeliveryStatus, Event, EventStatus
@@ -50,6 +51,28 @@ async def test_tick_twice_queues_each_item_once(empty_app: App) -> None:
     assert len(rows) == 2
     assert {(r.item_key, r.occurrence_date) for r in rows} == {("today", dt.date(2026, 5, 9))}
     assert all(r.status == "queued" and r.due_at == AT for r in rows)
+
+
+async def test_a_hot_minute_in_small_batches_queues_everyone_once(empty_app: App) -> None:
+    """The hot minute, scaled down: many zones due at one instant, planned in small batches
+    (two at once on PostgreSQL); every subscription gets one row and a later next run."""
+    zones = ["Europe/Brussels", "Asia/Kathmandu", "America/St_Johns", "Australia/Eucla"]
+    rows = []
+    for n in range(1200):
+        zone = zones[n % len(zones)]
+        local = AT.astimezone(ZoneInfo(zone)).time().replace(tzinfo=None)
+        rows.append({"timezone": zone, "delivery_time": local, "next_run_at": AT})
+    await add_subscriptions(empty_app, rows)
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    counts = await ledger.queue_daily(AT, lambda due: plan_daily(due, AT, WINDOW), 100)
+    assert (counts.queued, counts.subscriptions) == (1200, 1200)
+    queued = await deliveries(empty_app)
+    assert len({r.subscription_id for r in queued}) == 1200
+    assert {r.due_at for r in queued} == {AT}
+    async with empty_app.sessions() as session:
+        next_runs = set(await session.scalars(select(models.Subscription.next_run_at)))
+    assert None not in next_runs and all(run > AT for run in next_runs if run is not None)
+    assert (await ledger.queue_daily(AT, lambda due: plan_daily(due, AT, WINDOW), 100)).queued == 0
 
 
 async def test_next_run_is_kept_for_the_due_query(empty_app: App) -> None:
@@ -206,6 +229,50 @@ async def test_an_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(
     assert (await ledger.status_counts()) == {"sent": 3}
 
 
+async def _age_heartbeat(app: App, worker: str, seconds: float) -> None:
+    """As if ``worker`` had not beaten for ``seconds`` more (no sleeping, no flakiness)."""
+    async with app.sessions.begin() as session:
+        await session.execute(
+            update(models.DeliveryWorker)
+            .where(models.DeliveryWorker.worker == worker)
+            .values(seen_at=models.DeliveryWorker.seen_at - seconds)
+        )
+
+
+async def test_rows_of_a_holder_whose_heartbeat_stopped_are_taken_over_before_the_lease(
+    empty_app: App,
+) -> None:
+    await _queued_rows(empty_app, 3)
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    alive = dt.timedelta(seconds=3)
+    await ledger.heartbeat("a")
+    held = await ledger.claim("a", ["console"], AT, LEASE, 10, liveness=alive)
+    assert len(held) == 3
+    # "a" beats: its rows stay its own
+    assert await ledger.claim("b", ["console"], AT, LEASE, 10, liveness=alive) == []
+    # "a" stops beating (killed): "b" takes its rows long before the lease runs out, and
+    # "a" never takes back its own rows as if they were a dead one's
+    await _age_heartbeat(empty_app, "a", 10)
+    assert await ledger.claim("a", ["console"], AT, LEASE, 10, liveness=alive) == []
+    assert await ledger.claim("b", ["console"], AT, LEASE, 10) == []  # the lease alone
+    taken = await ledger.claim("b", ["console"], AT, LEASE, 10, liveness=alive)
+    assert sorted(r.id for r in taken) == sorted(r.id for r in held)
+    sent = [Outcome(r.id, r.subscription_id, DeliveryStatus.SENT) for r in held]
+    assert await ledger.finish("a", sent, AT) == 0  # fenced as after a lease
+    assert await ledger.finish("b", sent, AT) == 3
+    # a holder that never beat (an older version during an upgrade) keeps its rows for the
+    # lease: it may well be alive
+    await _queued_rows(empty_app, 2)
+    old = await ledger.claim("old", ["console"], AT, LEASE, 10)
+    assert len(old) == 2
+    assert await ledger.claim("b", ["console"], AT, LEASE, 10, liveness=alive) == []
+    later = AT + LEASE + dt.timedelta(seconds=1)
+    assert len(await ledger.claim("b", ["console"], later, LEASE, 10, liveness=alive)) == 2
+    await ledger.retire("a")
+    async with empty_app.sessions() as session:
+        assert list(await session.scalars(select(models.DeliveryWorker.worker))) == []
+
+
 async def test_rows_of_other_platforms_and_future_retries_are_not_claimed(empty_app: App) -> None:
     await add_subscriptions(empty_app, [{"platform": "telegram", "chat_id": "42"}, {}])
     await _plan(empty_app)
@@ -253,3 +320,35 @@ def test_default_settings_are_sane() -> None:
     settings = DeliverySettings()
     assert settings.lateness_window == dt.timedelta(hours=6)
     assert settings.claim_lease.total_seconds() > settings.send_timeout + settings.max_hold
+
+
+async def test_a_planner_waits_for_the_one_that_holds_the_due_subscriptions(
+    empty_app: App, database_url: str
+) -> None:
+    """Two ``tick`` processes: the one whose due-query skips the other's locked rows must not
+    find the queue empty and leave all the sending to the other one."""
+    if not database_url.startswith("postgresql"):
+        return  # SQLite: one writer; the second planner simply waits for the lock
+    await add_subscriptions(empty_app, [{} for _ in range(5)])
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    locked = asyncio.Event()
+
+    async def other_planner() -> None:
+        async with empty_app.sessions.begin() as session:
+            await session.execute(
+                select(models.Subscription.id).with_for_update()  # planning them, slowly
+            )
+            locked.set()
+            await asyncio.sleep(0.6)
+            await session.execute(
+                update(models.Subscription).values(next_run_at=AT + dt.timedelta(days=1))
+            )
+
+    other = asyncio.create_task(other_planner())
+    await locked.wait()
+    started = asyncio.get_running_loop().time()
+    counts = await ledger.queue_daily(AT, lambda due: plan_daily(due, AT, WINDOW))
+    waited = asyncio.get_running_loop().time() - started
+    await other
+    assert counts.queued == 0
+    assert waited >= 0.5  # it returned only once the other planner had committed

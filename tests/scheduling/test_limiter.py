@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import random
+
+import pytest
 
 from bot.core.delivery import DeliveryTarget, RetryScope, target_for
 from bot.core.domain import ChatKind
@@ -30,8 +33,9 @@ async def _send_all(
     log: list[tuple[str, float]] = []
 
     async def one(target: DeliveryTarget) -> None:
-        await limiter.acquire(target)
+        slot = await limiter.acquire(target)
         log.append((target.chat_id, clock.monotonic()))
+        limiter.release(slot)  # answered at once
 
     await clock.run(*(one(t) for t in targets))
     return log
@@ -136,3 +140,76 @@ async def test_unlimited_never_waits_and_memory_stays_bounded() -> None:
     clock.t += 120
     await _send_all(clock, telegram, [_private(i) for i in range(5000, 5100)])
     assert telegram.tracked_chats <= 200
+
+
+async def _send_with_latency(
+    clock: VirtualTime, limiter: RateLimiter, targets: list[DeliveryTarget], seed: int
+) -> list[tuple[str, float]]:
+    """Each send takes 0 to 300 ms and reaches the platform at any moment in between: the
+    returned instants are the platform's, which is what it counts."""
+    rng = random.Random(seed)
+    arrivals: list[tuple[str, float]] = []
+
+    async def one(target: DeliveryTarget) -> None:
+        slot = await limiter.acquire(target)
+        latency = rng.choice([0.0, 0.001, 0.02, 0.3]) * rng.random()
+        arrive = rng.random() * latency
+        await clock.sleep(arrive)
+        arrivals.append((target.chat_id, clock.monotonic()))
+        await clock.sleep(latency - arrive)
+        limiter.release(slot)
+
+    await clock.run(*(one(t) for t in targets))
+    return arrivals
+
+
+@pytest.mark.parametrize(("rate", "seed"), [(29.4, 1), (30.0, 2), (29.4, 3)])
+async def test_every_window_the_platform_measures_holds_whatever_the_latency(
+    rate: float, seed: int
+) -> None:
+    clock = VirtualTime()
+    limiter = RateLimiter(telegram_policy(rate), clock)
+    targets = [_private(i % 400) for i in range(900)] + [_group(i % 3) for i in range(60)]
+    random.Random(seed).shuffle(targets)
+    arrivals = await _send_with_latency(clock, limiter, targets, seed)
+    assert len(arrivals) == len(targets)
+    assert _max_in_window([t for _, t in arrivals], 1.0) <= 30
+    by_chat: dict[str, list[float]] = {}
+    for chat, t in arrivals:
+        by_chat.setdefault(chat, []).append(t)
+    for chat, times in by_chat.items():
+        if chat.startswith("-"):
+            assert _max_in_window(times, 60.0) <= 20, chat
+        else:
+            assert _max_in_window(times, 1.0) <= 1, chat
+    first, last = min(t for _, t in arrivals), max(t for _, t in arrivals)
+    assert (len(arrivals) - 1) / (last - first) >= 0.9 * rate  # the pace is kept
+
+
+async def test_a_send_in_flight_holds_its_place_until_answered() -> None:
+    clock = VirtualTime()
+    limiter = RateLimiter(telegram_policy(30), clock)
+    slow = await limiter.acquire(_private(1))
+    assert limiter.ready_in(_private(1)) > 0  # the same private chat waits for the answer
+    clock.t = 5.0
+    assert limiter.ready_in(_private(1)) > 0  # still in flight after 5 s
+    limiter.release(slow)
+    limiter.release(slow)  # a second release changes nothing
+    assert limiter.ready_in(_private(1)) == pytest.approx(1.0)
+    clock.t = 6.0
+    assert limiter.ready_in(_private(1)) == 0.0
+
+
+async def test_a_share_of_the_ceiling_holds_its_part_of_every_window() -> None:
+    clock = VirtualTime()
+    limiter = RateLimiter(telegram_policy(29.4), clock)
+    limiter.set_share(3)  # three processes on the token
+    log = await _send_all(clock, limiter, [_private(i) for i in range(200)])
+    times = [t for _, t in log]
+    assert _max_in_window(times, 1.0) <= 10
+    rate = (len(times) - 1) / (max(times) - min(times))
+    assert 9.0 <= rate <= 10.0, rate
+    limiter.set_share(1)  # the others left: the whole ceiling again
+    log = await _send_all(clock, limiter, [_private(i) for i in range(1000, 1300)])
+    times = [t for _, t in log]
+    assert (len(times) - 1) / (max(times) - min(times)) > 28

@@ -48,6 +48,12 @@ def test_values_are_read() -> None:
     assert settings.log_level == "DEBUG"
 
 
+def test_paid_broadcast_allows_a_ceiling_up_to_1000() -> None:
+    settings = settings_from({"TELEGRAM_RATE_LIMIT": "1000", "TELEGRAM_PAID_BROADCAST": "1"})
+    assert settings.telegram_paid_broadcast and settings.telegram_rate_limit == 1000.0
+    assert not settings_from({}).telegram_paid_broadcast
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -63,6 +69,14 @@ def test_values_are_read() -> None:
         ({"TELEGRAM_RATE_LIMIT": "fast"}, "TELEGRAM_RATE_LIMIT='fast' is not a number"),
         ({"DISCORD_RATE_LIMIT": "0"}, "DISCORD_RATE_LIMIT='0' must be above 0"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD' is not a logging level"),
+        (
+            {"TELEGRAM_RATE_LIMIT": "100"},
+            "TELEGRAM_RATE_LIMIT=100 is above Telegram's free 30 messages a second",
+        ),
+        (
+            {"TELEGRAM_RATE_LIMIT": "100", "TELEGRAM_PAID_BROADCAST": "maybe"},
+            "TELEGRAM_PAID_BROADCAST='maybe' must be 1 or 0",
+        ),
     ],
 )
 def test_bad_values_raise_one_clear_line(env: dict[str, str], message: str) -> None:

@@ -14,6 +14,11 @@
 - 5xx, timeouts and network errors → ``TransientError``; so is anything else (a 400 is a bug
   of ours to fix, not a reason to drop the subscription), logged as an error.
 
+Each post of a scheduled delivery carries a ``nonce`` derived from its ledger row, with
+``enforce_nonce``: after a crash, or a timeout whose request did reach Discord, the resend
+returns the message already created instead of posting it twice (within Discord's window of
+"a few minutes"; the ledger takes a dead process's rows over within seconds).
+
 The scheduler's limiter paces sends below ``DISCORD_RATE_LIMIT``; the sender itself sleeps
 only when a later part of a split reply meets a short 429 or a 5xx, so a reply that was
 half sent is finished rather than sent twice.
@@ -22,6 +27,7 @@ half sent is finished rather than sent twice.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -115,6 +121,17 @@ def delivery_error(status: int, body: Any, headers: Mapping[str, str]) -> Delive
     return TransientError(reason)
 
 
+NONCE_LENGTH = 25
+"""Discord's longest nonce."""
+
+
+def nonce_for(key: str, part: int) -> str:
+    """The nonce of one part of a delivery: a digest of its key and the part's number, at
+    most 25 characters, the same on every attempt."""
+    digest = hashlib.blake2b(f"{key}#{part}".encode(), digest_size=12).hexdigest()
+    return digest[:NONCE_LENGTH]
+
+
 class DiscordSender:
     """The core's ``Sender`` for Discord: posts to a channel id over REST (no gateway cache).
 
@@ -167,14 +184,19 @@ class DiscordSender:
             raise TransientError(describe(error, self._token)) from None
         return status != 401
 
-    async def send(self, chat_id: str, reply: Reply, thread_id: str = "") -> None:
+    async def send(self, chat_id: str, reply: Reply, thread_id: str = "", *, key: str = "") -> None:
         """Send ``reply`` to a channel (a thread when ``thread_id`` is set: on Discord a
-        thread is a channel); raises ``RetryLater``, ``PermanentError``, ``TransientError``."""
+        thread is a channel); raises ``RetryLater``, ``PermanentError``, ``TransientError``.
+
+        With ``key`` (the delivery's, the same on every attempt), each part carries the nonce
+        ``nonce_for(key, part)`` with ``enforce_nonce``: a repeat within Discord's window
+        (a resend after a crash or a timeout) returns the message already created."""
         channel_id = thread_id.strip() or chat_id
         rendered = render(reply, commands=self.commands() if self.commands else None)
         for number, message in enumerate(rendered.messages):
             photo = rendered.photo if number == 0 else None
-            await self.post(channel_id, message, later=number > 0, photo=photo)
+            nonce = nonce_for(key, number) if key else None
+            await self.post(channel_id, message, later=number > 0, photo=photo, nonce=nonce)
 
     async def post(
         self,
@@ -183,17 +205,20 @@ class DiscordSender:
         *,
         later: bool = False,
         photo: Photo | None = None,
+        nonce: str | None = None,
     ) -> dict[str, Any]:
         """Post one message; returns the created message object. ``later``: a part after
         the first, which waits out short 429s and 5xx answers rather than fail. ``photo``
-        is uploaded with it (multipart), its embed showing it."""
+        is uploaded with it (multipart), its embed showing it. ``nonce``: sent with
+        ``enforce_nonce``, so a repeat returns the first message instead of a second one."""
         attempts = INLINE_ATTEMPTS if later else 1
         path = f"/channels/{channel_id}/messages"
+        payload = message.payload()
+        if nonce is not None:
+            payload = {**payload, "nonce": nonce, "enforce_nonce": True}
         for attempt in range(1, attempts + 1):
             try:
-                status, body, headers = await self._request(
-                    "POST", path, message.payload(), photo=photo
-                )
+                status, body, headers = await self._request("POST", path, payload, photo=photo)
             except (aiohttp.ClientError, TimeoutError, OSError) as failure:
                 if attempt < attempts:
                     await asyncio.sleep(attempt)

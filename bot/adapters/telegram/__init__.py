@@ -53,6 +53,6 @@ async def open_sender(
             f"cannot reach the Telegram Bot API at {host}: {describe(error, token)}"
         ) from None
     try:
-        yield TelegramSender(bot, core)
+        yield TelegramSender(bot, core, paid_broadcast=settings.telegram_paid_broadcast)
     finally:
         await bot.shutdown()

@@ -231,7 +231,9 @@ class TelegramAdapter(AdapterLifecycle):
         self.settings = settings
         self.poll_timeout = poll_timeout
         self.application: TelegramApplication = build_application(settings, concurrency)
-        self.sender = TelegramSender(self.application.bot, self.core)
+        self.sender = TelegramSender(
+            self.application.bot, self.core, paid_broadcast=settings.telegram_paid_broadcast
+        )
         self.bot_username = ""
         self.bot_id = 0
         self.webhook: WebhookConfig | None = None

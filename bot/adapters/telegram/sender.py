@@ -130,11 +130,13 @@ async def send_rendered(
     thread_id: int | None = None,
     reply_to: int | None = None,
     remember_photo: RememberPhoto | None = None,
+    paid_broadcast: bool = False,
 ) -> list[Message]:
     """Send a rendered reply: photo, text chunks, venue; the keyboard on the last message
     before the venue (or on the venue when there is no text); only the first message
     quotes ``reply_to``."""
     sent: list[Message] = []
+    paid = True if paid_broadcast else None  # None: the parameter is not sent at all
     quote = (
         ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
     )
@@ -155,6 +157,7 @@ async def send_rendered(
             reply_markup=None if texts else markup,
             message_thread_id=thread_id,
             reply_parameters=quoting(),
+            allow_paid_broadcast=paid,
         )
         sent.append(message)
         if not known and message.photo and remember_photo is not None:
@@ -170,6 +173,7 @@ async def send_rendered(
                 reply_markup=None if texts else markup,
                 message_thread_id=thread_id,
                 reply_parameters=quoting(),
+                allow_paid_broadcast=paid,
             )
         )
     for number, text in enumerate(texts, start=1):
@@ -182,6 +186,7 @@ async def send_rendered(
                 reply_markup=markup if number == len(texts) else None,
                 message_thread_id=thread_id,
                 reply_parameters=quoting(),
+                allow_paid_broadcast=paid,
             )
         )
     if rendered.file is not None:
@@ -191,6 +196,7 @@ async def send_rendered(
                 InputFile(rendered.file.data, filename=rendered.file.name),
                 message_thread_id=thread_id,
                 reply_parameters=quoting(),
+                allow_paid_broadcast=paid,
             )
         )
     venue = rendered.venue
@@ -205,6 +211,7 @@ async def send_rendered(
                 reply_markup=None if sent else markup,
                 message_thread_id=thread_id,
                 reply_parameters=quoting(),
+                allow_paid_broadcast=paid,
             )
         )
     return sent
@@ -217,12 +224,15 @@ RememberPhoto = Callable[[str, str], Awaitable[None]]
 class TelegramSender:
     """The core's ``Sender`` for Telegram: scheduled posts to chats, channels and topics."""
 
-    def __init__(self, bot: Bot, core: Core | None = None) -> None:
+    def __init__(self, bot: Bot, core: Core | None = None, *, paid_broadcast: bool = False) -> None:
         self.bot = bot
         self.core = core
+        self.paid_broadcast = paid_broadcast
+        """Every post goes with ``allow_paid_broadcast`` (``TELEGRAM_PAID_BROADCAST``)."""
 
-    async def send(self, chat_id: str, reply: Reply, thread_id: str = "") -> None:
-        """Send ``reply``; raises ``RetryLater``, ``PermanentError`` or ``TransientError``."""
+    async def send(self, chat_id: str, reply: Reply, thread_id: str = "", *, key: str = "") -> None:
+        """Send ``reply``; raises ``RetryLater``, ``PermanentError`` or ``TransientError``.
+        ``key`` is ignored: the Bot API has no way to refuse a repeated message."""
         rendered = render(reply)
         thread = thread_id_param(thread_id)
         secret = self.bot.token
@@ -233,6 +243,7 @@ class TelegramSender:
                 rendered,
                 thread_id=thread,
                 remember_photo=self._remember_photo,
+                paid_broadcast=self.paid_broadcast,
             )
         except ChatMigrated as migrated:
             new_id = str(migrated.new_chat_id)
@@ -241,7 +252,11 @@ class TelegramSender:
                 await self.core.migrate_chat(Platform.TELEGRAM.value, chat_id, new_id)
             try:
                 sent = await send_rendered(
-                    self.bot, chat_id_param(new_id), rendered, thread_id=thread
+                    self.bot,
+                    chat_id_param(new_id),
+                    rendered,
+                    thread_id=thread,
+                    paid_broadcast=self.paid_broadcast,
                 )
             except TelegramError as error:
                 raise delivery_error(error, secret) from None

@@ -1,0 +1,114 @@
+"""The delivery engine at the platform's ceiling, end to end: the fake Bot API server counts
+every window as Telegram does, requests arrive with network jitter, and nothing may be
+answered 429 (issue 15: "no 429 at up to 98 % of the ceiling")."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import insert
+
+from bot.adapters.telegram import open_sender
+from bot.app import App
+from bot.config import Settings
+from bot.core.timeutil import FixedClock
+from bot.scheduling.service import DeliveryService
+from bot.scheduling.settings import DeliverySettings
+from db import models
+from db.deliveries import SqlDeliveryLedger
+from tests.fakes.telegram_server import FakeTelegramServer, FloodLimits
+from tests.scheduling.support import AT, anniversary_source
+
+
+def _subscriptions(chat_ids: list[int]) -> list[dict[str, object]]:
+    return [
+        {
+            "platform": "telegram",
+            "chat_id": str(chat_id),
+            "thread_id": "",
+            "language": "en",
+            "timezone": "Europe/Brussels",
+            "delivery_time": dt.time(9, 0),
+            "topics": ["today"],
+            "active": True,
+            "created_at": AT,
+            "updated_at": AT,
+        }
+        for chat_id in chat_ids
+    ]
+
+
+async def test_98_percent_of_the_ceiling_draws_no_429_despite_jitter(empty_app: App) -> None:
+    ceiling = 10  # Telegram's 30/s, scaled down so the test takes seconds
+    limits = FloodLimits(enabled=True, global_per_second=ceiling)
+    async with FakeTelegramServer(flood_control=limits, latency=0.08, seed=15) as server:
+        chats = [server.private_chat(server.add_user(f"User {n}")).id for n in range(45)]
+        groups = [server.add_group(f"Group {n}").id for n in range(2)]
+        async with empty_app.sessions.begin() as session:
+            await session.execute(insert(models.Subscription), _subscriptions(chats + groups))
+        settings = dataclasses.replace(
+            Settings(database_url="sqlite://"),
+            telegram_token=server.token,
+            telegram_api_base_url=server.base_url,
+        )
+        rate = 0.98 * ceiling
+        async with open_sender(settings, empty_app.core) as sender:
+            service = DeliveryService(
+                ledger=SqlDeliveryLedger(empty_app.sessions),
+                senders={"telegram": sender},
+                anniversaries=anniversary_source(),
+                settings=DeliverySettings(telegram_rate_limit=rate, concurrency=16),
+                clock=FixedClock(AT),
+            )
+            report = await service.tick()
+    stats = server.stats
+    assert stats.flood_rejections == 0
+    assert report.drained.sent == len(chats) + len(groups)
+    assert all(len(stats.send_times.get(chat, [])) == 1 for chat in chats + groups)
+    times = sorted(t for ts in stats.send_times.values() for t in ts)
+    assert (len(times) - 1) / (times[-1] - times[0]) >= 0.85 * rate
+
+
+async def _broadcast(
+    app: App, server: FakeTelegramServer, rate: float, *, paid: bool, chats: int
+) -> tuple[list[int], int]:
+    ids = [server.private_chat(server.add_user(f"User {n}")).id for n in range(chats)]
+    async with app.sessions.begin() as session:
+        await session.execute(insert(models.Subscription), _subscriptions(ids))
+    settings = dataclasses.replace(
+        Settings(database_url="sqlite://"),
+        telegram_token=server.token,
+        telegram_api_base_url=server.base_url,
+        telegram_paid_broadcast=paid,
+    )
+    async with open_sender(settings, app.core) as sender:
+        service = DeliveryService(
+            ledger=SqlDeliveryLedger(app.sessions),
+            senders={"telegram": sender},
+            anniversaries=anniversary_source(),
+            settings=DeliverySettings(telegram_rate_limit=rate, concurrency=64, max_attempts=2),
+            clock=FixedClock(AT),
+        )
+        report = await service.tick()
+    return ids, report.drained.sent
+
+
+async def test_a_paid_broadcast_goes_above_the_free_ceiling_without_a_429(empty_app: App) -> None:
+    limits = FloodLimits(enabled=True, global_per_second=30, paid_per_second=300)
+    async with FakeTelegramServer(flood_control=limits) as server:
+        ids, sent = await _broadcast(empty_app, server, 294.0, paid=True, chats=600)
+    stats = server.stats
+    assert sent == len(ids) and stats.paid_sends == len(ids)
+    assert stats.flood_rejections == 0
+    times = sorted(t for ts in stats.send_times.values() for t in ts)
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert rate > 60, rate  # twice the free 30/s at least
+
+
+async def test_the_same_ceiling_without_paying_is_refused_by_telegram(empty_app: App) -> None:
+    limits = FloodLimits(enabled=True, global_per_second=30, paid_per_second=300)
+    async with FakeTelegramServer(flood_control=limits) as server:
+        await _broadcast(empty_app, server, 294.0, paid=False, chats=100)
+    assert server.stats.paid_sends == 0
+    assert server.stats.flood_rejections > 0
