@@ -678,9 +678,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             cmd_dataset_check(None, args)
         elif args.command == "run":
             check_catalogs()
-            from bot.runner import run_bot
+            from bot.runner import PlatformLost, run_bot
 
-            asyncio.run(run_bot(settings, args.platform))
+            try:
+                asyncio.run(run_bot(settings, args.platform))
+            except PlatformLost as error:
+                fail(str(error))
         else:
             check_catalogs()
             asyncio.run(_with_app(settings, args))

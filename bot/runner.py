@@ -399,6 +399,39 @@ def log_beside_the_prompt(settings: Settings, terminal: Terminal) -> Path | None
     return path
 
 
+class PlatformLost(Exception):
+    """A platform's connection ended for good while the bot was running (a revoked token, a
+    gateway that refuses to resume): ``run`` stops and the process exits non-zero, so that
+    its supervisor restarts it or an operator looks."""
+
+
+async def wait_for_stop(stop: asyncio.Event, adapters: Mapping[str, object]) -> None:
+    """Return when ``stop`` is set; raise ``PlatformLost`` when an adapter's connection ends
+    for good first (an adapter with ``wait_closed``: the Discord gateway, which discord.py
+    resumes by itself after an ordinary drop and gives up on only when it cannot)."""
+    waiters: dict[asyncio.Task[object], str] = {
+        asyncio.ensure_future(stop.wait()): "",
+    }
+    for name, adapter in adapters.items():
+        closed = getattr(adapter, "wait_closed", None)
+        if callable(closed):
+            waiters[asyncio.ensure_future(closed())] = name
+    try:
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waiters:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+    if stop.is_set():
+        return
+    lost = sorted(waiters[task] for task in done if waiters[task])
+    raise PlatformLost(
+        f"the {' and '.join(lost)} connection ended for good; stopping (exit status 1) "
+        "so that a supervisor restarts the bot"
+    )
+
+
 @asynccontextmanager
 async def shutdown_requested() -> AsyncIterator[asyncio.Event]:
     """An event set by SIGINT or SIGTERM, handled from the start so that a signal during
@@ -455,7 +488,7 @@ async def run_bot(settings: Settings, platform: str | None) -> None:
                 senders = {name: adapter.sender for name, adapter in adapters.items()}
                 await stack.enter_async_context(running_scheduler(app, senders))
                 log.info("running on %s; stop with Ctrl-C", " and ".join(platforms))
-                await stop.wait()
+                await wait_for_stop(stop, adapters)
                 log.info("stopping")
         finally:
             await app.close()

@@ -49,6 +49,8 @@ from bot.scheduling.timing import TimeSource
 log = logging.getLogger(__name__)
 
 MIN_WAIT = 0.05
+DATABASE_RETRY_CAP = 30.0
+"""The longest pause between two attempts to reach the ledger while the database is down."""
 
 
 @dataclass(slots=True)
@@ -198,20 +200,31 @@ class Drainer:
             await self.liveness.start()  # beats (and waits its turn) before the first claim
         self.writer.start()
         inflight: set[asyncio.Task[None]] = set()
+        retry_in = 0.0  # the pause before the next attempt while the database is down
         try:
             while not self._stopping.is_set():
                 free = self.settings.concurrency - len(inflight)
                 claimed: list[ClaimedRow] = []
                 self.wake.clear()  # a wake-up from now on is seen by ``_idle``
                 if free > 0:
-                    claimed = await self.ledger.claim(
-                        self.worker,
-                        [self.platform],
-                        self.time.now(),
-                        self.settings.claim_lease,
-                        free,
-                        liveness=self.liveness.timeout if self.liveness else None,
-                    )
+                    try:
+                        claimed = await self.ledger.claim(
+                            self.worker,
+                            [self.platform],
+                            self.time.now(),
+                            self.settings.claim_lease,
+                            free,
+                            liveness=self.liveness.timeout if self.liveness else None,
+                        )
+                    except Exception as error:
+                        # the database restarted or is locked: nothing was claimed (the
+                        # transaction rolled back); the running bot waits and tries again
+                        # (a one-off pass, ``until_empty``, fails as before)
+                        if until_empty:
+                            raise
+                        retry_in = await self._database_down(error, retry_in, inflight)
+                        continue
+                    retry_in = self._database_back(retry_in)
                     for row in claimed:
                         task = asyncio.create_task(self._deliver(row))
                         self._rows[task] = row
@@ -220,11 +233,18 @@ class Drainer:
                     timeout = None if len(claimed) == free else self.settings.poll_interval
                     await self._wait_any(inflight, timeout)
                     continue
-                pending = await self.ledger.pending(
-                    [self.platform],
-                    self.settings.claim_lease,
-                    self.time.now() if until_empty else None,
-                )
+                try:
+                    pending = await self.ledger.pending(
+                        [self.platform],
+                        self.settings.claim_lease,
+                        self.time.now() if until_empty else None,
+                    )
+                except Exception as error:
+                    if until_empty:
+                        raise
+                    retry_in = await self._database_down(error, retry_in, inflight)
+                    continue
+                retry_in = self._database_back(retry_in)
                 if until_empty:
                     if pending.total == 0:
                         break
@@ -237,6 +257,32 @@ class Drainer:
             if self.liveness is not None:
                 await self.liveness.stop()
         return self.stats
+
+    def _database_back(self, retry_in: float) -> float:
+        if retry_in:
+            log.info("%s deliveries: the database answers again", self.platform)
+        return 0.0
+
+    async def _database_down(
+        self, error: Exception, retry_in: float, inflight: set[asyncio.Task[None]]
+    ) -> float:
+        """After a failed claim: say so (a warning the first time, then at debug level), let
+        the sends in flight finish meanwhile, and wait; the next pause, doubled up to
+        ``DATABASE_RETRY_CAP``."""
+        if not retry_in:
+            log.warning(
+                "%s deliveries: the database failed (%s); retrying until it answers",
+                self.platform,
+                str(error).splitlines()[0] if str(error) else type(error).__name__,
+            )
+        else:
+            log.debug("%s deliveries: the database still fails: %s", self.platform, error)
+        pause = max(MIN_WAIT, retry_in or self.settings.poll_interval)
+        if inflight:
+            await self._wait_any(inflight, pause)
+        else:
+            await self._idle(pause)
+        return min(DATABASE_RETRY_CAP, max(pause * 2, 0.5))
 
     def _wait_for(self, pending: Pending, *, polling: bool) -> float:
         """How long a drainer with nothing to claim waits before looking again: until the

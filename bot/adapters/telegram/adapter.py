@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,7 +27,14 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -75,6 +83,9 @@ MAX_REPLY_WAIT = 10.0
 """A reply hit by a 429 is retried once when Telegram asks to wait at most this long."""
 DEFAULT_CONCURRENCY = 32
 """Updates handled at the same time (one chat's updates are still handled in order)."""
+CONFLICT_REPEAT_SECONDS = 600.0
+"""While a 409 Conflict goes on, how often the bot says so again (python-telegram-bot keeps
+retrying with a pause of up to 30 s)."""
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
@@ -239,6 +250,7 @@ class TelegramAdapter(AdapterLifecycle):
         self.webhook: WebhookConfig | None = None
         self._locks = KeyedLocks()
         self._token = settings.telegram_token or ""
+        self._conflict_said: float | None = None
         self._register(self.application)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -493,6 +505,21 @@ class TelegramAdapter(AdapterLifecycle):
             await self._apologize(update)
 
     def _on_polling_error(self, error: TelegramError) -> None:
+        if isinstance(error, Conflict):
+            # another process long-polls with this token: python-telegram-bot retries with a
+            # growing pause; say so once, not on every retry
+            now = time.monotonic()
+            said = self._conflict_said
+            if said is not None and now - said < CONFLICT_REPEAT_SECONDS:
+                log.debug("Telegram: getUpdates conflict again: %s", self._describe(error))
+                return
+            self._conflict_said = now
+            log.warning(
+                "Telegram: another instance is fetching updates with this token (409 Conflict "
+                "from getUpdates); retrying until it stops: run one instance per token, or "
+                "use the webhook"
+            )
+            return
         log.warning("Telegram: fetching updates failed (retrying): %s", self._describe(error))
 
     async def _apologize(self, update: Update) -> None:
