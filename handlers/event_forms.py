@@ -175,22 +175,28 @@ def _event_zone(answers: Answers) -> str:
 
 
 async def _parse_date(ctx: RequestContext, answers: Answers, answer: Answer) -> str:
+    return future_day(ctx, answer.given, _event_zone(answers)).isoformat()
+
+
+def future_day(ctx: RequestContext, text: str, zone_name: str) -> dt.date:
+    """A date typed as people write it ("05-09" in December is next May), today or later in
+    zone ``zone_name``; raise ``Invalid`` otherwise."""
     t = ctx.t
-    local_today = ctx.now.astimezone(zone(_event_zone(answers))).date()
+    local_today = ctx.now.astimezone(zone(zone_name)).date()
     try:
-        day = dt.date.fromisoformat(_day_text(answer.given, local_today))
+        day = dt.date.fromisoformat(_day_text(text, local_today))
     except ValueError:
         raise Invalid(
             t.gettext(
                 "“{text}” is not a date. Send it as DD.MM.YYYY or YYYY-MM-DD.",
-                text=answer.given[:40],
+                text=text[:40],
             )
         ) from None
     if day < local_today:
         raise Invalid(
             t.gettext("{date} is in the past there.", date=t.full_date(day)),
         )
-    return day.isoformat()
+    return day
 
 
 def _day_text(text: str, today: dt.date) -> str:
@@ -252,12 +258,12 @@ async def _parse_description(ctx: RequestContext, answers: Answers, answer: Answ
 ALL_LANGUAGES = "all"
 
 
-async def _language_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:
+async def language_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:
     everyone = Choice(ALL_LANGUAGES, ctx.t.gettext("All five languages"))
     return [everyone] + [Choice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
 
 
-async def _parse_languages(ctx: RequestContext, answers: Answers, answer: Answer) -> list[str]:
+async def parse_languages(ctx: RequestContext, answers: Answers, answer: Answer) -> list[str]:
     given = answer.given
     if given == ALL_LANGUAGES:
         return []
@@ -404,8 +410,8 @@ def _steps(*, editing: bool) -> tuple[Step, ...]:
             AnswerKind.CHOICE,
             ask("languages", N_("In which languages is it announced?")),
             N_("Languages"),
-            parse=_parse_languages,
-            choices=_language_choices,
+            parse=parse_languages,
+            choices=language_choices,
         ),
         Step(
             "reminders",

@@ -27,7 +27,7 @@ from typing import Any
 from bot.core.context import RequestContext
 from bot.core.conversation import Answer, Answers, Choice, Flow, Invalid, Step, within
 from bot.core.domain import LANGUAGES, ChatKind, parse_number
-from bot.core.i18n import LANGUAGE_NAMES, Translator, translator
+from bot.core.i18n import Translator, translator
 from bot.core.regiment import (
     MARCH_PREFIX,
     Action,
@@ -44,9 +44,8 @@ from bot.core.reply import AnswerKind, Button, Photo, Reply, ReplyBuilder
 from bot.core.timeutil import zone
 from bot.media import PortraitRefused
 from bot.scheduling.render import ItemRenderer, Rendered
-from handlers import chat_settings
 from handlers.base import N_, NotAllowed, UsageError
-from handlers.event_forms import local_start
+from handlers.event_forms import future_day, language_choices, local_start, parse_languages
 
 NEW, EDIT, WITHDRAW, DELETE = (
     "regiment-new",
@@ -688,22 +687,7 @@ async def answer_button(ctx: RequestContext) -> Reply:
 
 
 async def _parse_day(ctx: RequestContext, answers: Answers, answer: Answer) -> str:
-    from handlers.event_forms import _day_text
-
-    t = ctx.t
-    today = ctx.local_now.date()
-    try:
-        day = dt.date.fromisoformat(_day_text(answer.given, today))
-    except ValueError:
-        raise Invalid(
-            t.gettext(
-                "“{text}” is not a date. Send it as DD.MM.YYYY or YYYY-MM-DD.",
-                text=answer.given[:40],
-            )
-        ) from None
-    if day < today:
-        raise Invalid(t.gettext("{date} is in the past there.", date=t.full_date(day)))
-    return day.isoformat()
+    return future_day(ctx, answer.given, ctx.timezone).isoformat()
 
 
 async def _parse_start(ctx: RequestContext, answers: Answers, answer: Answer) -> str:
@@ -751,23 +735,6 @@ async def _parse_spacing(ctx: RequestContext, answers: Answers, answer: Answer) 
     if not 10 <= seconds <= 3600:
         raise Invalid(ctx.t.gettext("The spacing must be between 10 seconds and one hour."))
     return seconds
-
-
-async def _language_choices(ctx: RequestContext, answers: Answers) -> list[Choice]:
-    return [Choice("all", ctx.t.gettext("All five languages"))] + [
-        Choice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES
-    ]
-
-
-async def _parse_languages(ctx: RequestContext, answers: Answers, answer: Answer) -> list[str]:
-    if answer.given == "all":
-        return []
-    codes = [
-        chat_settings.find_language(part) for part in re.split(r"[\s,;]+", answer.given) if part
-    ]
-    if not codes or any(code is None for code in codes):
-        raise Invalid(ctx.t.gettext("Choose a language, or send several codes such as “ru fr”."))
-    return list(dict.fromkeys(code for code in codes if code))
 
 
 HERE, EVERYWHERE = "here", "everywhere"
@@ -1185,8 +1152,8 @@ MARCH_FLOW = Flow(
                 "them."
             ),
             N_("Languages"),
-            parse=_parse_languages,
-            choices=_language_choices,
+            parse=parse_languages,
+            choices=language_choices,
         ),
         Step(
             "where",
