@@ -854,6 +854,27 @@ class SqlDeliveryLedger:
                     counts[name] += 1
             return dict(counts)
 
+    async def waiting_peers(
+        self, worker: str, since: float | None, alive: dt.timedelta
+    ) -> tuple[int, float]:
+        """How many live workers other than ``worker`` last beat before ``since`` (the
+        database's clock; ``None``: now, read after this worker's beat was committed, so a
+        beat stamped later was counted with this worker in it), and ``since``."""
+        async with self.sessions() as session:
+            is_postgres = self._is_postgres(session)
+            if since is None:
+                since = float(await session.scalar(select(_db_epoch(is_postgres))) or 0.0)
+            behind = await session.scalar(
+                select(func.count())
+                .select_from(W)
+                .where(
+                    W.worker != worker,
+                    W.seen_at > _db_epoch(is_postgres) - alive.total_seconds(),
+                    W.seen_at <= since,
+                )
+            )
+            return int(behind or 0), since
+
     async def retire(self, worker: str) -> None:
         """``worker`` stops: forget it (its unfinished claims were given back already)."""
         async with self.sessions.begin() as session:

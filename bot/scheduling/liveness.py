@@ -12,10 +12,11 @@ fenced by ``claimed_by`` as before.
 
 The beats also tell each process how many live processes send to each of its platforms
 (``peers``): processes on one bot token share its ceiling, each taking ``1/n`` of it
-(``RateLimiter.set_share``), rebalanced at every beat. A process joining waits one beat and
-one second before its first send, so the others have shrunk their share and their last
-second of sends has passed; a process leaving (or dying) hands its share back at the others'
-next beat (or ``timeout`` later): the sum never exceeds the ceiling.
+(``RateLimiter.set_share``), rebalanced at every beat. A process joining waits until every
+other live process has beaten since its own first beat, and one second more, so the others
+have shrunk their share and their last second of sends has passed (``Liveness._join``); a
+process leaving (or dying) hands its share back at the others' next beat (or ``timeout``
+later): the sum never exceeds the ceiling.
 
 Real time on purpose (``time.monotonic``, ``asyncio.sleep``), never the injected
 ``TimeSource``: liveness is about this process and the database, not the schedule's clock.
@@ -91,9 +92,25 @@ class Liveness:
                 return
             await self.beat()
             self._task = asyncio.create_task(self._loop(), name=f"heartbeat:{self.worker}")
-            if any(count > 1 for count in self.peers.values()):
-                # others send on this token: let them see us and shrink their share first
-                await asyncio.sleep(self.interval + JOIN_MARGIN)
+            await self._join()
+
+    async def _join(self) -> None:
+        """Wait until every live peer has beaten since this process's first beat (so it has
+        counted this one and shrunk its share), then ``JOIN_MARGIN`` for its sends at the old
+        share to age out of the platform's window. A peer's beat may come late (a loaded
+        machine), so this waits for the beats themselves, not for one ``interval``; a peer
+        that stops beating is no longer live after ``timeout`` and no longer waited for.
+        Two processes starting together each see the other here even when neither counted
+        the other at its first beat."""
+        behind, since = await self.ledger.waiting_peers(self.worker, None, self.timeout)
+        if not behind and all(count <= 1 for count in self.peers.values()):
+            return
+        deadline = time.monotonic() + self.interval + self.timeout.total_seconds()
+        while behind and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.2, self.interval / 4))
+            behind, since = await self.ledger.waiting_peers(self.worker, since, self.timeout)
+        await self.beat()  # this one's own share, counting every peer that counted it
+        await asyncio.sleep(JOIN_MARGIN)
 
     async def stop(self) -> None:
         """Stop beating once the last user stopped, and forget this worker."""

@@ -220,6 +220,14 @@ class DeliveryLedger(Protocol):
         clock; return how many workers seen within ``alive`` send to each platform."""
         ...
 
+    async def waiting_peers(
+        self, worker: str, since: float | None, alive: dt.timedelta
+    ) -> tuple[int, float]:
+        """How many workers other than ``worker``, seen within ``alive``, have not beaten
+        since ``since`` (the storage's clock in seconds since the epoch; ``None``: now), and
+        ``since`` itself: a joining worker waits until every peer has seen it."""
+        ...
+
     async def retire(self, worker: str) -> None:
         """Forget ``worker``: it stopped cleanly."""
         ...

@@ -6,10 +6,13 @@ import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.app import App
 from bot.core.domain import DeliveryStatus, Event, EventStatus
+from bot.scheduling import liveness as liveness_module
+from bot.scheduling.liveness import Liveness
 from bot.scheduling.planner import plan_daily
 from bot.scheduling.ports import Outcome
 from bot.scheduling.settings import DeliverySettings
@@ -271,6 +274,46 @@ async def test_rows_of_a_holder_whose_heartbeat_stopped_are_taken_over_before_th
     await ledger.retire("a")
     async with empty_app.sessions() as session:
         assert list(await session.scalars(select(models.DeliveryWorker.worker))) == []
+
+
+async def test_a_joining_worker_waits_for_every_peer_to_beat_not_for_one_interval(
+    empty_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A peer whose beat comes late (a loaded machine) still sends at its old, whole share:
+    the joining worker must not start before that peer has counted it (it waited one
+    interval before, and drew 429s under load)."""
+    monkeypatch.setattr(liveness_module, "JOIN_MARGIN", 0.05)
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    await ledger.heartbeat("peer", ["telegram"])
+    joining = Liveness(
+        ledger, "new", interval=0.1, timeout=dt.timedelta(seconds=5), platforms=["telegram"]
+    )
+    start = asyncio.create_task(joining.start())
+    await asyncio.sleep(0.8)  # eight intervals: the peer has not beaten again
+    assert not start.done()
+    peers = await ledger.heartbeat("peer", ["telegram"])
+    assert peers == {"telegram": 2}  # the late beat counts the newcomer
+    await asyncio.wait_for(start, 2)
+    assert joining.peers == {"telegram": 2}
+    await joining.stop()
+
+
+async def test_workers_starting_together_each_count_the_other_before_sending(
+    empty_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first to beat counts itself alone; it must not start at the whole ceiling."""
+    monkeypatch.setattr(liveness_module, "JOIN_MARGIN", 0.05)
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    workers = [
+        Liveness(
+            ledger, name, interval=0.1, timeout=dt.timedelta(seconds=5), platforms=["telegram"]
+        )
+        for name in ("a", "b")
+    ]
+    await asyncio.wait_for(asyncio.gather(*(w.start() for w in workers)), 5)
+    assert [w.peers for w in workers] == [{"telegram": 2}, {"telegram": 2}]
+    for worker in workers:
+        await worker.stop()
 
 
 async def test_rows_of_other_platforms_and_future_retries_are_not_claimed(empty_app: App) -> None:
