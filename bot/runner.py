@@ -42,6 +42,7 @@ from bot.scheduling.settings import delivery_settings
 from bot.scheduling.ticker import MinuteTicker
 from bot.scheduling.timing import AnchoredTime
 from db.deliveries import SqlDeliveryLedger
+from db.locks import process_lock
 from handlers import regiment as regiment_handlers
 
 log = logging.getLogger(__name__)
@@ -370,6 +371,17 @@ def load_adapter(platform: str, app: App, settings: Settings) -> PlatformAdapter
     return adapter
 
 
+def elect_receivers(app: App, settings: Settings, adapters: Mapping[str, object]) -> None:
+    """Processes on one Telegram token and one database elect which of them receives the
+    updates (``bot.adapters.leadership``); the others deliver only. The lock is named after
+    the bot's numeric id (public), never its token."""
+    telegram = adapters.get(Platform.TELEGRAM.value)
+    if telegram is None or not hasattr(telegram, "updates_lock") or not settings.telegram_token:
+        return
+    bot_id = settings.telegram_token.split(":", 1)[0]
+    telegram.updates_lock = process_lock(app.engine, app.urls, f"telegram-updates-{bot_id}")
+
+
 LOG_FILE = Path("data") / "commemoration.log"
 """Where the interactive console logs (relative to the working folder)."""
 
@@ -477,6 +489,7 @@ async def run_bot(settings: Settings, platform: str | None) -> None:
         app = await open_app(settings)
         try:
             adapters = {name: load_adapter(name, app, settings) for name in platforms}
+            elect_receivers(app, settings, adapters)
             async with AsyncExitStack() as stack:
                 await stack.enter_async_context(serving_http(app))
                 for name, adapter in adapters.items():

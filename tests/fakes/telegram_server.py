@@ -1146,6 +1146,8 @@ class FakeTelegramServer:
         self._updates: deque[JSON] = deque()
         self._allowed_updates: frozenset[str] | None = None
         self._poll_waiter: asyncio.Future[str] | None = None
+        self.poll_conflicts = 0
+        """getUpdates calls ended by another one (409): two consumers of one token."""
         self._webhook: _Webhook | None = None
         self._webhook_last_error: tuple[int, str] | None = None
         self.webhook_secret_override: str | None = None
@@ -2604,6 +2606,7 @@ class FakeTelegramServer:
         previous = self._poll_waiter
         if previous is not None and not previous.done():
             previous.set_result("conflict")
+            self.poll_conflicts += 1
         self._confirm(offset)
         if self._updates or timeout <= 0 or self._closing:
             return self._batch(limit)

@@ -45,6 +45,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.adapters.leadership import Leadership, ProcessLock
 from bot.adapters.lifecycle import AdapterLifecycle
 from bot.adapters.telegram.incoming import callback_incoming, message_incoming
 from bot.adapters.telegram.inline import INLINE_CACHE_SECONDS, inline_offset, inline_result
@@ -251,6 +252,10 @@ class TelegramAdapter(AdapterLifecycle):
         self._locks = KeyedLocks()
         self._token = settings.telegram_token or ""
         self._conflict_said: float | None = None
+        self.updates_lock: ProcessLock | None = None
+        """Set by ``run`` where processes may share the token: only the holder receives
+        updates (``Leadership``); without it this adapter always receives."""
+        self._leadership: Leadership | None = None
         self._register(self.application)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -263,7 +268,8 @@ class TelegramAdapter(AdapterLifecycle):
         """
         application = self.application
         mode = self.settings.telegram_mode
-        webhook = webhook_config(self.settings) if mode == "webhook" else None
+        if mode == "webhook":
+            webhook_config(self.settings)  # a bad webhook setting stops the start at once
         host = api_host(self.settings.telegram_api_base_url)
         try:
             await application.initialize()
@@ -282,59 +288,92 @@ class TelegramAdapter(AdapterLifecycle):
             self.dispatcher.set_username(PLATFORM, self.bot_username)
             await self.publish_commands()
             await application.start()
-            updater = application.updater
-            if updater is None:
-                raise ConfigError("the Telegram application has no updater")
-            if webhook is not None:
-                self.webhook = webhook
-                install_secret_check()
-                if webhook.secret_generated:
-                    log.warning(
-                        "TELEGRAM_WEBHOOK_SECRET is not set: using a random secret for this run"
-                    )
-                try:
-                    await updater.start_webhook(
-                        listen=webhook.listen,
-                        port=webhook.port,
-                        url_path=webhook.url_path,
-                        webhook_url=webhook.url,
-                        secret_token=webhook.secret,
-                        allowed_updates=list(ALLOWED_UPDATES),
-                    )
-                except TelegramError as error:
-                    raise ConfigError(
-                        f"Telegram refused the webhook {webhook.url}: "
-                        f"{describe(error, self._token)}"
-                    ) from None
-                except OSError as error:
-                    raise ConfigError(
-                        f"TELEGRAM_WEBHOOK_LISTEN: cannot listen on {webhook.listen}:"
-                        f"{webhook.port} ({error.strerror or error})"
-                    ) from None
+            if self.updates_lock is None:
+                await self._start_receiving()
             else:
-                await updater.start_polling(
-                    poll_interval=0.0,
-                    timeout=dt.timedelta(seconds=self.poll_timeout),
-                    allowed_updates=list(ALLOWED_UPDATES),
-                    error_callback=self._on_polling_error,
+                self._leadership = Leadership(
+                    self.updates_lock,
+                    self._start_receiving,
+                    self._stop_receiving,
+                    what=f"Telegram @{self.bot_username}",
                 )
+                await self._leadership.begin()
         except BaseException:
             await self.stop()
             raise
-        log.info("Telegram: @%s is running (%s)", self.bot_username, mode)
+        standby = self._leadership is not None and not self._leadership.leading
+        log.info(
+            "Telegram: @%s is running (%s)",
+            self.bot_username,
+            "delivering only, on standby for updates" if standby else mode,
+        )
 
-    def connected(self) -> bool:
-        """Whether the application runs and receives updates (polling or the webhook)
-        (``/healthz``)."""
+    async def _start_receiving(self) -> None:
+        """Poll for updates, or set the webhook and listen (``TELEGRAM_MODE``)."""
+        application = self.application
+        mode = self.settings.telegram_mode
+        webhook = webhook_config(self.settings) if mode == "webhook" else None
+        updater = application.updater
+        if updater is None:
+            raise ConfigError("the Telegram application has no updater")
+        if webhook is not None:
+            self.webhook = webhook
+            install_secret_check()
+            if webhook.secret_generated:
+                log.warning(
+                    "TELEGRAM_WEBHOOK_SECRET is not set: using a random secret for this run"
+                )
+            try:
+                await updater.start_webhook(
+                    listen=webhook.listen,
+                    port=webhook.port,
+                    url_path=webhook.url_path,
+                    webhook_url=webhook.url,
+                    secret_token=webhook.secret,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+            except TelegramError as error:
+                raise ConfigError(
+                    f"Telegram refused the webhook {webhook.url}: {describe(error, self._token)}"
+                ) from None
+            except OSError as error:
+                raise ConfigError(
+                    f"TELEGRAM_WEBHOOK_LISTEN: cannot listen on {webhook.listen}:"
+                    f"{webhook.port} ({error.strerror or error})"
+                ) from None
+        else:
+            await updater.start_polling(
+                poll_interval=0.0,
+                timeout=dt.timedelta(seconds=self.poll_timeout),
+                allowed_updates=list(ALLOWED_UPDATES),
+                error_callback=self._on_polling_error,
+            )
+
+    async def _stop_receiving(self) -> None:
+        """Stop polling or listening (the application keeps delivering)."""
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+
+    def receiving(self) -> bool:
+        """Whether this process receives the updates (polling or the webhook)."""
         updater = self.application.updater
         return self.application.running and updater is not None and updater.running
+
+    def connected(self) -> bool:
+        """Whether the application runs and receives updates, or delivers on standby while
+        another process receives them (``/healthz``)."""
+        if self._leadership is not None and not self._leadership.leading:
+            return self.application.running
+        return self.receiving()
 
     async def stop(self) -> None:
         """Stop receiving updates, finish the ones in hand, close the connections."""
         application = self.application
-        updater = application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        leadership, self._leadership = self._leadership, None
+        if leadership is not None:
+            await leadership.end()
+        await self._stop_receiving()
         if application.running:
             await application.stop()
         await application.shutdown()
