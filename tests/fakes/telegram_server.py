@@ -1070,6 +1070,16 @@ MessageRef: TypeAlias = "SentMessage | JSON"
 # --------------------------------------------------------------------------------------------
 
 
+def _upload(p: _Params, field: str) -> UploadedFile | None:
+    """The file sent as ``field``: a multipart part of that name, or the part that
+    ``attach://<name>`` names; None when there is none."""
+    upload = p.files.get(field)
+    value = p.values.get(field, "")
+    if upload is None and value.startswith("attach://"):
+        upload = p.files.get(value[len("attach://") :])
+    return upload
+
+
 class FakeTelegramServer:
     """An in-process fake of the Telegram Bot API (see the module docstring)."""
 
@@ -2836,10 +2846,7 @@ class FakeTelegramServer:
         sent_markup, inline = self._parse_reply_markup(p)
         chat = self._resolve_chat(p, send=True)
         thread_id, replied = self._send_context(p, chat)
-        upload = p.files.get("document")
-        value = p.values.get("document", "")
-        if upload is None and value.startswith("attach://"):
-            upload = p.files.get(value[len("attach://") :])
+        upload = _upload(p, "document")
         if upload is None or not upload.data:
             raise _bad("there is no document in the request")
         caption, entities = self._caption(p)
@@ -2887,10 +2894,7 @@ class FakeTelegramServer:
         caption, entities = self._caption(p)
         now = self._flood_gate(chat, paid=p.flag("allow_paid_broadcast"))
         number = next(self._file_ids)
-        uploaded = p.files.get("photo")
-        value = p.values.get("photo", "")
-        if uploaded is None and value.startswith("attach://"):
-            uploaded = p.files.get(value[len("attach://") :])
+        uploaded = _upload(p, "photo")
         sizes = []
         for width, height, size in ((90, 60, 1_200), (800, 533, 48_000), (1280, 853, 96_000)):
             file_id = f"AgACAgIAAxkBAAI{number:06d}x{width}{secrets.token_urlsafe(12)}"
@@ -2935,10 +2939,8 @@ class FakeTelegramServer:
         )
 
     def _photo_source(self, p: _Params) -> JSON:
-        upload = p.files.get("photo")
+        upload = _upload(p, "photo")
         value = p.values.get("photo", "")
-        if upload is None and value.startswith("attach://"):
-            upload = p.files.get(value[len("attach://") :])
         if upload is not None:
             if not upload.data:
                 raise _bad("file must be non-empty")
