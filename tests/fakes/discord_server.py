@@ -143,6 +143,7 @@ Test controls (synchronous unless marked ``await``):
   request_reconnect()``, ``await invalidate_session(resumable=False)``, ``await
   dispatch(event, data, guild_id=)``, ``await wait_until_connected(n)``.
 * Rate limits: ``inject_429(route, retry_after=, is_global=, count=, major=)``.
+* Server errors and timeouts: ``fail_next(route, status=, stall=, count=, major=)``.
 * Records: ``messages(channel)`` (``SentMessage``: content, embeds, components, flags,
   ``ephemeral``, ``allowed_mentions``, ``pings``, ``source``, ``edits``, ``deleted``,
   ``custom_ids``, ``text``, ``to_json()``), ``message(id)``, ``await wait_for_messages(n,
@@ -439,6 +440,15 @@ class _Injected429:
     retry_after: float
     is_global: bool
     scope: str
+    remaining: int
+
+
+@dataclass
+class _InjectedError:
+    route: str | None
+    major: str | None
+    status: int
+    stall: float
     remaining: int
 
 
@@ -880,6 +890,7 @@ class FakeDiscordServer:
         self._windows: dict[tuple[str, str], _Window] = {}
         self._global_window = _Window()
         self._injected: list[_Injected429] = []
+        self._errors: list[_InjectedError] = []
         self._bucket_hashes: dict[str, str] = {}
         self._messages: dict[int, SentMessage] = {}
         self._channel_messages: dict[int, list[SentMessage]] = {}
@@ -1933,6 +1944,34 @@ class FakeDiscordServer:
             )
         )
 
+    def fail_next(
+        self,
+        route: str | None = None,
+        *,
+        status: int = 500,
+        stall: float = 0.0,
+        count: int = 1,
+        major: int | str | None = None,
+    ) -> None:
+        """Answer the next ``count`` requests of ``route`` (None: any) with ``status`` (a
+        5xx), after ``stall`` seconds (past the client's timeout: unprocessed either way)."""
+        if route is not None and route not in {spec.key for spec in self.routes}:
+            raise ValueError(f"unknown route {route!r}")
+        self._errors.append(
+            _InjectedError(route, None if major is None else str(major), status, stall, count)
+        )
+
+    def _take_error(self, key: str, major: str) -> _InjectedError | None:
+        for error in self._errors:
+            if (error.route is None or error.route == key) and (
+                error.major is None or error.major == major
+            ):
+                error.remaining -= 1
+                if error.remaining <= 0:
+                    self._errors.remove(error)
+                return error
+        return None
+
     def _take_injected(self, key: str, major: str) -> _Injected429 | None:
         for injected in self._injected:
             if (injected.route is None or injected.route == key) and (
@@ -2114,6 +2153,12 @@ class FakeDiscordServer:
             if spec.auth and request.headers.get("Authorization") != self._auth:
                 stats.unauthorized += 1
                 raise ApiError(401, 0, "401: Unauthorized")
+            if self._errors:
+                error = self._take_error(spec.key, major)
+                if error is not None:
+                    if error.stall:
+                        await asyncio.sleep(error.stall)
+                    raise ApiError(error.status, 0, f"{error.status}: injected server error")
             if self._injected:
                 injected = self._take_injected(spec.key, major)
                 if injected is not None:

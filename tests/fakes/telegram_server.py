@@ -41,7 +41,8 @@ Test controls (all synchronous unless marked ``await``):
   ``unblock_bot``, ``migrate_group`` (service messages in both chats; later sends to the old
   group answer 400 with ``parameters.migrate_to_chat_id``), ``inject_update`` for anything else.
 * Failures: ``inject_flood(chat, retry_after)`` answers the next send to that chat with 429;
-  ``fail_next(...)`` answers the next matching call with any error. Built-in flood control
+  ``fail_next(...)`` answers the next matching call with any error; ``stall_next(...)`` hangs
+  it past the client's timeout, unprocessed. Built-in flood control
   (``flood_control=True`` or a ``FloodLimits``; off by default): a global ceiling of N sends
   per second per bot (30), 1 per second per private chat, 20 per minute per group or channel;
   a send with ``allow_paid_broadcast`` is held to the paid ceiling (1000 a second) instead of
@@ -997,6 +998,8 @@ class _InjectedFailure:
     chat_id: int | None
     error: ApiError
     remaining: int
+    stall: float = 0.0
+    """Seconds the answer waits first (past the client's timeout: the call never happened)."""
 
 
 @dataclass
@@ -1360,7 +1363,11 @@ class FakeTelegramServer:
         params = _Params({}, {})
         try:
             params = await self._read_params(request)
-            self._raise_injected_failure(name, params)
+            injected = self._injected_failure(name, params)
+            if injected is not None:
+                if injected.stall:
+                    await asyncio.sleep(injected.stall)
+                raise injected.error
             result = await handler(params)
         except ApiError as error:
             stats.errors[error.code] += 1
@@ -1422,9 +1429,9 @@ class FakeTelegramServer:
                 await request.read()
         return _Params(values, files)
 
-    def _raise_injected_failure(self, method: str, params: _Params) -> None:
+    def _injected_failure(self, method: str, params: _Params) -> _InjectedFailure | None:
         if not self._failures:
-            return
+            return None
         chat_param = params.values.get("chat_id")
         for failure in self._failures:
             if failure.methods is not None and method not in failure.methods:
@@ -1439,7 +1446,8 @@ class FakeTelegramServer:
             failure.remaining -= 1
             if failure.remaining <= 0:
                 self._failures.remove(failure)
-            raise failure.error
+            return failure
+        return None
 
     # ------------------------------------------------------------------------- waiting
 
@@ -2046,9 +2054,11 @@ class FakeTelegramServer:
         description: str = "Bad Request: injected failure",
         parameters: JSON | None = None,
         times: int = 1,
+        stall: float = 0.0,
     ) -> None:
         """Answer the next ``times`` calls of ``method`` (one name, several, or any when
-        ``None``) naming ``chat_id`` (any chat when ``None``) with the given error."""
+        ``None``) naming ``chat_id`` (any chat when ``None``) with the given error, after
+        ``stall`` seconds."""
         methods: frozenset[str] | None
         if method is None:
             methods = None
@@ -2058,7 +2068,26 @@ class FakeTelegramServer:
             methods = frozenset(m.lower() for m in method)
         target = None if chat_id is None else self._chat_id_of(chat_id)
         error = ApiError(error_code, description, parameters)
-        self._failures.append(_InjectedFailure(methods, target, error, times))
+        self._failures.append(_InjectedFailure(methods, target, error, times, stall))
+
+    def stall_next(
+        self,
+        method: str | Iterable[str] | None = None,
+        *,
+        seconds: float,
+        chat_id: ChatRef | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next ``times`` matching calls hang for ``seconds`` before they fail with 504,
+        unprocessed: a client with a shorter timeout sees a timeout, and nothing was sent."""
+        self.fail_next(
+            method,
+            chat_id=chat_id,
+            error_code=504,
+            description="Gateway Timeout",
+            times=times,
+            stall=seconds,
+        )
 
     # ----------------------------------------------------------- test: assertions
 

@@ -1,5 +1,5 @@
-"""Platform 5xx and a 429 storm, through the real senders against the fake servers: every row
-is retried until sent, none is lost and none is sent twice. (The engine's own handling of
+"""Platform 5xx, timeouts and a 429 storm, through the real senders against the fake servers:
+every row is retried until sent, none is lost and none is sent twice. (The engine's own handling of
 transient errors, timeouts and 429s with fake senders is in ``tests/scheduling/test_drain.py``.)
 """
 
@@ -9,9 +9,11 @@ import dataclasses
 import datetime as dt
 
 from sqlalchemy import insert
+from telegram import Bot
+from telegram.request import HTTPXRequest
 
 from bot.adapters.discord import DiscordSender
-from bot.adapters.telegram import open_sender
+from bot.adapters.telegram import TelegramSender, open_sender
 from bot.app import App
 from bot.config import Settings
 from bot.scheduling.settings import DeliverySettings
@@ -92,3 +94,60 @@ async def test_a_discord_429_storm_loses_nothing(empty_app: App) -> None:
     assert set(received.values()) == {1}, received
     ledger = SqlDeliveryLedger(empty_app.sessions)
     assert await ledger.status_counts() == {"sent": CHATS}
+
+
+async def test_telegram_timeouts_are_retried_and_send_once(empty_app: App) -> None:
+    """A send that hangs past the client's timeout (the request never processed) is retried
+    at the ledger's pace; every chat gets its post once."""
+    async with FakeTelegramServer() as tg:
+        chats = [tg.private_chat(tg.add_user(f"User {n}")).id for n in range(CHATS)]
+        async with empty_app.sessions.begin() as session:
+            await session.execute(insert(models.Subscription), _subscriptions("telegram", chats))
+        tg.stall_next("sendMessage", seconds=1.5, times=3)
+        tg.stall_next("sendMessage", seconds=1.5, chat_id=chats[0], times=2)
+        bot = Bot(tg.token, base_url=tg.base_url, request=HTTPXRequest(read_timeout=0.4))
+        await bot.initialize()
+        try:
+            report = await service(
+                empty_app,
+                {"telegram": TelegramSender(bot, empty_app.core)},
+                time=FakeTime(),
+                settings=SETTINGS,
+            ).tick()
+        finally:
+            await bot.shutdown()
+        received = {chat: len(tg.sent(chat)) for chat in chats}
+    assert report.drained.sent == CHATS and report.drained.failed == 0, report
+    assert report.drained.retried == 3 + 2
+    assert set(received.values()) == {1}, received
+    assert await SqlDeliveryLedger(empty_app.sessions).status_counts() == {"sent": CHATS}
+
+
+async def test_discord_5xx_and_timeouts_lose_nothing(empty_app: App) -> None:
+    """502s, 503s and a timeout come back to the ledger (the sender posts through its own
+    HTTP session), which retries each; every channel gets one message."""
+    async with FakeDiscordServer() as dc:
+        guild = dc.add_guild("Faults", channels=[f"c{n}" for n in range(CHATS)])
+        channels = [channel.id for channel in guild.text_channels]
+        async with empty_app.sessions.begin() as session:
+            await session.execute(insert(models.Subscription), _subscriptions("discord", channels))
+        route = "POST /channels/{channel_id}/messages"
+        for channel in channels[:3]:
+            dc.fail_next(route, status=502, major=channel)
+        for channel in channels[3:5]:
+            dc.fail_next(route, status=503, major=channel, count=2)
+        dc.fail_next(route, status=500, stall=1.5, major=channels[5])
+        sender = DiscordSender(dc.token, dc.api_base, timeout=0.5)
+        try:
+            report = await service(
+                empty_app, {"discord": sender}, time=FakeTime(), settings=SETTINGS
+            ).tick()
+        finally:
+            await sender.close()
+        received = {channel: len(dc.messages(channel)) for channel in channels}
+        statuses = dc.stats.by_status
+    assert report.drained.sent == CHATS and report.drained.failed == 0, report
+    assert report.drained.retried == 3 + 2 * 2 + 1
+    assert statuses[502] == 3 and statuses[503] == 4
+    assert set(received.values()) == {1}, received
+    assert await SqlDeliveryLedger(empty_app.sessions).status_counts() == {"sent": CHATS}
