@@ -6,7 +6,9 @@ Implements ``bot.scheduling.ports.DeliveryLedger`` on SQLite and PostgreSQL.
   (subscription, item, occurrence date), so a tick run twice, or by two processes, cannot
   queue an item twice. The daily due-query reads ``subscriptions`` through the index on
   ``(active, next_run_at)``; on PostgreSQL the due subscriptions are locked ``FOR UPDATE SKIP
-  LOCKED`` so concurrent planners split them.
+  LOCKED`` so concurrent planners split them. Daily posts are planned once per key (zone,
+  delivery time, next run, daily topic), and the database applies each key's plan to all its
+  due subscriptions (see "the daily plan in SQL" below).
 - **Claiming** moves rows from ``queued`` (ready: ``not_before`` passed) or from ``sending``
   with an expired lease to ``sending`` in one statement: ``UPDATE … WHERE id IN (SELECT …
   FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL; the same ``UPDATE … RETURNING`` on
@@ -127,11 +129,11 @@ _SQLITE_KEYS = tuple(
 )
 
 _PG_PLAN = tuple(
-    "WITH keys AS ("
+    "WITH keys AS MATERIALIZED ("
     " SELECT CAST(e->>0 AS integer) AS n, e->>1 AS tz, CAST(e->>2 AS time) AS at,"
     " CAST(e->>3 AS timestamptz) AS old, CAST(e->>4 AS boolean) AS daily,"
     " CAST(e->>5 AS timestamptz) AS new FROM json_array_elements(CAST(:keys AS json)) AS e"
-    "), planned AS ("
+    "), planned AS MATERIALIZED ("
     " SELECT CAST(e->>0 AS integer) AS n, e->>1 AS item_key, CAST(e->>2 AS date) AS day,"
     " CAST(e->>3 AS timestamptz) AS due, e->>4 AS reason, e->>5 AS status"
     " FROM json_array_elements(CAST(:rows AS json)) AS e"
@@ -247,12 +249,14 @@ class SqlDeliveryLedger:
     async def queue_daily(
         self, now: dt.datetime, planner: DailyPlanner, batch_size: int = 5000
     ) -> QueueCounts:
-        """Plan every active subscription whose next run is unknown or due, in batches."""
+        """Plan every active subscription whose next run is unknown or due, in batches: the
+        keys of ``batch_size`` due subscriptions at a time, and every due subscription with
+        one of those keys, up to ``_rows_per_statement`` (or ``batch_size``, if larger)."""
         total = QueueCounts()
         conditions = (True, False)  # recompute NULL next runs first, then the due ones
         async with self.sessions() as session:
-            # PostgreSQL: two batches at once (SKIP LOCKED keeps them apart), so planning in
-            # Python overlaps the server's inserts; SQLite has one writer.
+            # PostgreSQL: two batches at once (SKIP LOCKED keeps them apart), so two server
+            # processes insert and update; SQLite has one writer.
             lanes = PLANNING_LANES if self._is_postgres(session) else 1
 
         async def lane(recompute: bool) -> None:
