@@ -105,7 +105,7 @@ DAILY_TOPICS = ("today",)
 # Each of the tuples below is indexed by ``recompute``: [0] plans next runs that are due,
 # [1] next runs that are NULL ("recompute").
 
-_rows_per_statement = 50_000
+ROWS_PER_STATEMENT = 50_000
 """At most this many subscriptions planned by one statement (their rows and next runs)."""
 
 _DUE = ("s.next_run_at <= :now", "s.next_run_at IS NULL")
@@ -251,7 +251,7 @@ class SqlDeliveryLedger:
     ) -> QueueCounts:
         """Plan every active subscription whose next run is unknown or due, in batches: the
         keys of ``batch_size`` due subscriptions at a time, and every due subscription with
-        one of those keys, up to ``_rows_per_statement`` (or ``batch_size``, if larger)."""
+        one of those keys, up to ``ROWS_PER_STATEMENT`` (or ``batch_size``, if larger)."""
         total = QueueCounts()
         conditions = (True, False)  # recompute NULL next runs first, then the due ones
         async with self.sessions() as session:
@@ -307,7 +307,7 @@ class SqlDeliveryLedger:
         """Plan one batch in the database: the planner runs once per distinct key (zone,
         delivery time, next run, daily topic) among the first ``batch_size`` due
         subscriptions, then every due subscription with one of those keys, up to
-        ``_rows_per_statement``, gets its rows and its next run in SQL. None when nothing was
+        ``ROWS_PER_STATEMENT``, gets its rows and its next run in SQL. None when nothing was
         planned (nothing due, or all of it held by another planner)."""
         async with self.sessions.begin() as session:
             is_postgres = self._is_postgres(session)
@@ -356,7 +356,7 @@ class SqlDeliveryLedger:
                 )
             parameters: dict[str, Any] = {
                 "keys": json.dumps(keys),
-                "limit": max(batch_size, _rows_per_statement),
+                "limit": max(batch_size, ROWS_PER_STATEMENT),
                 "now": _bound_now(now, is_postgres),
                 "daily_pattern": DAILY_TOPIC_PATTERN,
             }
