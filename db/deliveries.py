@@ -6,7 +6,9 @@ Implements ``bot.scheduling.ports.DeliveryLedger`` on SQLite and PostgreSQL.
   (subscription, item, occurrence date), so a tick run twice, or by two processes, cannot
   queue an item twice. The daily due-query reads ``subscriptions`` through the index on
   ``(active, next_run_at)``; on PostgreSQL the due subscriptions are locked ``FOR UPDATE SKIP
-  LOCKED`` so concurrent planners split them.
+  LOCKED`` so concurrent planners split them. Daily posts are planned once per key (zone,
+  delivery time, next run, daily topic), and the database applies each key's plan to all its
+  due subscriptions (see "the daily plan in SQL" below).
 - **Claiming** moves rows from ``queued`` (ready: ``not_before`` passed) or from ``sending``
   with an expired lease to ``sending`` in one statement: ``UPDATE … WHERE id IN (SELECT …
   FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL; the same ``UPDATE … RETURNING`` on
@@ -34,26 +36,20 @@ from typing import Any
 from sqlalchemy import (
     Date,
     Float,
-    Integer,
     Text,
     and_,
-    any_,
-    bindparam,
     case,
     cast,
     delete,
     func,
     literal,
-    literal_column,
     or_,
     select,
     text,
-    type_coerce,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import TypeDecorator
 
 from bot.core.domain import DeliveryStatus, Event, EventStatus
 from bot.scheduling.ports import (
@@ -63,7 +59,6 @@ from bot.scheduling.ports import (
     FanOut,
     Outcome,
     Pending,
-    PlannedRow,
     PreviewRow,
     QueueCounts,
     ScheduledEvent,
@@ -89,38 +84,148 @@ OTHER_PLANNER_WAITS = 600
 """Tenths of a second a planner waits for another one that holds due subscriptions."""
 
 
-class _SharedInstant(TypeDecorator[dt.datetime]):
-    """A stored instant read as an aware UTC datetime, each distinct value converted once:
-    a hot minute reads 100,000 next runs that share a few hundred values."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_result_value(self, value: Any, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        known = _INSTANTS.get(value)
-        if known is None:
-            if isinstance(value, str):  # SQLite: naive UTC text
-                known = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
-            else:
-                known = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-                known = known.astimezone(dt.UTC)
-            if len(_INSTANTS) > 100_000:
-                _INSTANTS.clear()
-            _INSTANTS[value] = known
-        return known
-
-
-_INSTANTS: dict[Any, dt.datetime] = {}
-
-
 QUEUED = DeliveryStatus.QUEUED.value
+SKIPPED = DeliveryStatus.SKIPPED.value
 SENDING = DeliveryStatus.SENDING.value
 EVENTS_TOPIC_PATTERN = '%"events"%'
 """``topics`` is a JSON list; its text holds ``"events"`` when the topic is chosen."""
 DAILY_TOPIC_PATTERN = '%"today"%'
 DAILY_TOPICS = ("today",)
+
+
+# -- the daily plan in SQL ------------------------------------------------------------------
+#
+# A batch is planned in two steps. First the distinct keys (zone, delivery time, next run,
+# daily topic) of the first due subscriptions are read: a hot minute of 100,000 has a few
+# hundred. The planner runs once per key, on a representative (its smallest id): what it plans
+# depends on nothing else. Then one statement on PostgreSQL (two on SQLite, in one write
+# transaction) takes the due subscriptions with those keys, inserts their rows and advances
+# their next runs: 100,000 rows never travel to Python and back.
+#
+# Each of the tuples below is indexed by ``recompute``: [0] plans next runs that are due,
+# [1] next runs that are NULL ("recompute").
+
+ROWS_PER_STATEMENT = 50_000
+"""At most this many subscriptions planned by one statement (their rows and next runs)."""
+
+_DUE = ("s.next_run_at <= :now", "s.next_run_at IS NULL")
+_SAME_RUN = ("s.next_run_at = keys.old", "true")
+
+_PG_KEYS = tuple(
+    "SELECT timezone, delivery_time, next_run_at, daily, min(id) FROM ("
+    " SELECT s.id, s.timezone, s.delivery_time, s.next_run_at,"
+    " CAST(s.topics AS text) LIKE :daily_pattern AS daily FROM subscriptions AS s"
+    f" WHERE s.active AND {due} ORDER BY s.next_run_at LIMIT :limit FOR UPDATE SKIP LOCKED"
+    ") AS due GROUP BY timezone, delivery_time, next_run_at, daily"
+    for due in _DUE
+)
+_SQLITE_KEYS = tuple(
+    "SELECT timezone, delivery_time, next_run_at, daily, min(id) FROM ("
+    " SELECT s.id, s.timezone, s.delivery_time, s.next_run_at,"
+    " CAST(s.topics AS TEXT) LIKE :daily_pattern AS daily FROM subscriptions AS s"
+    f" WHERE s.active = 1 AND {due} ORDER BY s.next_run_at LIMIT :limit"
+    ") GROUP BY timezone, delivery_time, next_run_at, daily"
+    for due in _DUE
+)
+
+_PG_PLAN = tuple(
+    "WITH keys AS MATERIALIZED ("
+    " SELECT CAST(e->>0 AS integer) AS n, e->>1 AS tz, CAST(e->>2 AS time) AS at,"
+    " CAST(e->>3 AS timestamptz) AS old, CAST(e->>4 AS boolean) AS daily,"
+    " CAST(e->>5 AS timestamptz) AS new FROM json_array_elements(CAST(:keys AS json)) AS e"
+    "), planned AS MATERIALIZED ("
+    " SELECT CAST(e->>0 AS integer) AS n, e->>1 AS item_key, CAST(e->>2 AS date) AS day,"
+    " CAST(e->>3 AS timestamptz) AS due, e->>4 AS reason, e->>5 AS status"
+    " FROM json_array_elements(CAST(:rows AS json)) AS e"
+    "), batch AS MATERIALIZED ("
+    " SELECT s.id, keys.n, keys.new FROM subscriptions AS s JOIN keys"
+    " ON s.timezone = keys.tz AND s.delivery_time = keys.at"
+    f" AND {same} AND (CAST(s.topics AS text) LIKE :daily_pattern) = keys.daily"
+    f" WHERE s.active AND {due} LIMIT :limit FOR UPDATE OF s SKIP LOCKED"
+    "), inserted AS ("
+    " INSERT INTO deliveries (subscription_id, item_key, occurrence_date, due_at, status,"
+    " reason, attempts, created_at)"
+    " SELECT batch.id, planned.item_key, planned.day, planned.due, planned.status,"
+    " planned.reason, 0, :now FROM batch JOIN planned ON planned.n = batch.n"
+    " ON CONFLICT (subscription_id, item_key, occurrence_date) DO NOTHING RETURNING status"
+    "), advanced AS ("
+    " UPDATE subscriptions AS s SET next_run_at = batch.new FROM batch WHERE s.id = batch.id"
+    ") SELECT (SELECT count(*) FROM batch),"
+    " (SELECT count(*) FROM inserted WHERE status = 'queued'),"
+    " (SELECT count(*) FROM inserted WHERE status = 'skipped')"
+    for due, same in zip(_DUE, _SAME_RUN, strict=True)
+)
+
+# SQLite: the batch is read twice, by the INSERT and by the UPDATE, in one write transaction
+# (no other writer between them) and in a fixed order (the index's: next run, then id), so
+# both statements take the same subscriptions. CROSS JOIN keeps the subscriptions outermost
+# (read through the due index, once), the keys looked up in an automatic index, which needs
+# the compared values to have the same affinity (hence the casts). Each statement starts with
+# INSERT or UPDATE, not WITH: Python's sqlite3 opens its transaction, and counts the rows
+# changed, only for statements that do.
+_SQLITE_KEY_TABLE = (
+    "keys AS MATERIALIZED ("
+    " SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS n,"
+    " CAST(json_extract(value, '$[1]') AS TEXT) AS tz,"
+    " CAST(json_extract(value, '$[2]') AS TEXT) AS at,"
+    " CAST(json_extract(value, '$[3]') AS TEXT) AS old,"
+    " CAST(json_extract(value, '$[4]') AS INTEGER) AS daily,"
+    " json_extract(value, '$[5]') AS new FROM json_each(:keys))"
+)
+_SQLITE_SAME_RUN = ("CAST(s.next_run_at AS TEXT) = keys.old", "true")
+_SQLITE_BATCH = tuple(
+    "batch AS ("
+    " SELECT s.id AS id, keys.n AS n, keys.new AS new FROM subscriptions AS s CROSS JOIN keys"
+    f" WHERE s.active = 1 AND {due} AND s.timezone = keys.tz"
+    f" AND CAST(s.delivery_time AS TEXT) = keys.at AND {same}"
+    " AND (CAST(s.topics AS TEXT) LIKE :daily_pattern) = keys.daily"
+    " ORDER BY s.next_run_at, s.id LIMIT :limit)"
+    for due, same in zip(_DUE, _SQLITE_SAME_RUN, strict=True)
+)
+_SQLITE_INSERT = tuple(
+    "INSERT INTO deliveries (subscription_id, item_key, occurrence_date, due_at, status,"
+    " reason, attempts, created_at)"
+    f" WITH {_SQLITE_KEY_TABLE}, planned AS MATERIALIZED ("
+    " SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS n,"
+    " json_extract(value, '$[1]') AS item_key, json_extract(value, '$[2]') AS day,"
+    " json_extract(value, '$[3]') AS due, json_extract(value, '$[4]') AS reason"
+    f" FROM json_each(:rows)), {batch}"
+    " SELECT batch.id, planned.item_key, planned.day, planned.due, :status, planned.reason, 0,"
+    " :now FROM batch JOIN planned ON planned.n = batch.n WHERE true"
+    " ON CONFLICT (subscription_id, item_key, occurrence_date) DO NOTHING"
+    for batch in _SQLITE_BATCH
+)
+_SQLITE_ADVANCE = tuple(
+    "UPDATE subscriptions SET next_run_at = batch.new"
+    f" FROM (WITH {_SQLITE_KEY_TABLE}, {batch} SELECT id, new FROM batch) AS batch"
+    " WHERE subscriptions.id = batch.id"
+    for batch in _SQLITE_BATCH
+)
+
+
+def _bound_now(now: dt.datetime, is_postgres: bool) -> Any:
+    """``now`` as a parameter: an instant on PostgreSQL, SQLAlchemy's text on SQLite."""
+    return now if is_postgres else _utc(now).strftime(_SQLITE_STAMP)
+
+
+def _as_text(value: dt.datetime, is_postgres: bool) -> str:
+    """An instant in the text each database reads back as the same value."""
+    return value.isoformat() if is_postgres else _utc(value).strftime(_SQLITE_STAMP)
+
+
+def _raw(value: Any) -> Any:
+    """A key's value as read, in text the statement casts back to the same value (SQLite
+    returns the stored text itself, compared as stored)."""
+    if isinstance(value, dt.time | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _instant_of(value: Any) -> dt.datetime:
+    """A stored next run as an aware UTC instant (SQLite: naive UTC text)."""
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return _utc(value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC))
 
 
 class SqlDeliveryLedger:
@@ -144,29 +249,31 @@ class SqlDeliveryLedger:
     async def queue_daily(
         self, now: dt.datetime, planner: DailyPlanner, batch_size: int = 5000
     ) -> QueueCounts:
-        """Plan every active subscription whose next run is unknown or due, in batches."""
+        """Plan every active subscription whose next run is unknown or due, in batches: the
+        keys of ``batch_size`` due subscriptions at a time, and every due subscription with
+        one of those keys, up to ``ROWS_PER_STATEMENT`` (or ``batch_size``, if larger)."""
         total = QueueCounts()
-        conditions = (ST.c.next_run_at.is_(None), ST.c.next_run_at <= now)
+        conditions = (True, False)  # recompute NULL next runs first, then the due ones
         async with self.sessions() as session:
-            # PostgreSQL: two batches at once (SKIP LOCKED keeps them apart), so planning in
-            # Python overlaps the server's inserts; SQLite has one writer.
+            # PostgreSQL: two batches at once (SKIP LOCKED keeps them apart), so two server
+            # processes insert and update; SQLite has one writer.
             lanes = PLANNING_LANES if self._is_postgres(session) else 1
 
-        async def lane(condition: Any) -> None:
+        async def lane(recompute: bool) -> None:
             while True:
-                counts = await self._queue_batch(now, planner, condition, batch_size)
+                counts = await self._queue_batch(now, planner, recompute, batch_size)
                 if counts is None:
                     return
                 total.add(counts)
 
-        for condition in conditions:
+        for recompute in conditions:
             # one batch first: a quiet minute (nothing due) costs one query, not one per lane
-            first = await self._queue_batch(now, planner, condition, batch_size)
+            first = await self._queue_batch(now, planner, recompute, batch_size)
             if first is None:
                 continue
             total.add(first)
             if first.subscriptions >= batch_size:
-                await asyncio.gather(*(lane(condition) for _ in range(lanes)))
+                await asyncio.gather(*(lane(recompute) for _ in range(lanes)))
         if lanes > 1:
             # Due subscriptions we skipped are being planned by another process: wait until
             # its rows are committed, so that a ``tick`` does not find the queue empty and
@@ -175,8 +282,8 @@ class SqlDeliveryLedger:
                 if not await self._due_left(now):
                     break
                 await asyncio.sleep(0.1)
-                for condition in conditions:
-                    await asyncio.gather(*(lane(condition) for _ in range(lanes)))
+                for recompute in conditions:
+                    await asyncio.gather(*(lane(recompute) for _ in range(lanes)))
         return total
 
     async def _due_left(self, now: dt.datetime) -> bool:
@@ -195,146 +302,89 @@ class SqlDeliveryLedger:
             return False
 
     async def _queue_batch(
-        self, now: dt.datetime, planner: DailyPlanner, condition: Any, batch_size: int
+        self, now: dt.datetime, planner: DailyPlanner, recompute: bool, batch_size: int
     ) -> QueueCounts | None:
-        # Core tables, not ORM entities: the hot minute moves 100,000 rows through here.
-        subscriptions = ST.c
+        """Plan one batch in the database: the planner runs once per distinct key (zone,
+        delivery time, next run, daily topic) among the first ``batch_size`` due
+        subscriptions, then every due subscription with one of those keys, up to
+        ``ROWS_PER_STATEMENT``, gets its rows and its next run in SQL. None when nothing was
+        planned (nothing due, or all of it held by another planner)."""
         async with self.sessions.begin() as session:
             is_postgres = self._is_postgres(session)
-            query = (
-                select(
-                    subscriptions.id,
-                    subscriptions.timezone,
-                    subscriptions.delivery_time,
-                    cast(subscriptions.topics, Text).like(DAILY_TOPIC_PATTERN).label("daily"),
-                    type_coerce(subscriptions.next_run_at, _SharedInstant()),
-                )
-                .where(subscriptions.active.is_(True), condition)
-                .order_by(subscriptions.next_run_at)
-                .limit(batch_size)
-            )
             if is_postgres:
-                query = query.with_for_update(skip_locked=True)
                 # No wait for the WAL flush at commit: a crash of the server may lose the last
                 # batches, rows and next runs together, and the next tick plans them again.
                 await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            found = (await session.execute(query)).all()
+            keys_sql = _PG_KEYS if is_postgres else _SQLITE_KEYS
+            found = (
+                await session.execute(
+                    text(keys_sql[recompute]),
+                    {
+                        "limit": batch_size,
+                        "now": _bound_now(now, is_postgres),
+                        "daily_pattern": DAILY_TOPIC_PATTERN,
+                    },
+                )
+            ).all()
             if not found:
                 return None
-            due = [
-                DueSubscription(id_, timezone, at, DAILY_TOPICS if daily else (), next_run_at)
-                for id_, timezone, at, daily, next_run_at in found
-            ]
-            plan = planner(due)
-            counts = QueueCounts(subscriptions=len(due))
-            counts.queued, counts.skipped = await self._insert_rows(
-                session, is_postgres, plan.rows, now
-            )
-            # Advance each next run, unless the subscription changed meanwhile (then it was
-            # set to NULL, "recompute", and must stay so): grouped by (old, new) values.
-            groups: dict[tuple[dt.datetime | None, dt.datetime], list[int]] = defaultdict(list)
-            for subscription in due:
-                groups[(subscription.next_run_at, plan.next_run_at[subscription.id])].append(
-                    subscription.id
-                )
-            for (old, new), ids in groups.items():
-                guard = (
-                    subscriptions.next_run_at.is_(None)
-                    if old is None
-                    else subscriptions.next_run_at == old
-                )
-                for chunk in _chunks(ids, 10000):
-                    await session.execute(
-                        update(ST)
-                        .where(_id_in(subscriptions.id, chunk, is_postgres), guard)
-                        .values(next_run_at=new)
+            representatives = []
+            keys = []
+            for number, (timezone, at, old, daily, first_id) in enumerate(found):
+                at_value = at if isinstance(at, dt.time) else dt.time.fromisoformat(at)
+                old_value = None if old is None else _instant_of(old)
+                representatives.append(
+                    DueSubscription(
+                        first_id, timezone, at_value, DAILY_TOPICS if daily else (), old_value
                     )
-            return counts
-
-    async def _insert_rows(
-        self,
-        session: AsyncSession,
-        is_postgres: bool,
-        rows: Sequence[PlannedRow],
-        now: dt.datetime,
-    ) -> tuple[int, int]:
-        """Insert ledger rows, ignoring those already there; returns (queued, skipped) inserted.
-
-        One statement per status and chunk, the rows passed as arrays (PostgreSQL ``unnest``)
-        or as a JSON document (SQLite ``json_each``), with ``ON CONFLICT DO NOTHING``.
-        """
-        inserted = {DeliveryStatus.QUEUED: 0, DeliveryStatus.SKIPPED: 0}
-        for status in inserted:
-            chosen = [row for row in rows if row.status is status]
-            for chunk in _chunks(chosen, 10000):
-                inserted[status] += await self._insert_chunk(
-                    session, is_postgres, status, chunk, now
                 )
-        return inserted[DeliveryStatus.QUEUED], inserted[DeliveryStatus.SKIPPED]
-
-    async def _insert_chunk(
-        self,
-        session: AsyncSession,
-        is_postgres: bool,
-        status: DeliveryStatus,
-        rows: Sequence[PlannedRow],
-        now: dt.datetime,
-    ) -> int:
-        columns = (
-            "subscription_id, item_key, occurrence_date, due_at, status, reason, attempts, "
-            "created_at"
-        )
-        conflict = "ON CONFLICT (subscription_id, item_key, occurrence_date) DO NOTHING"
-        # The rows travel as one JSON document: drivers dump a string far faster than arrays
-        # of dates and instants, and both databases read JSON natively.
-        stamp = _SQLITE_STAMP
-        texts: dict[Any, str] = {}  # most rows share their date and instant: format each once
-
-        def as_text(value: dt.date | dt.datetime) -> str:
-            known = texts.get(value)
-            if known is None:
-                if isinstance(value, dt.datetime):
-                    known = value.isoformat() if is_postgres else _utc(value).strftime(stamp)
-                else:
-                    known = value.isoformat()
-                texts[value] = known
-            return known
-
-        payload = json.dumps(
-            [
-                [
-                    row.subscription_id,
-                    row.item_key,
-                    as_text(row.occurrence_date),
-                    as_text(row.due_at),
-                    row.reason,
-                ]
-                for row in rows
-            ]
-        )
-        if is_postgres:
-            statement = text(
-                f"INSERT INTO deliveries ({columns}) "
-                "SELECT (e->>0)::integer, e->>1, (e->>2)::date, (e->>3)::timestamptz, :status, "
-                "e->>4, 0, :now FROM json_array_elements(CAST(:payload AS json)) AS e "
-                f"{conflict}"
-            )
-            parameters: dict[str, Any] = {"status": status.value, "now": now, "payload": payload}
-        else:
-            statement = text(
-                f"INSERT INTO deliveries ({columns}) "
-                "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-                "json_extract(value, '$[2]'), json_extract(value, '$[3]'), :status, "
-                "json_extract(value, '$[4]'), 0, :now FROM json_each(:payload) WHERE true "
-                f"{conflict}"
-            )
-            parameters = {
-                "status": status.value,
-                "now": now.astimezone(dt.UTC).strftime(stamp),
-                "payload": payload,
+                keys.append([number, timezone, _raw(at), _raw(old), bool(daily)])
+            plan = planner(representatives)
+            numbers = {rep.id: n for n, rep in enumerate(representatives)}
+            for key, rep in zip(keys, representatives, strict=True):
+                key.append(_as_text(plan.next_run_at[rep.id], is_postgres))
+            rows: dict[str, list[list[Any]]] = {QUEUED: [], SKIPPED: []}
+            for row in plan.rows:
+                rows[row.status.value].append(
+                    [
+                        numbers[row.subscription_id],
+                        row.item_key,
+                        row.occurrence_date.isoformat(),
+                        _as_text(row.due_at, is_postgres),
+                        row.reason,
+                    ]
+                )
+            parameters: dict[str, Any] = {
+                "keys": json.dumps(keys),
+                "limit": max(batch_size, ROWS_PER_STATEMENT),
+                "now": _bound_now(now, is_postgres),
+                "daily_pattern": DAILY_TOPIC_PATTERN,
             }
-        result = await session.execute(statement, parameters)
-        return max(0, int(getattr(result, "rowcount", 0) or 0))
+            counts = QueueCounts()
+            if is_postgres:
+                parameters["rows"] = json.dumps(
+                    [[*row, status] for status, chosen in rows.items() for row in chosen]
+                )
+                result = (await session.execute(text(_PG_PLAN[recompute]), parameters)).one()
+                counts.subscriptions, counts.queued, counts.skipped = result
+            else:
+                for status, chosen in rows.items():
+                    if not chosen:
+                        continue
+                    inserted = await session.execute(
+                        text(_SQLITE_INSERT[recompute]),
+                        {**parameters, "rows": json.dumps(chosen), "status": status},
+                    )
+                    number = max(0, int(getattr(inserted, "rowcount", 0) or 0))
+                    if status == QUEUED:
+                        counts.queued = number
+                    else:
+                        counts.skipped = number
+                advanced = await session.execute(text(_SQLITE_ADVANCE[recompute]), parameters)
+                counts.subscriptions = max(0, int(getattr(advanced, "rowcount", 0) or 0))
+            if not counts.subscriptions:
+                return None
+            return counts
 
     # -- events -----------------------------------------------------------------------------
 
@@ -894,21 +944,6 @@ def _db_epoch(is_postgres: bool) -> Any:
     if is_postgres:
         return cast(func.extract("epoch", func.clock_timestamp()), Float())
     return (func.julianday("now") - 2440587.5) * 86400.0
-
-
-def _id_in(column: Any, ids: Sequence[int], is_postgres: bool) -> Any:
-    """``column IN ids`` with one parameter (an array, or a JSON list on SQLite), not one
-    placeholder per id: compiling thousands of placeholders costs more than the update."""
-    if is_postgres:
-        literal_array = "{" + ",".join(str(int(i)) for i in ids) + "}"
-        return column == any_(
-            cast(bindparam("ids", literal_array, type_=Text()), postgresql.ARRAY(Integer))
-        )
-    return column.in_(
-        select(literal_column("value")).select_from(
-            func.json_each(bindparam("ids", json.dumps(list(ids)), type_=Text()))
-        )
-    )
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

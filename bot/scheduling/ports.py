@@ -47,7 +47,11 @@ class DailyPlan:
 
 
 DailyPlanner = Callable[[Sequence[DueSubscription]], DailyPlan]
-"""Turns due subscriptions into a plan; run by the ledger inside the claiming transaction."""
+"""Turns due subscriptions into a plan; run by the ledger inside the claiming transaction.
+
+What it plans for a subscription must depend only on its zone, delivery time, next run and
+whether it has the daily topic (not on its id): the SQL ledger calls it with one
+representative of each such key and applies that plan to every due subscription sharing it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
+import sqlite3
+from collections.abc import Sequence
+from functools import partial
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 from sqlalchemy import select, update
 
@@ -14,7 +19,7 @@ from bot.core.domain import DeliveryStatus, Event, EventStatus
 from bot.scheduling import liveness as liveness_module
 from bot.scheduling.liveness import Liveness
 from bot.scheduling.planner import plan_daily
-from bot.scheduling.ports import Outcome
+from bot.scheduling.ports import DailyPlan, DueSubscription, Outcome
 from bot.scheduling.settings import DeliverySettings
 from db import models
 from db.deliveries import SqlDeliveryLedger
@@ -395,3 +400,169 @@ async def test_a_planner_waits_for_the_one_that_holds_the_due_subscriptions(
     await other
     assert counts.queued == 0
     assert waited >= 0.5  # it returned only once the other planner had committed
+
+
+# Zones with every kind of DST rule: gaps and repeated hours of an hour (Europe, the US,
+# Chile, Morocco's Ramadan shifts), of half an hour (Lord Howe), at midnight (Havana,
+# Santiago), quarter-hour offsets (Chatham, Kathmandu), two-hour shifts (Troll), none.
+PROPERTY_ZONES = (
+    "Europe/Brussels",
+    "Europe/London",
+    "America/New_York",
+    "America/St_Johns",
+    "America/Havana",
+    "America/Santiago",
+    "Africa/Casablanca",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Asia/Kathmandu",
+    "Antarctica/Troll",
+    "Pacific/Apia",
+    "UTC",
+)
+# Ticks on and around DST transitions of 2026 (Europe 29 March and 25 October, the US 8 March
+# and 1 November, Lord Howe 5 April and 4 October, Santiago 5 April and 6 September).
+PROPERTY_TICKS = (
+    dt.datetime(2026, 3, 8, 6, 30, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 8, 7, 15, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 29, 0, 45, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC),
+    dt.datetime(2026, 4, 4, 14, 45, tzinfo=dt.UTC),
+    dt.datetime(2026, 4, 5, 3, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 4, 6, 2, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 9, 6, 4, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 10, 4, 15, 30, tzinfo=dt.UTC),
+    dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC),
+    dt.datetime(2026, 10, 25, 1, 15, tzinfo=dt.UTC),
+    dt.datetime(2026, 11, 1, 6, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 11, 1, 6, 45, tzinfo=dt.UTC),
+)
+
+
+async def _due_state(
+    app: App, now: dt.datetime
+) -> tuple[list[DueSubscription], set[tuple[object, ...]]]:
+    """The due subscriptions (as the planner sees them) and every ledger row."""
+    async with app.sessions() as session:
+        subscriptions = await session.scalars(
+            select(models.Subscription).where(models.Subscription.active.is_(True))
+        )
+        due = [
+            DueSubscription(s.id, s.timezone, s.delivery_time, tuple(s.topics), s.next_run_at)
+            for s in subscriptions
+            if s.next_run_at is None or s.next_run_at <= now
+        ]
+    rows: set[tuple[object, ...]] = {
+        (r.subscription_id, r.item_key, r.occurrence_date, r.due_at, r.status, r.reason)
+        for r in await deliveries(app)
+    }
+    return due, rows
+
+
+async def test_the_plan_in_sql_is_the_planner_applied_to_each_subscription(
+    empty_app: App,
+) -> None:
+    """The ledger plans once per key (zone, time, next run, daily topic) and lets the database
+    copy that plan to every due subscription with the key. Property: over zones with every
+    kind of DST rule and ticks around their transitions, the rows and next runs it writes
+    are exactly what the planner computes for each subscription alone."""
+    chooser = random.Random(15)
+    times = [dt.time(h, m) for h in (0, 1, 2, 3, 23) for m in (0, 15, 30, 45)]
+    times += [dt.time(9), dt.time(12, 30), dt.time(23, 59), dt.time(7, 10)]
+    rows = []
+    for _ in range(700):
+        first_tick = PROPERTY_TICKS[0]
+        next_run: dt.datetime | None = chooser.choice(
+            [
+                None,
+                first_tick,
+                first_tick - dt.timedelta(minutes=chooser.randrange(1, 600)),
+                first_tick - dt.timedelta(days=chooser.randrange(1, 10)),
+                first_tick + dt.timedelta(hours=chooser.randrange(1, 48)),
+            ]
+        )
+        rows.append(
+            {
+                "timezone": chooser.choice(PROPERTY_ZONES),
+                "delivery_time": chooser.choice(times),
+                "topics": chooser.choice([["today", "events"], ["events"], ["today"]]),
+                "next_run_at": next_run,
+            }
+        )
+    await add_subscriptions(empty_app, rows)
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    checked = 0
+    for now in PROPERTY_TICKS:
+        due, before = await _due_state(empty_app, now)
+        expected = plan_daily(due, now, WINDOW)
+        counts = await ledger.queue_daily(now, partial(plan_daily, now=now, window=WINDOW), 7)
+        _, after = await _due_state(empty_app, now)
+        added = after - before
+        assert added == {
+            (r.subscription_id, r.item_key, r.occurrence_date, r.due_at, r.status.value, r.reason)
+            for r in expected.rows
+        }, now
+        assert (counts.subscriptions, counts.queued + counts.skipped) == (len(due), len(added))
+        async with empty_app.sessions() as session:
+            next_runs = dict(
+                (
+                    await session.execute(
+                        select(models.Subscription.id, models.Subscription.next_run_at)
+                    )
+                ).all()
+            )
+        assert {s.id: next_runs[s.id] for s in due} == expected.next_run_at, now
+        checked += len(due)
+    assert checked > 1000
+
+
+async def test_a_subscription_changed_while_its_key_is_planned_is_recomputed(
+    empty_app: App, database_url: str
+) -> None:
+    """Between reading the keys and writing the plan, a user moves one subscription to 10:00
+    (its next run becomes NULL, "recompute"): the statement must not give it the plan of the
+    key it had, but leave it to be recomputed for its new time."""
+    ids = await add_subscriptions(empty_app, [{"next_run_at": AT} for _ in range(6)])
+    changed = ids[-1]
+
+    def edit() -> None:
+        if database_url.startswith("sqlite"):
+            with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+                connection.execute(
+                    "UPDATE subscriptions SET delivery_time = '10:00:00.000000', "
+                    "next_run_at = NULL WHERE id = ?",
+                    (changed,),
+                )
+        else:
+            with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as pg:
+                pg.execute(
+                    "UPDATE subscriptions SET delivery_time = '10:00', next_run_at = NULL "
+                    "WHERE id = %s",
+                    (changed,),
+                )
+
+    edits: list[int] = []
+
+    def planner(due: Sequence[DueSubscription]) -> DailyPlan:
+        if not edits:
+            edits.append(changed)
+            edit()
+        return plan_daily(due, AT, WINDOW)
+
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    # a batch of one: the key is read from one subscription, the statement takes the others
+    await ledger.queue_daily(AT, planner, 1)
+    await ledger.queue_daily(AT, planner, 1)  # the next tick recomputes it (SQLite: one pass)
+    rows = await deliveries(empty_app)
+    assert sorted(r.subscription_id for r in rows) == ids[:-1]
+    async with empty_app.sessions() as session:
+        next_runs = dict(
+            (
+                await session.execute(
+                    select(models.Subscription.id, models.Subscription.next_run_at)
+                )
+            ).all()
+        )
+    # 10:00 in Brussels is 08:00 UTC, still to come today; the others are done for today
+    assert next_runs[changed] == dt.datetime(2026, 5, 9, 8, 0, tzinfo=dt.UTC)
+    assert {next_runs[i] for i in ids[:-1]} == {AT + dt.timedelta(days=1)}
