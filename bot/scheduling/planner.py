@@ -157,7 +157,8 @@ def plan_daily(
         next_runs[subscription.id] = next_run
     if dropped:
         log.warning(
-            "%s subscriptions had daily posts due more than %s ago; those are not recorded",
+            "%s subscription schedules (a zone, a time and a last run, shared by one "
+            "subscription or many) had daily posts due more than %s ago; those are not recorded",
             dropped,
             MAX_CATCHUP,
         )
@@ -173,7 +174,7 @@ def _occurrences(
         tz = zone_of(subscription.timezone)
     except ValueError:
         log.warning(
-            "subscription %s has an unknown time zone %r; using UTC",
+            "subscription %s (and every other in that zone) has an unknown time zone %r; using UTC",
             subscription.id,
             subscription.timezone,
         )
