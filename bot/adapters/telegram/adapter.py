@@ -554,18 +554,25 @@ class TelegramAdapter(AdapterLifecycle):
         )
 
     async def _send(self, chat: ChatRef, rendered: RenderedReply, reply_to: int | None) -> None:
-        """Send a reply to the chat (and topic) it answers; a short 429 is waited out once."""
+        """Send a reply to the chat (and topic) it answers; a short 429 is waited out once,
+        and the reply goes on from the message that was refused (a venue after the text in a
+        private chat, within its second), without repeating the ones sent before it."""
         bot = self.application.bot
         target, thread = chat_id_param(chat.id), thread_id_param(chat.thread_id)
+        sent: list[Message] = []
         try:
-            await send_rendered(bot, target, rendered, thread_id=thread, reply_to=reply_to)
+            await send_rendered(
+                bot, target, rendered, thread_id=thread, reply_to=reply_to, sent=sent
+            )
         except RetryAfter as error:
             wait = retry_after_seconds(error)
             if wait > MAX_REPLY_WAIT:
                 log.warning("Telegram chat %s: reply dropped, flood wait %s s", chat.id, wait)
                 return
             await asyncio.sleep(wait)
-            await send_rendered(bot, target, rendered, thread_id=thread, reply_to=reply_to)
+            await send_rendered(
+                bot, target, rendered, thread_id=thread, reply_to=reply_to, sent=sent
+            )
         except Forbidden as error:
             log.info("Telegram chat %s: cannot reply: %s", chat.id, self._describe(error))
 
