@@ -883,6 +883,9 @@ class FakeDiscordServer:
         self._bucket_hashes: dict[str, str] = {}
         self._messages: dict[int, SentMessage] = {}
         self._channel_messages: dict[int, list[SentMessage]] = {}
+        self.observers: list[Callable[[SentMessage], None]] = []
+        """Called with each message created (by the bot or a test), as it is stored: a long
+        run counts what it needs here and calls ``forget`` now and then (``bench/soak.py``)."""
         self._interactions: dict[int, InteractionHandle] = {}
         self.uploads: list[bytes] = []
         """The bytes of every file the bot uploaded, in order."""
@@ -1341,6 +1344,14 @@ class FakeDiscordServer:
         """Wait until ``predicate()`` returns something other than None (checked after every
         request and gateway event, and every 20 ms)."""
         return await self._notifier.wait_for(predicate, timeout, lambda: f"timed out: {what}")
+
+    def forget(self, channel_ids: Iterable[int]) -> None:
+        """Forget the messages of ``channel_ids`` and their times in ``stats`` (channels
+        nobody answers in): a long run's recording would otherwise grow with every send."""
+        for channel_id in channel_ids:
+            for message in self._channel_messages.pop(channel_id, []):
+                self._messages.pop(message.id, None)
+            self.stats.message_times.pop(channel_id, None)
 
     async def wait_until_connected(
         self,
@@ -2671,6 +2682,8 @@ class FakeDiscordServer:
             channel.last_message_id = message.id
         if message.source != "user":
             self.stats.message_times.setdefault(message.channel_id, []).append(time.monotonic())
+        for observer in self.observers:
+            observer(message)
         self._notifier.notify()
 
     async def _echo(self, event: str, message: SentMessage) -> None:
