@@ -1345,13 +1345,28 @@ class FakeDiscordServer:
         request and gateway event, and every 20 ms)."""
         return await self._notifier.wait_for(predicate, timeout, lambda: f"timed out: {what}")
 
-    def forget(self, channel_ids: Iterable[int]) -> None:
-        """Forget the messages of ``channel_ids`` and their times in ``stats`` (channels
-        nobody answers in): a long run's recording would otherwise grow with every send."""
+    def forget(self, channel_ids: Iterable[int], *, older_than: float = 0.0) -> None:
+        """Forget the messages of ``channel_ids`` created more than ``older_than`` seconds ago
+        and their times in ``stats``, the interactions answered that long ago, and the list of
+        each gateway session's dispatches: a long run's recording would otherwise grow with
+        every message."""
+        wall = time.time() - older_than
         for channel_id in channel_ids:
-            for message in self._channel_messages.pop(channel_id, []):
-                self._messages.pop(message.id, None)
+            messages = self._channel_messages.pop(channel_id, [])
+            kept = [m for m in messages if m.created_at >= wall]
+            for message in messages:
+                if message.created_at < wall:
+                    self._messages.pop(message.id, None)
+            if kept:
+                self._channel_messages[channel_id] = kept
             self.stats.message_times.pop(channel_id, None)
+        answered = time.monotonic() - older_than
+        for handle in list(self._interactions.values()):
+            if handle.callbacks and handle.created_at < answered:
+                del self._interactions[handle.id]
+                self._interactions_by_token.pop(handle.token, None)
+        for session in self.gateway.sessions.values():
+            session.events.clear()
 
     async def wait_until_connected(
         self,

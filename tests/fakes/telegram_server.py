@@ -2081,11 +2081,14 @@ class FakeTelegramServer:
         return [e for e in self._edits if wanted is None or e.message.chat_id == wanted]
 
     def forget(self, chat_ids: Iterable[int] = ()) -> None:
-        """Forget the recorded sends and their times in ``stats``, and the stored messages of
-        ``chat_ids`` (chats nobody answers in): what a long run no longer needs, since its
-        recording would otherwise grow with every send. Counters and chats are kept."""
+        """Forget the recorded sends and their times in ``stats``, the updates given to the bot,
+        and the stored messages of ``chat_ids`` (chats where no answer is awaited): what a long
+        run no longer needs, since its recording would otherwise grow with every message.
+        Counters and chats are kept."""
         self._sent.clear()
         self.stats.send_times.clear()
+        self.injected_updates.clear()
+        self.filtered_updates.clear()
         for chat_id in chat_ids:
             if chat_id in self._history:
                 self._history[chat_id] = {}
