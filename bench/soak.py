@@ -17,11 +17,15 @@ retries and the commands run in real time.
 
 The load: ``--chats`` subscriptions (80 % Telegram private chats, 20 % Discord channels in
 servers of 20) over ``--zones`` time zones, at three local times of day, in five languages;
-each follows all events, its country's, or none. ``--events-per-day`` events are published
-during the week (an announcement, then the reminders a day and two hours before the start).
-Commands arrive at ``--rate`` a second through the fakes (three of four on Telegram, one on
-Discord as slash commands): /today, /today <date>, /memorial <name>, /near <lat> <lon>,
-/events and /subscribe, each answered through the real handlers.
+2 in 10 follow no events, 1 in 10 all of them, the others their country's (one of those
+seven takes no events topic). ``--events-per-day`` events (default one) are published during
+the week, each in a zone's country (an announcement, then reminders a day and two hours
+before the start).
+Commands arrive at ``--rate`` a second from 1,000 users through the fakes (three of four on
+Telegram, one on Discord as slash commands): /today, /today <date>, /memorial <name>, /near
+<lat> <lon>, /events and /subscribe, each answered through the real handlers; the chats that
+subscribe get posts too (counted, outside the schedule check). The ledger's claim lease is 30
+days (see ``run_soak``): claims are guarded by the heartbeat, in real time.
 
 Ceilings: Telegram posts are paid broadcasts (``TELEGRAM_PAID_BROADCAST=1``,
 ``TELEGRAM_RATE_LIMIT=980`` against the fake's paid ceiling of 1000/s; replies to commands
@@ -32,8 +36,10 @@ per-channel limits are Telegram's and Discord's own.
 Measured: command latency (from the user's message or interaction to the bot's first
 answer), event-loop lag (a task sleeping 10 ms again and again records how late it wakes),
 the process's resident memory (``/proc/self/statm``, each second; the fakes forget what they
-recorded after each minute, so that it is the bot's), and the ledger: every row sent, none
-left queued or claimed, each post received once, and each chat's rows as the schedule says.
+recorded after each minute, so that it is mostly the bot's; the soak's own samples and
+counters stay under a few MB), and the ledger: every row sent, none left queued or claimed,
+no text received twice in a chat and none missing, and each seeded chat's rows (its daily
+posts, its events' items) exactly as its schedule says, computed apart with ``zoneinfo``.
 """
 
 from __future__ import annotations

@@ -1347,9 +1347,9 @@ class FakeDiscordServer:
 
     def forget(self, channel_ids: Iterable[int], *, older_than: float = 0.0) -> None:
         """Forget the messages of ``channel_ids`` created more than ``older_than`` seconds ago
-        and their times in ``stats``, the interactions answered that long ago, and the list of
-        each gateway session's dispatches: a long run's recording would otherwise grow with
-        every message."""
+        and their times in ``stats``, the interactions answered that long ago, the list of each
+        gateway session's dispatches and the nonces older than ``nonce_window``: a long run's
+        recording would otherwise grow with every message."""
         wall = time.time() - older_than
         for channel_id in channel_ids:
             messages = self._channel_messages.pop(channel_id, [])
@@ -1367,6 +1367,8 @@ class FakeDiscordServer:
                 self._interactions_by_token.pop(handle.token, None)
         for session in self.gateway.sessions.values():
             session.events.clear()
+        now = time.monotonic()
+        self._nonces = {k: v for k, v in self._nonces.items() if now - v[1] < self.nonce_window}
 
     async def wait_until_connected(
         self,
