@@ -100,6 +100,7 @@ class DeliveryService:
         self._drainers: dict[str, Drainer] = {}
         self._tasks: list[asyncio.Task[DrainStats]] = []
         self._plan_requested = asyncio.Event()
+        self._planning = asyncio.Lock()
         self._planner: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -236,6 +237,14 @@ class DeliveryService:
             self._plan_requested.clear()
             if self._stopping:
                 break
+            await self.plan_pass()
+
+    async def plan_pass(self) -> None:
+        """One minute tick of the running bot, awaited: plan at the clock's instant, undo what
+        has expired, and wake the drainers; a failure is logged and the next tick tries again.
+        The planner loop runs it on ``request_plan``; a soak driving a simulated clock calls it
+        itself (``bench/soak.py``). Passes never overlap."""
+        async with self._planning:
             try:
                 await self.plan()
                 await self.expire()

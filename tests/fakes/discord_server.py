@@ -894,6 +894,9 @@ class FakeDiscordServer:
         self._bucket_hashes: dict[str, str] = {}
         self._messages: dict[int, SentMessage] = {}
         self._channel_messages: dict[int, list[SentMessage]] = {}
+        self.observers: list[Callable[[SentMessage], None]] = []
+        """Called with each message created (by the bot or a test), as it is stored: a long
+        run counts what it needs here and calls ``forget`` now and then (``bench/soak.py``)."""
         self._interactions: dict[int, InteractionHandle] = {}
         self.uploads: list[bytes] = []
         """The bytes of every file the bot uploaded, in order."""
@@ -1352,6 +1355,31 @@ class FakeDiscordServer:
         """Wait until ``predicate()`` returns something other than None (checked after every
         request and gateway event, and every 20 ms)."""
         return await self._notifier.wait_for(predicate, timeout, lambda: f"timed out: {what}")
+
+    def forget(self, channel_ids: Iterable[int], *, older_than: float = 0.0) -> None:
+        """Forget the messages of ``channel_ids`` created more than ``older_than`` seconds ago
+        and their times in ``stats``, the interactions answered that long ago, the list of each
+        gateway session's dispatches and the nonces older than ``nonce_window``: a long run's
+        recording would otherwise grow with every message."""
+        wall = time.time() - older_than
+        for channel_id in channel_ids:
+            messages = self._channel_messages.pop(channel_id, [])
+            kept = [m for m in messages if m.created_at >= wall]
+            for message in messages:
+                if message.created_at < wall:
+                    self._messages.pop(message.id, None)
+            if kept:
+                self._channel_messages[channel_id] = kept
+            self.stats.message_times.pop(channel_id, None)
+        answered = time.monotonic() - older_than
+        for handle in list(self._interactions.values()):
+            if handle.callbacks and handle.created_at < answered:
+                del self._interactions[handle.id]
+                self._interactions_by_token.pop(handle.token, None)
+        for session in self.gateway.sessions.values():
+            session.events.clear()
+        now = time.monotonic()
+        self._nonces = {k: v for k, v in self._nonces.items() if now - v[1] < self.nonce_window}
 
     async def wait_until_connected(
         self,
@@ -2716,6 +2744,8 @@ class FakeDiscordServer:
             channel.last_message_id = message.id
         if message.source != "user":
             self.stats.message_times.setdefault(message.channel_id, []).append(time.monotonic())
+        for observer in self.observers:
+            observer(message)
         self._notifier.notify()
 
     async def _echo(self, event: str, message: SentMessage) -> None:

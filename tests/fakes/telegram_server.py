@@ -926,6 +926,8 @@ class ServerStats:
     by_method: Counter[str] = field(default_factory=Counter)
     errors: Counter[int] = field(default_factory=Counter)
     flood_rejections: int = 0
+    flood_by_method: Counter[str] = field(default_factory=Counter)
+    """429s by method name as asked (``sendVenue (free)``) and whether the send was paid."""
     paid_sends: int = 0
     """Accepted sends that carried ``allow_paid_broadcast`` (each one billed by Telegram)."""
     send_times: dict[int, list[float]] = field(default_factory=dict)
@@ -935,6 +937,7 @@ class ServerStats:
         self.by_method.clear()
         self.errors.clear()
         self.flood_rejections = 0
+        self.flood_by_method.clear()
         self.paid_sends = 0
         self.send_times.clear()
 
@@ -1181,6 +1184,9 @@ class FakeTelegramServer:
         self._commands: dict[tuple[str, int | None, int | None, str], list[JSON]] = {}
         self.menu_buttons: dict[int | None, JSON] = {}
         self.calls: deque[CallRecord] = deque(maxlen=calls_kept)
+        self.observers: list[Callable[[SentMessage], None]] = []
+        """Called with each message the bot sends, as it is recorded: a long run counts what it
+        needs here and calls ``forget`` now and then (see ``bench/soak.py``)."""
         self.stats = ServerStats()
         self.internal_errors: list[BaseException] = []
         self._failures: list[_InjectedFailure] = []
@@ -1373,6 +1379,8 @@ class FakeTelegramServer:
             stats.errors[error.code] += 1
             if error.code == 429:
                 stats.flood_rejections += 1
+                paid = "paid" if params.flag("allow_paid_broadcast") else "free"
+                stats.flood_by_method[f"{method} ({paid})"] += 1
             self._log_call(method, params, error.code)
             return self._error_response(error)
         except asyncio.CancelledError:
@@ -2113,6 +2121,19 @@ class FakeTelegramServer:
         wanted = None if chat_id is None else self._chat_id_of(chat_id)
         return [e for e in self._edits if wanted is None or e.message.chat_id == wanted]
 
+    def forget(self, chat_ids: Iterable[int] = ()) -> None:
+        """Forget the recorded sends and their times in ``stats``, the updates given to the bot,
+        and the stored messages of ``chat_ids`` (chats where no answer is awaited): what a long
+        run no longer needs, since its recording would otherwise grow with every message.
+        Counters and chats are kept."""
+        self._sent.clear()
+        self.stats.send_times.clear()
+        self.injected_updates.clear()
+        self.filtered_updates.clear()
+        for chat_id in chat_ids:
+            if chat_id in self._history:
+                self._history[chat_id] = {}
+
     def clear_recordings(self) -> None:
         """Forget recorded messages, edits, answers and counters (state is kept)."""
         self._sent.clear()
@@ -2577,6 +2598,8 @@ class FakeTelegramServer:
         )
         self._store(chat, message, from_bot=True, record=record)
         self._sent.append(record)
+        for observer in self.observers:
+            observer(record)
         self._notify()
         return message
 

@@ -3,6 +3,7 @@ Telegram's errors as the core's delivery errors; long texts split, never refused
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
@@ -18,7 +19,7 @@ from bot.scheduling.service import DeliveryService
 from bot.scheduling.settings import DeliverySettings
 from db.deliveries import SqlDeliveryLedger
 from tests.conftest import NOW
-from tests.fakes.telegram_server import FakeTelegramServer, FakeUser, parse_html
+from tests.fakes.telegram_server import FakeTelegramServer, FakeUser, FloodLimits, parse_html
 from tests.telegram.conftest import ask, post, sqlite_only
 
 
@@ -133,6 +134,62 @@ async def test_a_long_post_is_split_into_valid_messages(
     assert "\n".join(m.text or "" for m in sent) == reply.plain_text()
     assert all(m.text is not None and m.text[0] in "0123456789C" for m in sent)
     assert sum(e["type"] == "text_link" for m in sent for e in m.entities) == 399
+
+
+@sqlite_only
+async def test_a_post_refused_after_its_first_message_is_resumed_not_repeated(
+    app: App, tg: FakeTelegramServer, alice: FakeUser, telegram_settings: Settings
+) -> None:
+    # Telegram allows about one message a second in a private chat: the second chunk of a
+    # long post, sent right after the first, is refused with a 429. The next attempt at the
+    # same ledger row (the same key) must send only the rest; before, it sent the first chunk
+    # again, and again on every attempt (the soak found chats with a daily post twice).
+    tg.flood = FloodLimits(enabled=True)
+    out = ReplyBuilder().bold("On this day").line()
+    for number in range(1, 60):
+        out.line(f"{number}. " + "A long chronicle of the day. " * 3)
+    reply = out.build()
+    async with open_sender(telegram_settings, app.core) as sender:
+        with pytest.raises(RetryLater):
+            await sender.send(str(alice.id), reply, key="row-1")
+        assert len(tg.sent(alice)) == 1
+        await asyncio.sleep(1.05)
+        await sender.send(str(alice.id), reply, key="row-1")
+        assert not sender.partly_sent
+    sent = [m.text or "" for m in tg.sent(alice)]
+    assert len(sent) == 2, [text[:30] for text in sent]
+    assert "\n".join(sent) == reply.plain_text()
+
+
+async def test_a_reply_with_a_venue_in_a_private_chat_is_not_repeated_after_a_429(
+    app: App, tg: FakeTelegramServer, alice: FakeUser, adapter: TelegramAdapter
+) -> None:
+    # The memorial's card, then its venue within the same second: the venue is refused
+    # (429); the adapter waits and sends the venue only, not the card again (before, the
+    # card went twice and the venue was refused again: an error and an apology).
+    tg.flood = FloodLimits(enabled=True)
+    replies = await ask(tg, alice, "/memorial Liège", replies=2)
+    await asyncio.sleep(0.3)
+    kinds = [m.kind for m in tg.sent(alice)]
+    assert kinds == ["message", "venue"], kinds
+    assert "Liège" in (replies[0].text or "")
+
+
+@sqlite_only
+async def test_replies_to_many_users_at_once_stay_under_the_ceiling(
+    app: App, tg: FakeTelegramServer, adapter: TelegramAdapter
+) -> None:
+    # 45 users ask at the same moment: Telegram allows 30 messages a second per bot. The
+    # replies are paced under it (before, 15 of them were refused with a 429 and retried once,
+    # and a reply refused twice was lost: the soak lost 10 % of its answers that way).
+    tg.flood = FloodLimits(enabled=True)
+    users = [tg.add_user(f"User {n}") for n in range(45)]
+    for user in users:
+        tg.send_user_message(user, tg.private_chat(user), "/events")
+    for user in users:
+        await tg.wait_for_messages(1, chat_id=tg.private_chat(user), timeout=15)
+    assert tg.stats.flood_rejections == 0
+    assert all(len(tg.sent(tg.private_chat(user))) == 1 for user in users)
 
 
 @sqlite_only

@@ -60,10 +60,13 @@ from bot.adapters.telegram.sender import (
     thread_id_param,
 )
 from bot.adapters.telegram.webhook import install as install_secret_check
-from bot.config import ConfigError, Settings, register_secret
+from bot.config import TELEGRAM_FREE_CEILING, ConfigError, Settings, register_secret
 from bot.core.context import AdminCheck, ChatRef, Fetch, Incoming, UserRef
+from bot.core.delivery import DeliveryTarget, RetryScope
 from bot.core.domain import LANGUAGES, ChatKind, Platform
 from bot.core.i18n import translator
+from bot.scheduling.limiter import RateLimiter, telegram_policy
+from bot.scheduling.timing import SystemTime
 from handlers.dispatch import Dispatcher
 from handlers.registry import command_menu
 
@@ -81,7 +84,15 @@ ALLOWED_UPDATES: tuple[str, ...] = (
 )
 """The update types the bot handles (and asks Telegram for)."""
 MAX_REPLY_WAIT = 10.0
-"""A reply hit by a 429 is retried once when Telegram asks to wait at most this long."""
+"""A reply hit by a 429 is retried when Telegram asks to wait at most this long."""
+REPLY_ATTEMPTS = 3
+"""Tries of one reply: a 429 pauses its chat, then it goes on from the refused message."""
+REPLY_RATE = TELEGRAM_FREE_CEILING * 0.98
+"""Replies a second, at most: under Telegram's free ceiling (30 a second per bot), paced as the
+scheduler paces posts, with the per-chat limits (1 a second in a private chat, 20 a minute in a
+group). Scheduled posts sent as paid broadcasts do not count in that ceiling; free ones do, and
+share it with the replies (the soak measured 429s and dropped answers at 15 commands a second
+before replies were paced: bursts after a busy moment of the event loop went over 30)."""
 DEFAULT_CONCURRENCY = 32
 """Updates handled at the same time (one chat's updates are still handled in order)."""
 CONFLICT_REPEAT_SECONDS = 600.0
@@ -246,6 +257,8 @@ class TelegramAdapter(AdapterLifecycle):
         self.sender = TelegramSender(
             self.application.bot, self.core, paid_broadcast=settings.telegram_paid_broadcast
         )
+        self.replies = RateLimiter(telegram_policy(REPLY_RATE), SystemTime())
+        """The pace of replies (``REPLY_RATE``)."""
         self.bot_username = ""
         self.bot_id = 0
         self.webhook: WebhookConfig | None = None
@@ -593,20 +606,32 @@ class TelegramAdapter(AdapterLifecycle):
         )
 
     async def _send(self, chat: ChatRef, rendered: RenderedReply, reply_to: int | None) -> None:
-        """Send a reply to the chat (and topic) it answers; a short 429 is waited out once."""
+        """Send a reply to the chat (and topic) it answers, paced under Telegram's limits
+        (``REPLY_RATE``). A 429 with a short wait pauses the chat and the reply goes on from
+        the message that was refused (a venue after the text within a private chat's second),
+        without repeating the ones sent before it; after ``REPLY_ATTEMPTS`` it is dropped."""
         bot = self.application.bot
         target, thread = chat_id_param(chat.id), thread_id_param(chat.thread_id)
-        try:
-            await send_rendered(bot, target, rendered, thread_id=thread, reply_to=reply_to)
-        except RetryAfter as error:
-            wait = retry_after_seconds(error)
-            if wait > MAX_REPLY_WAIT:
-                log.warning("Telegram chat %s: reply dropped, flood wait %s s", chat.id, wait)
+        place = DeliveryTarget(PLATFORM, chat.id, chat.thread_id, chat.kind)
+        sent: list[Message] = []
+        for attempt in range(1, REPLY_ATTEMPTS + 1):
+            slot = await self.replies.acquire(place)
+            try:
+                await send_rendered(
+                    bot, target, rendered, thread_id=thread, reply_to=reply_to, sent=sent
+                )
                 return
-            await asyncio.sleep(wait)
-            await send_rendered(bot, target, rendered, thread_id=thread, reply_to=reply_to)
-        except Forbidden as error:
-            log.info("Telegram chat %s: cannot reply: %s", chat.id, self._describe(error))
+            except RetryAfter as error:
+                wait = retry_after_seconds(error)
+                if wait > MAX_REPLY_WAIT or attempt == REPLY_ATTEMPTS:
+                    log.warning("Telegram chat %s: reply dropped, flood wait %s s", chat.id, wait)
+                    return
+                self.replies.pause(place, wait, RetryScope.CHAT)
+            except Forbidden as error:
+                log.info("Telegram chat %s: cannot reply: %s", chat.id, self._describe(error))
+                return
+            finally:
+                self.replies.release(slot)
 
     async def _edit(self, message: Message, rendered: RenderedReply) -> bool:
         """Replace a message's text and buttons; False when Telegram will not edit it."""

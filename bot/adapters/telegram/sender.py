@@ -15,6 +15,7 @@ knowing Telegram:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
@@ -131,11 +132,24 @@ async def send_rendered(
     reply_to: int | None = None,
     remember_photo: RememberPhoto | None = None,
     paid_broadcast: bool = False,
+    sent: list[Message] | None = None,
 ) -> list[Message]:
     """Send a rendered reply: photo, text chunks, venue; the keyboard on the last message
     before the venue (or on the venue when there is no text); only the first message
-    quotes ``reply_to``."""
-    sent: list[Message] = []
+    quotes ``reply_to``.
+
+    ``sent`` is the progress of an attempt: each message sent is appended to it as it goes, and
+    the parts it already holds (sent by an earlier attempt that failed on a later part, e.g. a
+    429 on the second chunk in a private chat) are not sent again: retrying resumes the reply
+    where it stopped instead of repeating its beginning."""
+    sent = [] if sent is None else sent
+    earlier = len(sent)
+    parts = itertools.count()
+
+    def pending() -> bool:
+        """Whether the next part is still to be sent (call once per part, in order)."""
+        return next(parts) >= earlier
+
     paid = True if paid_broadcast else None  # None: the parameter is not sent at all
     quote = (
         ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
@@ -147,7 +161,7 @@ async def send_rendered(
     texts: Sequence[str] = rendered.texts
     markup = rendered.markup
     photo = rendered.photo
-    if photo is not None:
+    if photo is not None and pending():
         known = photo.refs.get(Platform.TELEGRAM.value)
         message = await bot.send_photo(
             chat_id,
@@ -163,7 +177,7 @@ async def send_rendered(
         if not known and message.photo and remember_photo is not None:
             # the next posts of this portrait go by reference: no upload
             await remember_photo(photo.key, message.photo[-1].file_id)
-    if rendered.photo_url:
+    if rendered.photo_url and pending():
         sent.append(
             await bot.send_photo(
                 chat_id,
@@ -177,6 +191,8 @@ async def send_rendered(
             )
         )
     for number, text in enumerate(texts, start=1):
+        if not pending():
+            continue
         sent.append(
             await bot.send_message(
                 chat_id,
@@ -189,7 +205,7 @@ async def send_rendered(
                 allow_paid_broadcast=paid,
             )
         )
-    if rendered.file is not None:
+    if rendered.file is not None and pending():
         sent.append(
             await bot.send_document(
                 chat_id,
@@ -200,7 +216,7 @@ async def send_rendered(
             )
         )
     venue = rendered.venue
-    if venue is not None:
+    if venue is not None and pending():
         sent.append(
             await bot.send_venue(
                 chat_id,
@@ -229,13 +245,21 @@ class TelegramSender:
         self.core = core
         self.paid_broadcast = paid_broadcast
         """Every post goes with ``allow_paid_broadcast`` (``TELEGRAM_PAID_BROADCAST``)."""
+        self.partly_sent: dict[str, list[Message]] = {}
+        """The parts already sent of posts whose last attempt failed on a later part, by
+        ``key``: the next attempt sends only the rest."""
 
     async def send(self, chat_id: str, reply: Reply, thread_id: str = "", *, key: str = "") -> None:
         """Send ``reply``; raises ``RetryLater``, ``PermanentError`` or ``TransientError``.
-        ``key`` is ignored: the Bot API has no way to refuse a repeated message."""
+
+        The Bot API has no way to refuse a repeated message, but a post of several messages
+        (long text in chunks, a venue) that failed on a later one is resumed by the next
+        attempt with the same ``key`` (the same ledger row): its first messages are not sent
+        twice. (After a restart the whole post is sent again.)"""
         rendered = render(reply)
         thread = thread_id_param(thread_id)
         secret = self.bot.token
+        progress = self.partly_sent.pop(key, []) if key else []
         try:
             sent = await send_rendered(
                 self.bot,
@@ -244,6 +268,7 @@ class TelegramSender:
                 thread_id=thread,
                 remember_photo=self._remember_photo,
                 paid_broadcast=self.paid_broadcast,
+                sent=progress,
             )
         except ChatMigrated as migrated:
             new_id = str(migrated.new_chat_id)
@@ -262,7 +287,10 @@ class TelegramSender:
                 raise delivery_error(error, secret) from None
             chat_id = new_id
         except TelegramError as error:
-            raise delivery_error(error, secret) from None
+            failure = delivery_error(error, secret)
+            if key and progress and not isinstance(failure, PermanentError):
+                self.partly_sent[key] = progress
+            raise failure from None
         if reply.pin_until is not None and sent and chat_id.startswith("-"):
             await self._pin(chat_id, sent[0], reply.pin_until)
 
