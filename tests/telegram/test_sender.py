@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from bot.adapters.telegram import TelegramAdapter, TelegramSender, open_sender
+from bot.adapters.telegram import sender as sender_module
 from bot.adapters.telegram.render import TEXT_LIMIT, utf16_len
 from bot.app import App
 from bot.config import ConfigError, Settings
@@ -159,6 +160,29 @@ async def test_a_post_refused_after_its_first_message_is_resumed_not_repeated(
     sent = [m.text or "" for m in tg.sent(alice)]
     assert len(sent) == 2, [text[:30] for text in sent]
     assert "\n".join(sent) == reply.plain_text()
+
+
+async def test_the_progress_of_posts_never_tried_again_is_not_kept_forever(
+    app: App,
+    tg: FakeTelegramServer,
+    telegram_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A row given up (or taken by another process) after a partial send is never tried here
+    again: its progress must not stay in memory for the life of the process."""
+    monkeypatch.setattr(sender_module, "PARTLY_SENT_KEPT", 2)
+    tg.flood = FloodLimits(enabled=True)
+    out = ReplyBuilder().bold("On this day").line()
+    for number in range(1, 60):
+        out.line(f"{number}. " + "A long chronicle of the day. " * 3)
+    reply = out.build()
+    users = [tg.add_user(f"Reader {n}") for n in range(3)]
+    async with open_sender(telegram_settings, app.core) as sender:
+        for number, user in enumerate(users):
+            tg.private_chat(user)
+            with pytest.raises(RetryLater):
+                await sender.send(str(user.id), reply, key=f"row-{number}")
+        assert list(sender.partly_sent) == ["row-1", "row-2"]
 
 
 async def test_a_reply_with_a_venue_in_a_private_chat_is_not_repeated_after_a_429(

@@ -237,6 +237,10 @@ RememberPhoto = Callable[[str, str], Awaitable[None]]
 """Keeps Telegram's reference (``file_id``) to a photo of the media store, by its key."""
 
 
+PARTLY_SENT_KEPT = 10_000
+"""Posts whose progress ``TelegramSender`` keeps for their next attempt (a bound, not a cache)."""
+
+
 class TelegramSender:
     """The core's ``Sender`` for Telegram: scheduled posts to chats, channels and topics."""
 
@@ -247,7 +251,9 @@ class TelegramSender:
         """Every post goes with ``allow_paid_broadcast`` (``TELEGRAM_PAID_BROADCAST``)."""
         self.partly_sent: dict[str, list[Message]] = {}
         """The parts already sent of posts whose last attempt failed on a later part, by
-        ``key``: the next attempt sends only the rest."""
+        ``key``: the next attempt sends only the rest. At most ``PARTLY_SENT_KEPT``, the oldest
+        dropped first (a row given up, or taken by another process, is never tried here
+        again)."""
 
     async def send(self, chat_id: str, reply: Reply, thread_id: str = "", *, key: str = "") -> None:
         """Send ``reply``; raises ``RetryLater``, ``PermanentError`` or ``TransientError``.
@@ -290,6 +296,8 @@ class TelegramSender:
             failure = delivery_error(error, secret)
             if key and progress and not isinstance(failure, PermanentError):
                 self.partly_sent[key] = progress
+                while len(self.partly_sent) > PARTLY_SENT_KEPT:  # rows never tried again
+                    del self.partly_sent[next(iter(self.partly_sent))]
             raise failure from None
         if reply.pin_until is not None and sent and chat_id.startswith("-"):
             await self._pin(chat_id, sent[0], reply.pin_until)
