@@ -382,6 +382,21 @@ def elect_receivers(app: App, settings: Settings, adapters: Mapping[str, object]
     telegram.updates_lock = process_lock(app.engine, app.urls, f"telegram-updates-{bot_id}")
 
 
+def pace_replies_with_deliveries(
+    adapters: Mapping[str, object], service: DeliveryService, settings: Settings
+) -> None:
+    """Replies and deliveries on one Telegram token count against one ceiling and the same
+    per-chat windows, so the adapter paces its replies with the scheduler's limiter (whose
+    share follows the other processes on the token). Not with paid broadcasts: deliveries
+    may then go above the free ceiling, replies may not; they keep their own limiter."""
+    telegram = adapters.get(Platform.TELEGRAM.value)
+    limiter = service.limiters.get(Platform.TELEGRAM.value)
+    if telegram is None or limiter is None or settings.telegram_paid_broadcast:
+        return
+    if hasattr(telegram, "replies"):
+        telegram.replies = limiter
+
+
 LOG_FILE = Path("data") / "commemoration.log"
 """Where the interactive console logs (relative to the working folder)."""
 
@@ -499,7 +514,8 @@ async def run_bot(settings: Settings, platform: str | None) -> None:
                     if callable(connected):
                         app.live.platforms[name] = connected
                 senders = {name: adapter.sender for name, adapter in adapters.items()}
-                await stack.enter_async_context(running_scheduler(app, senders))
+                service = await stack.enter_async_context(running_scheduler(app, senders))
+                pace_replies_with_deliveries(adapters, service, settings)
                 log.info("running on %s; stop with Ctrl-C", " and ".join(platforms))
                 await wait_for_stop(stop, adapters)
                 log.info("stopping")

@@ -7,12 +7,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pytest
 from sqlalchemy import insert
 
-from bot.adapters.telegram import open_sender
+from bot.adapters.telegram import TelegramAdapter, open_sender
+from bot.adapters.telegram import adapter as telegram_adapter
 from bot.app import App
 from bot.config import Settings
 from bot.core.timeutil import FixedClock
+from bot.runner import pace_replies_with_deliveries
 from bot.scheduling.service import DeliveryService
 from bot.scheduling.settings import DeliverySettings
 from db import models
@@ -112,3 +115,43 @@ async def test_the_same_ceiling_without_paying_is_refused_by_telegram(empty_app:
         await _broadcast(empty_app, server, 294.0, paid=False, chats=100)
     assert server.stats.paid_sends == 0
     assert server.stats.flood_rejections > 0
+
+
+async def test_replies_and_deliveries_share_one_ceiling(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Users ask while the daily post goes out: replies and posts on one token count against
+    one ceiling (Telegram's 30/s, scaled down here). Paced apart, each at 98 % of it, they
+    went over together and drew 429s."""
+    ceiling = 10
+    monkeypatch.setattr(telegram_adapter, "REPLY_RATE", 0.98 * ceiling)
+    limits = FloodLimits(enabled=True, global_per_second=ceiling)
+    async with FakeTelegramServer(flood_control=limits) as server:
+        chats = [server.private_chat(server.add_user(f"Reader {n}")).id for n in range(40)]
+        async with app.sessions.begin() as session:
+            await session.execute(insert(models.Subscription), _subscriptions(chats))
+        askers = [server.add_user(f"Asker {n}", language_code="en") for n in range(25)]
+        settings = dataclasses.replace(
+            app.settings, telegram_token=server.token, telegram_api_base_url=server.base_url
+        )
+        adapter = TelegramAdapter(app.dispatcher, settings, poll_timeout=2)
+        await adapter.start()
+        try:
+            service = DeliveryService(
+                ledger=SqlDeliveryLedger(app.sessions),
+                senders={"telegram": adapter.sender},
+                anniversaries=anniversary_source(),
+                settings=DeliverySettings(telegram_rate_limit=0.98 * ceiling, concurrency=16),
+                clock=FixedClock(AT),
+            )
+            pace_replies_with_deliveries({"telegram": adapter}, service, settings)
+            for user in askers:
+                server.send_user_message(user, server.private_chat(user), "/help")
+            report = await service.tick()
+            for user in askers:
+                await server.wait_for_messages(1, chat_id=server.private_chat(user), timeout=60)
+        finally:
+            await adapter.stop()
+        rejected = server.stats.flood_rejections
+    assert report.drained.sent == len(chats)
+    assert rejected == 0
