@@ -77,7 +77,7 @@ from bot.adapters.discord import DiscordAdapter, DiscordOptions  # noqa: E402
 from bot.adapters.telegram import TelegramAdapter  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.runner import feature_items  # noqa: E402
+from bot.runner import feature_items, pace_replies_with_deliveries  # noqa: E402
 from bot.scheduling.service import DeliveryService  # noqa: E402
 from bot.scheduling.settings import DeliverySettings  # noqa: E402
 from db import models  # noqa: E402
@@ -730,6 +730,7 @@ async def run_soak(
                 clock=clock,
                 time=clock,
             )
+            pace_replies_with_deliveries({"telegram": telegram}, service, settings)
             await service.start()
             stack.push_async_callback(service.stop)
             instants = (

@@ -33,6 +33,7 @@ from bot.core.timeutil import FixedClock, SystemClock, zone
 from bot.http.server import serving_http
 from bot.logformat import TEXT_FORMAT, formatter_for
 from bot.scheduling.console import ConsoleSender
+from bot.scheduling.limiter import RateLimiter
 from bot.scheduling.planner import DAILY_ITEM, parse_event_key, split_kind
 from bot.scheduling.ports import PreviewRow
 from bot.scheduling.progress import ProgressBar
@@ -387,14 +388,20 @@ def pace_replies_with_deliveries(
 ) -> None:
     """Replies and deliveries on one Telegram token count against one ceiling and the same
     per-chat windows, so the adapter paces its replies with the scheduler's limiter (whose
-    share follows the other processes on the token). Not with paid broadcasts: deliveries
-    may then go above the free ceiling, replies may not; they keep their own limiter."""
+    share follows the other processes on the token). With paid broadcasts deliveries may go
+    above the free ceiling and replies may not: replies keep a global pace of their own, and
+    share the per-chat windows (a private chat takes one message a second, paid or not)."""
     telegram = adapters.get(Platform.TELEGRAM.value)
     limiter = service.limiters.get(Platform.TELEGRAM.value)
-    if telegram is None or limiter is None or settings.telegram_paid_broadcast:
+    replies = getattr(telegram, "replies", None)
+    if telegram is None or limiter is None or not isinstance(replies, RateLimiter):
         return
-    if hasattr(telegram, "replies"):
-        telegram.replies = limiter
+    shared = (
+        RateLimiter(replies.policy, replies.time, chats_of=limiter)
+        if settings.telegram_paid_broadcast
+        else limiter
+    )
+    telegram.replies = shared  # type: ignore[attr-defined]
 
 
 LOG_FILE = Path("data") / "commemoration.log"

@@ -196,7 +196,12 @@ class RateLimiter:
 
     PRUNE_EVERY = 2048
 
-    def __init__(self, policy: RatePolicy, time: TimeSource) -> None:
+    def __init__(
+        self, policy: RatePolicy, time: TimeSource, *, chats_of: RateLimiter | None = None
+    ) -> None:
+        """``chats_of``: another limiter of the same token whose per-chat windows and pauses
+        this one shares, with a global ceiling of its own (replies at the free ceiling beside
+        paid broadcasts: one private chat still takes one message a second from both)."""
         self.policy = policy
         self.time = time
         self._pace = Gcra(policy.global_rate, policy.global_burst) if policy.global_rate else None
@@ -207,7 +212,7 @@ class RateLimiter:
         )
         self.share = 1
         self._global_paused_until = NEVER
-        self._chats: dict[str, _ChatState] = {}
+        self._chats: dict[str, _ChatState] = {} if chats_of is None else chats_of._chats
         self._gate = asyncio.Lock()
         self.stats = LimiterStats()
 

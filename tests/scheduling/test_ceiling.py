@@ -155,3 +155,45 @@ async def test_replies_and_deliveries_share_one_ceiling(
         rejected = server.stats.flood_rejections
     assert report.drained.sent == len(chats)
     assert rejected == 0
+
+
+async def test_replies_beside_a_paid_broadcast_share_each_chat_s_second(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paid broadcasts go above the free ceiling, replies may not: they keep their own global
+    pace, but a private chat takes one message a second from both. Users who ask as their
+    daily post goes out were refused (429) before, their reply a second late."""
+    monkeypatch.setattr(telegram_adapter, "REPLY_RATE", 9.8)
+    limits = FloodLimits(enabled=True, global_per_second=10, paid_per_second=300)
+    async with FakeTelegramServer(flood_control=limits) as server:
+        users = [server.add_user(f"Reader {n}", language_code="en") for n in range(30)]
+        chats = [server.private_chat(user).id for user in users]
+        async with app.sessions.begin() as session:
+            await session.execute(insert(models.Subscription), _subscriptions(chats))
+        settings = dataclasses.replace(
+            app.settings,
+            telegram_token=server.token,
+            telegram_api_base_url=server.base_url,
+            telegram_paid_broadcast=True,
+        )
+        adapter = TelegramAdapter(app.dispatcher, settings, poll_timeout=2)
+        await adapter.start()
+        try:
+            service = DeliveryService(
+                ledger=SqlDeliveryLedger(app.sessions),
+                senders={"telegram": adapter.sender},
+                anniversaries=anniversary_source(),
+                settings=DeliverySettings(telegram_rate_limit=294, concurrency=32),
+                clock=FixedClock(AT),
+            )
+            pace_replies_with_deliveries({"telegram": adapter}, service, settings)
+            for user in users:
+                server.send_user_message(user, server.private_chat(user), "/help")
+            report = await service.tick()
+            for user in users:
+                await server.wait_for_messages(2, chat_id=server.private_chat(user), timeout=60)
+        finally:
+            await adapter.stop()
+        stats = server.stats
+    assert report.drained.sent == len(chats) and stats.paid_sends >= len(chats)
+    assert stats.flood_rejections == 0, stats.flood_by_method
