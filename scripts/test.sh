@@ -24,8 +24,11 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy (strict)"
 .venv/bin/mypy
-echo "== pytest"
-.venv/bin/python -m pytest "$@"
+echo "== pytest (${PYTEST_WORKERS:-4} workers)"
+# The suite mostly waits (fake servers, subprocesses, rate limits in real time), so it runs in
+# PYTEST_WORKERS processes (pytest-xdist; 0 runs it in this one), each with its own
+# PostgreSQL database and temporary files.
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-4}" "$@"
 if [ "${AUDIT:-}" = 1 ]; then
   echo "== pip-audit (AUDIT=1; needs the PyPI JSON API or OSV, see the README)"
   bash scripts/audit.sh
