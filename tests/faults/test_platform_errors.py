@@ -6,9 +6,7 @@ transient errors, timeouts and 429s with fake senders is in ``tests/scheduling/t
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
-from sqlalchemy import insert
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
@@ -17,39 +15,25 @@ from bot.adapters.telegram import TelegramSender, open_sender
 from bot.app import App
 from bot.config import Settings
 from bot.scheduling.settings import DeliverySettings
-from db import models
 from db.deliveries import SqlDeliveryLedger
 from tests.fakes.discord_server import FakeDiscordServer
 from tests.fakes.telegram_server import FakeTelegramServer
-from tests.scheduling.support import AT, FakeTime, service
+from tests.scheduling.support import FakeTime, add_subscriptions, service
 
 CHATS = 12
 SETTINGS = DeliverySettings(poll_interval=0.01, max_attempts=4, concurrency=4)
 
 
-def _subscriptions(platform: str, chat_ids: list[int]) -> list[dict[str, object]]:
-    return [
-        {
-            "platform": platform,
-            "chat_id": str(chat_id),
-            "thread_id": "",
-            "language": "en",
-            "timezone": "Europe/Brussels",
-            "delivery_time": dt.time(9, 0),
-            "topics": ["today"],
-            "active": True,
-            "created_at": AT,
-            "updated_at": AT,
-        }
-        for chat_id in chat_ids
-    ]
+async def _subscribe(app: App, platform: str, chat_ids: list[int]) -> None:
+    """A daily-post subscription for each chat (``add_subscriptions``' defaults otherwise)."""
+    rows = [{"platform": platform, "chat_id": str(c), "topics": ["today"]} for c in chat_ids]
+    await add_subscriptions(app, rows)
 
 
 async def test_telegram_5xx_and_a_429_storm_lose_nothing(empty_app: App) -> None:
     async with FakeTelegramServer() as tg:
         chats = [tg.private_chat(tg.add_user(f"User {n}")).id for n in range(CHATS)]
-        async with empty_app.sessions.begin() as session:
-            await session.execute(insert(models.Subscription), _subscriptions("telegram", chats))
+        await _subscribe(empty_app, "telegram", chats)
         tg.fail_next("sendMessage", error_code=502, description="Bad Gateway", times=5)
         tg.fail_next("sendMessage", error_code=500, description="Internal Server Error", times=3)
         for chat in chats[:6]:  # a storm: half the chats flood-limited three times each
@@ -76,8 +60,7 @@ async def test_a_discord_429_storm_loses_nothing(empty_app: App) -> None:
     async with FakeDiscordServer() as dc:
         guild = dc.add_guild("Storm", channels=[f"c{n}" for n in range(CHATS)])
         channels = [channel.id for channel in guild.text_channels]
-        async with empty_app.sessions.begin() as session:
-            await session.execute(insert(models.Subscription), _subscriptions("discord", channels))
+        await _subscribe(empty_app, "discord", channels)
         route = "POST /channels/{channel_id}/messages"
         dc.inject_429(route, retry_after=0.05, count=20)
         dc.inject_429(route, retry_after=0.05, is_global=True, count=3)
@@ -101,8 +84,7 @@ async def test_telegram_timeouts_are_retried_and_send_once(empty_app: App) -> No
     at the ledger's pace; every chat gets its post once."""
     async with FakeTelegramServer() as tg:
         chats = [tg.private_chat(tg.add_user(f"User {n}")).id for n in range(CHATS)]
-        async with empty_app.sessions.begin() as session:
-            await session.execute(insert(models.Subscription), _subscriptions("telegram", chats))
+        await _subscribe(empty_app, "telegram", chats)
         tg.stall_next("sendMessage", seconds=1.5, times=3)
         tg.stall_next("sendMessage", seconds=1.5, chat_id=chats[0], times=2)
         bot = Bot(tg.token, base_url=tg.base_url, request=HTTPXRequest(read_timeout=0.4))
@@ -129,8 +111,7 @@ async def test_discord_5xx_and_timeouts_lose_nothing(empty_app: App) -> None:
     async with FakeDiscordServer() as dc:
         guild = dc.add_guild("Faults", channels=[f"c{n}" for n in range(CHATS)])
         channels = [channel.id for channel in guild.text_channels]
-        async with empty_app.sessions.begin() as session:
-            await session.execute(insert(models.Subscription), _subscriptions("discord", channels))
+        await _subscribe(empty_app, "discord", channels)
         route = "POST /channels/{channel_id}/messages"
         for channel in channels[:3]:
             dc.fail_next(route, status=502, major=channel)

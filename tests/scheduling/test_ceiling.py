@@ -5,10 +5,8 @@ answered 429 (issue 15: "no 429 at up to 98 % of the ceiling")."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import pytest
-from sqlalchemy import insert
 
 from bot.adapters.telegram import TelegramAdapter, open_sender
 from bot.adapters.telegram import adapter as telegram_adapter
@@ -18,28 +16,15 @@ from bot.core.timeutil import FixedClock
 from bot.runner import pace_replies_with_deliveries
 from bot.scheduling.service import DeliveryService
 from bot.scheduling.settings import DeliverySettings
-from db import models
 from db.deliveries import SqlDeliveryLedger
 from tests.fakes.telegram_server import FakeTelegramServer, FloodLimits
-from tests.scheduling.support import AT, anniversary_source
+from tests.scheduling.support import AT, add_subscriptions, anniversary_source
 
 
-def _subscriptions(chat_ids: list[int]) -> list[dict[str, object]]:
-    return [
-        {
-            "platform": "telegram",
-            "chat_id": str(chat_id),
-            "thread_id": "",
-            "language": "en",
-            "timezone": "Europe/Brussels",
-            "delivery_time": dt.time(9, 0),
-            "topics": ["today"],
-            "active": True,
-            "created_at": AT,
-            "updated_at": AT,
-        }
-        for chat_id in chat_ids
-    ]
+async def _subscribe(app: App, chat_ids: list[int]) -> None:
+    """A daily-post subscription for each Telegram chat (``add_subscriptions``' defaults)."""
+    rows = [{"platform": "telegram", "chat_id": str(c), "topics": ["today"]} for c in chat_ids]
+    await add_subscriptions(app, rows)
 
 
 async def test_98_percent_of_the_ceiling_draws_no_429_despite_jitter(empty_app: App) -> None:
@@ -48,8 +33,7 @@ async def test_98_percent_of_the_ceiling_draws_no_429_despite_jitter(empty_app: 
     async with FakeTelegramServer(flood_control=limits, latency=0.08, seed=15) as server:
         chats = [server.private_chat(server.add_user(f"User {n}")).id for n in range(45)]
         groups = [server.add_group(f"Group {n}").id for n in range(2)]
-        async with empty_app.sessions.begin() as session:
-            await session.execute(insert(models.Subscription), _subscriptions(chats + groups))
+        await _subscribe(empty_app, chats + groups)
         settings = dataclasses.replace(
             Settings(database_url="sqlite://"),
             telegram_token=server.token,
@@ -77,8 +61,7 @@ async def _broadcast(
     app: App, server: FakeTelegramServer, rate: float, *, paid: bool, chats: int
 ) -> tuple[list[int], int]:
     ids = [server.private_chat(server.add_user(f"User {n}")).id for n in range(chats)]
-    async with app.sessions.begin() as session:
-        await session.execute(insert(models.Subscription), _subscriptions(ids))
+    await _subscribe(app, ids)
     settings = dataclasses.replace(
         Settings(database_url="sqlite://"),
         telegram_token=server.token,
@@ -128,8 +111,7 @@ async def test_replies_and_deliveries_share_one_ceiling(
     limits = FloodLimits(enabled=True, global_per_second=ceiling)
     async with FakeTelegramServer(flood_control=limits) as server:
         chats = [server.private_chat(server.add_user(f"Reader {n}")).id for n in range(40)]
-        async with app.sessions.begin() as session:
-            await session.execute(insert(models.Subscription), _subscriptions(chats))
+        await _subscribe(app, chats)
         askers = [server.add_user(f"Asker {n}", language_code="en") for n in range(25)]
         settings = dataclasses.replace(
             app.settings, telegram_token=server.token, telegram_api_base_url=server.base_url
@@ -168,8 +150,7 @@ async def test_replies_beside_a_paid_broadcast_share_each_chat_s_second(
     async with FakeTelegramServer(flood_control=limits) as server:
         users = [server.add_user(f"Reader {n}", language_code="en") for n in range(30)]
         chats = [server.private_chat(user).id for user in users]
-        async with app.sessions.begin() as session:
-            await session.execute(insert(models.Subscription), _subscriptions(chats))
+        await _subscribe(app, chats)
         settings = dataclasses.replace(
             app.settings,
             telegram_token=server.token,
