@@ -14,10 +14,10 @@ from bot.app import App
 from bot.config import Settings
 from bot.core.timeutil import FixedClock
 from bot.runner import pace_replies_with_deliveries
-from bot.scheduling.service import DeliveryService
+from bot.scheduling.service import DeliveryService, TickReport
 from bot.scheduling.settings import DeliverySettings
 from db.deliveries import SqlDeliveryLedger
-from tests.fakes.telegram_server import FakeTelegramServer, FloodLimits
+from tests.fakes.telegram_server import FakeTelegramServer, FakeUser, FloodLimits
 from tests.scheduling.support import AT, add_subscriptions, anniversary_source
 
 
@@ -100,6 +100,46 @@ async def test_the_same_ceiling_without_paying_is_refused_by_telegram(empty_app:
     assert server.stats.flood_rejections > 0
 
 
+async def _ask_while_posting(
+    app: App,
+    server: FakeTelegramServer,
+    askers: list[FakeUser],
+    *,
+    rate: float,
+    concurrency: int,
+    paid: bool = False,
+    answered: int = 1,
+) -> TickReport:
+    """The running adapter, paced as ``run`` paces it, and the delivery service: every asker
+    sends /help as the daily post goes out; returns once each asker's chat holds
+    ``answered`` messages."""
+    settings = dataclasses.replace(
+        app.settings,
+        telegram_token=server.token,
+        telegram_api_base_url=server.base_url,
+        telegram_paid_broadcast=paid,
+    )
+    adapter = TelegramAdapter(app.dispatcher, settings, poll_timeout=2)
+    await adapter.start()
+    try:
+        service = DeliveryService(
+            ledger=SqlDeliveryLedger(app.sessions),
+            senders={"telegram": adapter.sender},
+            anniversaries=anniversary_source(),
+            settings=DeliverySettings(telegram_rate_limit=rate, concurrency=concurrency),
+            clock=FixedClock(AT),
+        )
+        pace_replies_with_deliveries({"telegram": adapter}, service, settings)
+        for user in askers:
+            server.send_user_message(user, server.private_chat(user), "/help")
+        report = await service.tick()
+        for user in askers:
+            await server.wait_for_messages(answered, chat_id=server.private_chat(user), timeout=60)
+    finally:
+        await adapter.stop()
+    return report
+
+
 async def test_replies_and_deliveries_share_one_ceiling(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,27 +153,7 @@ async def test_replies_and_deliveries_share_one_ceiling(
         chats = [server.private_chat(server.add_user(f"Reader {n}")).id for n in range(40)]
         await _subscribe(app, chats)
         askers = [server.add_user(f"Asker {n}", language_code="en") for n in range(25)]
-        settings = dataclasses.replace(
-            app.settings, telegram_token=server.token, telegram_api_base_url=server.base_url
-        )
-        adapter = TelegramAdapter(app.dispatcher, settings, poll_timeout=2)
-        await adapter.start()
-        try:
-            service = DeliveryService(
-                ledger=SqlDeliveryLedger(app.sessions),
-                senders={"telegram": adapter.sender},
-                anniversaries=anniversary_source(),
-                settings=DeliverySettings(telegram_rate_limit=0.98 * ceiling, concurrency=16),
-                clock=FixedClock(AT),
-            )
-            pace_replies_with_deliveries({"telegram": adapter}, service, settings)
-            for user in askers:
-                server.send_user_message(user, server.private_chat(user), "/help")
-            report = await service.tick()
-            for user in askers:
-                await server.wait_for_messages(1, chat_id=server.private_chat(user), timeout=60)
-        finally:
-            await adapter.stop()
+        report = await _ask_while_posting(app, server, askers, rate=0.98 * ceiling, concurrency=16)
         rejected = server.stats.flood_rejections
     assert report.drained.sent == len(chats)
     assert rejected == 0
@@ -151,30 +171,9 @@ async def test_replies_beside_a_paid_broadcast_share_each_chat_s_second(
         users = [server.add_user(f"Reader {n}", language_code="en") for n in range(30)]
         chats = [server.private_chat(user).id for user in users]
         await _subscribe(app, chats)
-        settings = dataclasses.replace(
-            app.settings,
-            telegram_token=server.token,
-            telegram_api_base_url=server.base_url,
-            telegram_paid_broadcast=True,
+        report = await _ask_while_posting(
+            app, server, users, rate=294, concurrency=32, paid=True, answered=2
         )
-        adapter = TelegramAdapter(app.dispatcher, settings, poll_timeout=2)
-        await adapter.start()
-        try:
-            service = DeliveryService(
-                ledger=SqlDeliveryLedger(app.sessions),
-                senders={"telegram": adapter.sender},
-                anniversaries=anniversary_source(),
-                settings=DeliverySettings(telegram_rate_limit=294, concurrency=32),
-                clock=FixedClock(AT),
-            )
-            pace_replies_with_deliveries({"telegram": adapter}, service, settings)
-            for user in users:
-                server.send_user_message(user, server.private_chat(user), "/help")
-            report = await service.tick()
-            for user in users:
-                await server.wait_for_messages(2, chat_id=server.private_chat(user), timeout=60)
-        finally:
-            await adapter.stop()
         stats = server.stats
     assert report.drained.sent == len(chats) and stats.paid_sends >= len(chats)
     assert stats.flood_rejections == 0, stats.flood_by_method
