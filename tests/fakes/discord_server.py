@@ -452,6 +452,23 @@ class _InjectedError:
     remaining: int
 
 
+_Matching = TypeVar("_Matching", _Injected429, _InjectedError)
+
+
+def _take_next(injected: list[_Matching], key: str, major: str) -> _Matching | None:
+    """The first injected answer for this route and major parameter, used once more (and
+    forgotten when used up)."""
+    for item in injected:
+        if (item.route is None or item.route == key) and (
+            item.major is None or item.major == major
+        ):
+            item.remaining -= 1
+            if item.remaining <= 0:
+                injected.remove(item)
+            return item
+    return None
+
+
 @dataclass
 class ServerStats:
     """Counters for assertions and benchmarks. ``message_times`` holds, per channel, the
@@ -1989,28 +2006,6 @@ class FakeDiscordServer:
             _InjectedError(route, None if major is None else str(major), status, stall, count)
         )
 
-    def _take_error(self, key: str, major: str) -> _InjectedError | None:
-        for error in self._errors:
-            if (error.route is None or error.route == key) and (
-                error.major is None or error.major == major
-            ):
-                error.remaining -= 1
-                if error.remaining <= 0:
-                    self._errors.remove(error)
-                return error
-        return None
-
-    def _take_injected(self, key: str, major: str) -> _Injected429 | None:
-        for injected in self._injected:
-            if (injected.route is None or injected.route == key) and (
-                injected.major is None or injected.major == major
-            ):
-                injected.remaining -= 1
-                if injected.remaining <= 0:
-                    self._injected.remove(injected)
-                return injected
-        return None
-
     def _route_table(self) -> list[_RouteSpec]:
         channel = ("channel_id",)
         guild = ("guild_id",)
@@ -2182,13 +2177,13 @@ class FakeDiscordServer:
                 stats.unauthorized += 1
                 raise ApiError(401, 0, "401: Unauthorized")
             if self._errors:
-                error = self._take_error(spec.key, major)
+                error = _take_next(self._errors, spec.key, major)
                 if error is not None:
                     if error.stall:
                         await asyncio.sleep(error.stall)
                     raise ApiError(error.status, 0, f"{error.status}: injected server error")
             if self._injected:
-                injected = self._take_injected(spec.key, major)
+                injected = _take_next(self._injected, spec.key, major)
                 if injected is not None:
                     stats.injected_429s += 1
                     return self._too_many(
