@@ -269,6 +269,7 @@ class TelegramAdapter(AdapterLifecycle):
         """Set by ``run`` where processes may share the token: only the holder receives
         updates (``Leadership``); without it this adapter always receives."""
         self._leadership: Leadership | None = None
+        self._wanted_webhook: WebhookConfig | None = None
         self._register(self.application)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -281,8 +282,8 @@ class TelegramAdapter(AdapterLifecycle):
         """
         application = self.application
         mode = self.settings.telegram_mode
-        if mode == "webhook":
-            webhook_config(self.settings)  # a bad webhook setting stops the start at once
+        # read once, here: a bad webhook setting stops the start before anything connects
+        self._wanted_webhook = webhook_config(self.settings) if mode == "webhook" else None
         host = api_host(self.settings.telegram_api_base_url)
         try:
             await application.initialize()
@@ -324,8 +325,7 @@ class TelegramAdapter(AdapterLifecycle):
     async def _start_receiving(self) -> None:
         """Poll for updates, or set the webhook and listen (``TELEGRAM_MODE``)."""
         application = self.application
-        mode = self.settings.telegram_mode
-        webhook = webhook_config(self.settings) if mode == "webhook" else None
+        webhook = self._wanted_webhook
         updater = application.updater
         if updater is None:
             raise ConfigError("the Telegram application has no updater")
