@@ -136,6 +136,7 @@ Test controls (synchronous unless marked ``await``):
   handle.response(timeout=5)`` (an ``InteractionCallback``: type, content, embeds,
   components, flags, ephemeral, allowed_mentions, choices, delay), ``await
   handle.wait_for_followups(n)``, ``await handle.wait_for_original()`` (after a deferral),
+  ``await handle.answer()`` (the response, or what resolved its deferral),
   ``await handle.wait_for_rejection()``, ``handle.original``, ``handle.followups``,
   ``handle.rejected``, ``handle.modal``, ``handle.payload``.
 * ``await user_message(channel, user, content)``: a user's MESSAGE_CREATE.
@@ -782,6 +783,40 @@ class InteractionHandle:
                 f"no response to interaction {self.id} (type {self.type}) "
                 f"within {timeout}s; rejected attempts: {[e.code for e in self.rejected]}"
             ),
+        )
+
+    async def answer(
+        self,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's deadline
+        transient: Callable[[SentMessage], bool] | None = None,
+    ) -> InteractionCallback:
+        """What the user sees as the answer: the initial response; or, when the bot deferred
+        it (5, 6: a slow handler), the message that resolved the deferral, as a callback of
+        type 4 (``at`` and ``delay`` of the deferral): the original response once edited
+        after the deferral (unless ``transient`` says the edit is a step on the way, e.g. a
+        placeholder the bot deletes before it follows up), or the first followup."""
+        first = await self.response(timeout)
+        if not first.deferred:
+            return first
+
+        def resolved() -> SentMessage | None:
+            if self.followups:
+                return self.followups[0]
+            original = self.original
+            if original is None or original.loading or original.deleted:
+                return None
+            edited = original.edited_at is not None and original.edited_at >= first.at
+            if not edited or (transient is not None and transient(original)):
+                return None
+            return original
+
+        message = await self._notifier.wait_for(
+            resolved,
+            timeout,
+            lambda: f"interaction {self.id}: deferred, and not resolved within {timeout}s",
+        )
+        return InteractionCallback(
+            type=4, data=message.to_json(), at=first.at, delay=first.delay, message=message
         )
 
     async def wait_for_followups(

@@ -15,6 +15,7 @@ against the fake platform servers on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import re
 from collections.abc import Awaitable, Callable
@@ -254,6 +255,21 @@ async def start_discord(app: App, settings: Settings) -> DiscordAdapter:
     return adapter
 
 
+async def start_discord_deferring(app: App, settings: Settings) -> DiscordAdapter:
+    """The real Discord adapter with every answer slower than its deferral threshold (as on a
+    loaded machine): each command and button is deferred first, then resolved."""
+    options = dataclasses.replace(DISCORD_OPTIONS, defer_after=0.0)
+    adapter = DiscordAdapter(app.dispatcher, settings, options=options)
+    await adapter.start()
+    return adapter
+
+
+def _placeholder(message: SentMessage) -> bool:
+    """The adapter's "…": a deferral whose visibility does not match the reply is resolved
+    with it, deleted, and the reply follows up (``DiscordAdapter.deliver``)."""
+    return message.content == "…" and not message.embeds and not message.components
+
+
 def discord_text(callback: InteractionCallback) -> str:
     """Content, embed titles, descriptions and fields of a response; command mentions
     (``</cancel:123>``) read as the user sees them (``/cancel``)."""
@@ -322,7 +338,7 @@ class DiscordChat:
                 param = command.params[0]
                 options[param.name] = rest
             handle = await self.dc.slash_command(self.guild, self.channel, self.user, name, options)
-            return self._seen(await handle.response(timeout=5))
+            return self._seen(await handle.answer(10, _placeholder))
         question = self.question
         assert question is not None, "no open question to answer"
         opener = next(
@@ -335,7 +351,7 @@ class DiscordChat:
         assert modal is not None, "the answer button opened no modal"
         [field] = _inputs(modal)
         submitted = await self.dc.submit_modal(handle, {field: text})
-        return self._seen(await submitted.response(timeout=5))
+        return self._seen(await submitted.answer(10, _placeholder))
 
     async def press(self, label: str) -> str:
         """The button whose label contains ``label`` on the last answer with buttons (or the
@@ -346,7 +362,7 @@ class DiscordChat:
             for button in _buttons(message.components):
                 if label in str(button.get("label", "")):
                     handle = await self.dc.press_button(message, button["custom_id"], self.user)
-                    return self._seen(await handle.response(timeout=5))
+                    return self._seen(await handle.answer(10, _placeholder))
         raise AssertionError(f"no button {label!r}")
 
     async def restart(self) -> None:

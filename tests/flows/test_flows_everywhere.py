@@ -26,6 +26,7 @@ from tests.flows.drivers import (
     DiscordChat,
     TelegramChat,
     start_discord,
+    start_discord_deferring,
     start_telegram,
 )
 
@@ -198,3 +199,30 @@ async def test_on_discord(app: App, clock: FixedClock, dc: FakeDiscordServer, fl
     finally:
         await running.close()
     assert chat.ephemeral and all(chat.ephemeral), "a server sees no one's questions but theirs"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flow", ["setup", "timezone"])
+async def test_on_discord_with_every_answer_deferred(
+    app: App, clock: FixedClock, dc: FakeDiscordServer, flow: str
+) -> None:
+    """On a loaded machine a handler may take longer than the deferral threshold: the user
+    sees the "thinking" message, then the answer; the flow must read the same."""
+    owner = dc.add_user("owner", locale="en-US")
+    guild = dc.add_guild("Memory", preferred_locale="en-US", owner=owner, channels=["general"])
+    settings = replace(
+        app.settings,
+        discord_token=dc.token,
+        discord_api_base_url=dc.api_base,
+        discord_gateway_url=dc.gateway_url,
+    )
+    running = Bot(app, settings, clock, start_discord_deferring)
+    await running.open()
+    try:
+        chat = DiscordChat(running, dc, guild, guild.channel("general"), owner)
+        await play(chat, SCRIPTS[flow])
+    finally:
+        await running.close()
+    deferred = [h for h in dc.interactions if h.callbacks and h.callbacks[0].deferred]
+    assert len(deferred) >= 3, "the answers were deferred, as the test means"
+    assert chat.ephemeral and all(chat.ephemeral)
