@@ -64,6 +64,7 @@ from bot.scheduling.ports import (
     ScheduledEvent,
 )
 from db import models
+from db.locks import AdvisoryLock, FileLock, free_worker_keys, worker_lock, worker_lock_key
 from db.models import UTCDateTime
 from db.repositories import to_event
 from db.unit_of_work import Sessions
@@ -233,6 +234,7 @@ class SqlDeliveryLedger:
 
     def __init__(self, sessions: Sessions) -> None:
         self.sessions = sessions
+        self._locks: dict[str, AdvisoryLock | FileLock] = {}
 
     # -- dialect helpers --------------------------------------------------------------------
 
@@ -866,6 +868,55 @@ class SqlDeliveryLedger:
 
     # -- liveness -----------------------------------------------------------------------
 
+    async def hold(self, worker: str) -> bool:
+        """Take ``worker``'s liveness lock (``db.locks.worker_lock``), or check that it is
+        still held: a session-level advisory lock on a connection of its own (PostgreSQL), a
+        ``flock`` beside the database (SQLite). It dies with the process, so the others know
+        at once that a killed process is gone. ``False``: the lock was lost (its connection
+        was cut) and could not be taken again: the others may be taking this worker's rows."""
+        lock = self._locks.get(worker)
+        if lock is None:
+            bind = self.sessions.kw.get("bind")
+            if bind is None:
+                return False
+            lock = self._locks[worker] = worker_lock(bind, worker)
+        if await lock.held():
+            return True
+        try:
+            return await lock.try_acquire()
+        except Exception as error:
+            first = (str(error).splitlines() or [type(error).__name__])[0][:200]
+            log.warning("cannot take the liveness lock of %s: %s", worker, first)
+            return False
+
+    async def _bury(self, session: AsyncSession, worker: str, alive: dt.timedelta) -> None:
+        """Workers still counted alive whose liveness lock is free are gone (killed, or their
+        connection cut): date their last beat back so that they count as dead from now on,
+        and their ``sending`` rows are claimed at once (``claim(liveness=…)``)."""
+        is_postgres = self._is_postgres(session)
+        recent = _db_epoch(is_postgres) - alive.total_seconds()
+        candidates = (
+            await session.execute(
+                select(W.worker, W.lock_key).where(
+                    W.lock_key.is_not(None), W.worker != worker, W.seen_at > recent
+                )
+            )
+        ).all()
+        if not candidates:
+            return
+        connection = await session.connection()
+        free = await free_worker_keys(connection, {row.lock_key for row in candidates})
+        gone = [row.worker for row in candidates if row.lock_key in free]
+        if not gone:
+            return
+        await session.execute(
+            update(W)
+            .where(W.worker.in_(gone))
+            .values(seen_at=_db_epoch(is_postgres) - alive.total_seconds() - 1.0)
+            .execution_options(synchronize_session=False)
+        )
+        log.info("delivery workers gone (their liveness lock is free): %s", ", ".join(gone))
+
     async def heartbeat(
         self,
         worker: str,
@@ -873,26 +924,36 @@ class SqlDeliveryLedger:
         alive: dt.timedelta = dt.timedelta(seconds=3),
         forget_after: float = 3600.0,
     ) -> dict[str, int]:
-        """Say that ``worker`` (sending to ``platforms``) is alive, on the database's clock;
-        forget workers not seen for ``forget_after`` seconds. Returns how many workers seen
-        within ``alive`` send to each platform, this one included."""
+        """Say that ``worker`` (sending to ``platforms``) is alive, on the database's clock,
+        with the key of its liveness lock if it holds one (``hold``); count as dead the
+        workers whose lock is free (``_bury``); forget workers not seen for ``forget_after``
+        seconds. Returns how many workers seen within ``alive`` send to each platform, this
+        one included."""
+        lock = self._locks.get(worker)
+        key = worker_lock_key(worker) if lock is not None and lock.holding else None
         async with self.sessions.begin() as session:
             is_postgres = self._is_postgres(session)
             epoch = _db_epoch(is_postgres)
             statement = self._insert(is_postgres, W).values(
-                worker=worker, platforms=",".join(platforms), seen_at=epoch, started_at=epoch
+                worker=worker,
+                platforms=",".join(platforms),
+                seen_at=epoch,
+                started_at=epoch,
+                lock_key=key,
             )
             statement = statement.on_conflict_do_update(
                 index_elements=[W.worker],
                 set_={
                     "seen_at": statement.excluded.seen_at,
                     "platforms": statement.excluded.platforms,
+                    "lock_key": statement.excluded.lock_key,
                 },
             )
             await session.execute(statement)
             await session.execute(
                 delete(W).where(W.seen_at < _db_epoch(is_postgres) - forget_after)
             )
+            await self._bury(session, worker, alive)
             live = await session.scalars(
                 select(W.platforms).where(
                     W.seen_at > _db_epoch(is_postgres) - alive.total_seconds()
@@ -910,7 +971,8 @@ class SqlDeliveryLedger:
         """How many live workers other than ``worker`` last beat before ``since`` (the
         database's clock; ``None``: now, read after this worker's beat was committed, so a
         beat stamped later was counted with this worker in it), and ``since``."""
-        async with self.sessions() as session:
+        async with self.sessions.begin() as session:
+            await self._bury(session, worker, alive)  # a peer killed meanwhile is not awaited
             is_postgres = self._is_postgres(session)
             if since is None:
                 since = float(await session.scalar(select(_db_epoch(is_postgres))) or 0.0)
@@ -926,9 +988,15 @@ class SqlDeliveryLedger:
             return int(behind or 0), since
 
     async def retire(self, worker: str) -> None:
-        """``worker`` stops: forget it (its unfinished claims were given back already)."""
-        async with self.sessions.begin() as session:
-            await session.execute(delete(W).where(W.worker == worker))
+        """``worker`` stops: forget it (its unfinished claims were given back already) and
+        release its liveness lock."""
+        try:
+            async with self.sessions.begin() as session:
+                await session.execute(delete(W).where(W.worker == worker))
+        finally:
+            lock = self._locks.pop(worker, None)
+            if lock is not None:
+                await lock.release()
 
     # -- inspection (tests, benchmarks, the CLI) -----------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -280,6 +281,10 @@ class DeliveryWorker(Base):
     token's ceiling."""
     seen_at: Mapped[float] = mapped_column(Float)
     started_at: Mapped[float] = mapped_column(Float)
+    lock_key: Mapped[int | None] = mapped_column(BigInteger)
+    """The key of the lock it holds while it runs (``db.locks.worker_lock``): once that lock is
+    free, the process is gone, whatever ``seen_at`` says. ``NULL``: a worker that holds no such
+    lock (a version before it), known dead only by ``seen_at``."""
 
 
 class DeliveryFanOut(Base):

@@ -10,6 +10,12 @@ its database unreachable) may already look dead to the others, so it starts no n
 a beat goes through again (``fresh``). Sends already in flight finish; their outcomes are
 fenced by ``claimed_by`` as before.
 
+Beside the beats, each process holds a lock that dies with it (``DeliveryLedger.hold``: a
+PostgreSQL advisory lock on a connection of its own, a ``flock`` on SQLite). The others read
+it at every beat: a process killed with ``kill -9`` counts as dead, and its rows are taken
+over, at the next beat of any other process (or the first beat of the one restarted), not
+``timeout`` later.
+
 The beats also tell each process how many live processes send to each of its platforms
 (``peers``): processes on one bot token share its ceiling, each taking ``1/n`` of it
 (``RateLimiter.set_share``), rebalanced at every beat. A process joining waits until every
@@ -41,6 +47,10 @@ FRESH_MARGIN = 0.5
 JOIN_MARGIN = 1.2
 """Seconds a joining process waits after the others' next beat: the platforms' window (1 s)
 for their sends at the old share to age out, and a little more."""
+
+
+class LivenessLost(RuntimeError):
+    """This process's liveness lock is lost: to the others it looks gone."""
 
 
 class Liveness:
@@ -76,8 +86,13 @@ class Liveness:
         return time.monotonic() - self.last_beat < self.timeout.total_seconds() - FRESH_MARGIN
 
     async def beat(self) -> None:
-        """One beat; the instant it is sent counts (the database stamps a later one)."""
+        """One beat; the instant it is sent counts (the database stamps a later one). The
+        liveness lock is checked first: once it is lost, the others may be taking this
+        process's rows at once, so it stops starting sends until it holds the lock again."""
         sent = time.monotonic()
+        if not await self.ledger.hold(self.worker):
+            self.last_beat = float("-inf")
+            raise LivenessLost(f"the liveness lock of {self.worker} is lost")
         peers = await self.ledger.heartbeat(self.worker, self.platforms, self.timeout)
         self.last_beat = sent
         self.peers = {platform: max(1, peers.get(platform, 0)) for platform in self.platforms}

@@ -213,6 +213,12 @@ class DeliveryLedger(Protocol):
         older than that."""
         ...
 
+    async def hold(self, worker: str) -> bool:
+        """Take, or check that this process still holds, ``worker``'s liveness lock: a lock
+        that dies with the process, so that the others know at once that it is gone. ``False``
+        when it was lost and cannot be taken again."""
+        ...
+
     async def heartbeat(
         self,
         worker: str,

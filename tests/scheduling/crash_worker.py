@@ -95,7 +95,9 @@ async def main(arguments: argparse.Namespace) -> None:
                     poll_interval=0.05,
                     telegram_rate_limit=arguments.rate,
                     discord_rate_limit=arguments.rate,
-                    worker_timeout=None if arguments.legacy else dt.timedelta(seconds=3),
+                    worker_timeout=(
+                        None if arguments.legacy else dt.timedelta(seconds=arguments.worker_timeout)
+                    ),
                 ),
                 clock=FixedClock(AT),
             )
@@ -117,6 +119,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=25.0)
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument("--legacy", action="store_true")
+    parser.add_argument("--worker-timeout", type=float, default=3.0)
     return parser.parse_args(argv)
 
 

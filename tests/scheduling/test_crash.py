@@ -105,11 +105,13 @@ async def _spawn_with_lease(
 async def test_after_kill_9_the_rows_it_held_are_taken_over_in_seconds_not_the_lease(
     empty_app: App, database_url: str, tmp_path: Path
 ) -> None:
-    """The claim lease is two minutes; the killed process held rows; the restarted one must
-    send them within seconds, because the dead one's heartbeat stopped."""
+    """The claim lease is two minutes and a heartbeat counts for a minute; the killed process
+    held rows; the restarted one must send them within seconds, because the lock the dead
+    one held while it lived ended with it (neither the lease nor the heartbeat's timeout is
+    what frees them)."""
     await add_subscriptions(empty_app, [{} for _ in range(120)])
     log = tmp_path / "received.log"
-    process = await _spawn_with_lease(database_url, log, "120")
+    process = await _spawn_with_lease(database_url, log, "120", "--worker-timeout", "60")
     ledger = SqlDeliveryLedger(empty_app.sessions)
     for _ in range(3000):
         if process.returncode is not None:
@@ -125,14 +127,14 @@ async def test_after_kill_9_the_rows_it_held_are_taken_over_in_seconds_not_the_l
     await process.wait()
     assert (await ledger.status_counts()).get("sending", 0) > 0  # it died holding rows
     started = time.monotonic()
-    final = await _spawn_with_lease(database_url, log, "120")
+    final = await _spawn_with_lease(database_url, log, "120", "--worker-timeout", "60")
     assert await asyncio.wait_for(final.wait(), timeout=60) == 0
     elapsed = time.monotonic() - started
     received = _lines(log)
     assert len(set(received)) == 120
     assert len(received) - len(set(received)) <= CONCURRENCY
     assert await ledger.status_counts() == {"sent": 120}
-    assert elapsed < 20, elapsed  # the lease would have taken 120 s
+    assert elapsed < 20, elapsed  # the lease would have taken 120 s, the heartbeat 60 s
 
 
 async def _kill_while_holding_rows(

@@ -12,18 +12,19 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from bot.app import App
 from bot.core.domain import DeliveryStatus, Event, EventStatus
 from bot.scheduling import liveness as liveness_module
-from bot.scheduling.liveness import Liveness
+from bot.scheduling.liveness import Liveness, LivenessLost
 from bot.scheduling.planner import plan_daily
 from bot.scheduling.ports import DailyPlan, DueSubscription, Outcome
 from bot.scheduling.settings import DeliverySettings
 from db import models
 from db.deliveries import SqlDeliveryLedger
 from db.engine import create_engine_for, parse_database_url, sessionmaker_for
+from db.locks import AdvisoryLock, FileLock, worker_lock_key
 from tests.scheduling.support import (
     AT,
     add_event,
@@ -279,6 +280,100 @@ async def test_rows_of_a_holder_whose_heartbeat_stopped_are_taken_over_before_th
     await ledger.retire("a")
     async with empty_app.sessions() as session:
         assert list(await session.scalars(select(models.DeliveryWorker.worker))) == []
+
+
+async def _end_lock(ledger: SqlDeliveryLedger, worker: str, *, kill: bool = True) -> None:
+    """What the kernel and the server do when ``worker``'s process is killed: its liveness
+    lock ends with it (PostgreSQL: the server ends its session; SQLite: the file is closed).
+    Its row stays, with a fresh heartbeat: nobody retired it."""
+    lock = ledger._locks[worker]
+    if isinstance(lock, AdvisoryLock):
+        assert lock._connection is not None
+        pid = await lock._connection.scalar(text("SELECT pg_backend_pid()"))
+        async with ledger.sessions() as admin:
+            await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        if kill:
+            assert not await lock.held()  # the dead process's connection, closed
+    else:
+        assert isinstance(lock, FileLock) and lock._file is not None
+        lock._file.close()  # the flock goes with the last descriptor, as at exit
+        lock._file = None
+
+
+async def test_rows_of_a_holder_whose_lock_ended_are_taken_over_at_once(empty_app: App) -> None:
+    """A killed holder's heartbeat is still fresh for up to ``timeout``; its lock tells at
+    once that it is gone, so its rows are claimed at the next beat, not seconds later."""
+    await _queued_rows(empty_app, 3)
+    dead, alive_ledger = (
+        SqlDeliveryLedger(empty_app.sessions),
+        SqlDeliveryLedger(empty_app.sessions),
+    )
+    alive = dt.timedelta(seconds=30)  # a heartbeat that could not expire during the test
+    assert await dead.hold("a")
+    assert await dead.heartbeat("a", ["console"], alive) == {"console": 1}
+    held = await dead.claim("a", ["console"], AT, LEASE, 10, liveness=alive)
+    assert len(held) == 3
+    assert await alive_ledger.hold("b")
+    assert await alive_ledger.heartbeat("b", ["console"], alive) == {"console": 2}
+    assert await alive_ledger.claim("b", ["console"], AT, LEASE, 10, liveness=alive) == []
+    await _end_lock(dead, "a")
+    assert await alive_ledger.heartbeat("b", ["console"], alive) == {"console": 1}
+    taken = await alive_ledger.claim("b", ["console"], AT, LEASE, 10, liveness=alive)
+    assert sorted(r.id for r in taken) == sorted(r.id for r in held)
+    sent = [Outcome(r.id, r.subscription_id, DeliveryStatus.SENT) for r in held]
+    assert await dead.finish("a", sent, AT) == 0  # fenced
+    assert await alive_ledger.finish("b", sent, AT) == 3
+    await alive_ledger.retire("b")
+
+
+async def test_a_worker_that_never_held_a_lock_is_judged_by_its_heartbeat_alone(
+    empty_app: App,
+) -> None:
+    """A worker of a version before the lock (during an upgrade) holds none: it must not be
+    taken for dead because no lock of its is found."""
+    await _queued_rows(empty_app, 2)
+    old, new = SqlDeliveryLedger(empty_app.sessions), SqlDeliveryLedger(empty_app.sessions)
+    alive = dt.timedelta(seconds=30)
+    await old.heartbeat("old", ["console"], alive)  # no hold(): no lock key
+    assert len(await old.claim("old", ["console"], AT, LEASE, 10, liveness=alive)) == 2
+    assert await new.hold("new")
+    assert await new.heartbeat("new", ["console"], alive) == {"console": 2}
+    assert await new.claim("new", ["console"], AT, LEASE, 10, liveness=alive) == []
+    await new.retire("new")
+
+
+async def test_a_lost_lock_stops_new_sends_until_it_is_taken_again(
+    empty_app: App, database_url: str
+) -> None:
+    """Once this process's lock is gone the others may take its rows at once, so it must not
+    start a send on the strength of an older beat; at its next beat it takes the lock again
+    (the connection was cut, the process lives)."""
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    liveness = Liveness(ledger, "me", interval=10.0, timeout=dt.timedelta(seconds=30))
+    await liveness.start()
+    try:
+        assert liveness.fresh()
+        await _end_lock(ledger, "me", kill=False)
+        if database_url.startswith("postgres"):
+            lock = ledger._locks["me"]
+            assert not await lock.held()  # the cut connection is noticed at the next check
+            # a lock nobody can take again (another session holds its key)
+            async with empty_app.engine.connect() as other:
+                await other.execute(
+                    text("SELECT pg_advisory_lock(:key)"), {"key": worker_lock_key("me")}
+                )
+                with pytest.raises(LivenessLost):
+                    await liveness.beat()
+                assert not liveness.fresh()
+                await other.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": worker_lock_key("me")}
+                )
+        await liveness.beat()  # taken again
+        assert liveness.fresh()
+        assert ledger._locks["me"].holding
+    finally:
+        await liveness.stop()
+    assert "me" not in ledger._locks
 
 
 async def test_a_joining_worker_waits_for_every_peer_to_beat_not_for_one_interval(
