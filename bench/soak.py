@@ -17,8 +17,9 @@ pipe: they forget what they recorded after each tick and report at the end.
 Only the clock is simulated: ``SoakClock`` is the app's clock and the service's, and instead
 of APScheduler's minute job the soak moves it to each minute at which something falls due
 (every minute with ``--every-minute``) and runs that minute's planning pass
-(``DeliveryService.plan_pass``), then waits until the queue is empty. Sending, pacing,
-retries and the commands run in real time.
+(``DeliveryService.plan_pass``), then waits until the queue is empty; what else the running
+bot's tick does, giving the heap's free pages back (``bot.memory``), runs each real minute.
+Sending, pacing, retries and the commands run in real time.
 
 The load: ``--chats`` subscriptions (80 % Telegram private chats, 20 % Discord channels in
 servers of 20) over ``--zones`` time zones, at three local times of day, in five languages;
@@ -84,6 +85,7 @@ from bot.adapters.discord import DiscordAdapter, DiscordOptions  # noqa: E402
 from bot.adapters.telegram import TelegramAdapter  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.memory import release_free_memory  # noqa: E402
 from bot.runner import feature_items, pace_replies_with_deliveries  # noqa: E402
 from bot.scheduling.service import DeliveryService  # noqa: E402
 from bot.scheduling.settings import DeliverySettings  # noqa: E402
@@ -413,6 +415,15 @@ async def sample_memory(result: SoakResult, began: float, stop: asyncio.Event) -
         result.rss_mb.append((time.monotonic() - began, rss_mb()))
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
+
+
+async def release_free_memory_each_minute(stop: asyncio.Event) -> None:
+    """What the running bot's minute tick does besides planning (``running_scheduler``): give
+    the heap's free pages back to the system (``bot.memory``), each real minute."""
+    while not stop.is_set():
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 60.0)
+        release_free_memory()
 
 
 class ErrorLog(logging.Handler):
@@ -954,6 +965,7 @@ async def run_soak(
             background = [
                 asyncio.create_task(sample_lag(lags, stop)),
                 asyncio.create_task(sample_memory(result, began, stop)),
+                asyncio.create_task(release_free_memory_each_minute(stop)),
             ]
             await fakes.order("commands")
             last_report = began
