@@ -987,9 +987,11 @@ async def run_soak(
             finally:
                 stop.set()
                 await asyncio.gather(*background, return_exceptions=True)
-            fakes_report = await fakes.report()
             result.elapsed = time.monotonic() - began
+            # before the fakes' report: its records (what each chat received, the latencies)
+            # are the soak's accounting, not the bot's memory
             result.rss_mb.append((result.elapsed, rss_mb()))
+            fakes_report = await fakes.report()
             result.ticks = len(instants)
             result.simulated_days = config.days
             result.load = load_average()
