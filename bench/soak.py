@@ -9,11 +9,17 @@ The bot is the real one in one event loop: the app on a fresh database (the cura
 loaded), the Telegram adapter long-polling ``tests/fakes/telegram_server.py`` and the Discord
 adapter on the gateway of ``tests/fakes/discord_server.py``, and the delivery service as the
 running bot has it (``DeliveryService.start``: one long-running drainer per platform, the
-adapters' senders). Only the clock is simulated: ``SoakClock`` is the app's clock and the
-service's, and instead of APScheduler's minute job the soak moves it to each minute at which
-something falls due (every minute with ``--every-minute``) and runs that minute's planning
-pass (``DeliveryService.plan_pass``), then waits until the queue is empty. Sending, pacing,
-retries and the commands run in real time.
+adapters' senders). The fakes run in a process of their own (``Fakes``), as the platforms do
+in production, with the users sending commands and the counting of what arrives: the bot's
+loop, its lag and its memory are the bot's alone. The bot's process drives them through a
+pipe: they forget what they recorded after each tick and report at the end.
+
+Only the clock is simulated: ``SoakClock`` is the app's clock and the service's, and instead
+of APScheduler's minute job the soak moves it to each minute at which something falls due
+(every minute with ``--every-minute``) and runs that minute's planning pass
+(``DeliveryService.plan_pass``), then waits until the queue is empty; what else the running
+bot's tick does, giving the heap's free pages back (``bot.memory``), runs each real minute.
+Sending, pacing, retries and the commands run in real time.
 
 The load: ``--chats`` subscriptions (80 % Telegram private chats, 20 % Discord channels in
 servers of 20) over ``--zones`` time zones, at three local times of day, in five languages;
@@ -33,13 +39,13 @@ stay under the free 30/s); Discord's global ceiling on the fake is raised to 100
 bots get a raised limit from Discord) with ``DISCORD_RATE_LIMIT=450``; the per-chat and
 per-channel limits are Telegram's and Discord's own.
 
-Measured: command latency (from the user's message or interaction to the bot's first
-answer), event-loop lag (a task sleeping 10 ms again and again records how late it wakes),
-the process's resident memory (``/proc/self/statm``, each second; the fakes forget what they
-recorded after each minute, so that it is mostly the bot's; the soak's own samples and
-counters stay under a few MB), and the ledger: every row sent, none left queued or claimed,
-no text received twice in a chat and none missing, and each seeded chat's rows (its daily
-posts, its events' items) exactly as its schedule says, computed apart with ``zoneinfo``.
+Measured: command latency (from the user's message or interaction reaching the fake to the
+bot's first answer reaching it, timed in the fakes' process), event-loop lag (a task sleeping
+10 ms again and again records how late it wakes), the bot's process's resident memory
+(``/proc/self/statm``, each second; the soak's own samples there, lags and memory, stay under
+a few MB), and the ledger: every row sent, none left queued or claimed, no text received
+twice in a chat and none missing, and each seeded chat's rows (its daily posts, its events'
+items) exactly as its schedule says, computed apart with ``zoneinfo``.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import multiprocessing
 import os
 import random
 import statistics
@@ -60,6 +67,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,6 +85,7 @@ from bot.adapters.discord import DiscordAdapter, DiscordOptions  # noqa: E402
 from bot.adapters.telegram import TelegramAdapter  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.memory import release_free_memory  # noqa: E402
 from bot.runner import feature_items, pace_replies_with_deliveries  # noqa: E402
 from bot.scheduling.service import DeliveryService  # noqa: E402
 from bot.scheduling.settings import DeliverySettings  # noqa: E402
@@ -148,6 +157,9 @@ TIMES = (dt.time(9, 0), dt.time(7, 30), dt.time(18, 45))
 LANGUAGES = ("en", "ru", "fr", "nl", "de")
 REMINDERS = (24 * 60, 2 * 60)
 DISCORD_CHANNELS_PER_SERVER = 20
+DRAINED_POLL = 0.1
+"""Seconds between two looks at the ledger while a tick's rows are being sent: the soak's own
+query in the bot's loop (the running bot has none), 2 % of that loop at 20 a second."""
 LEASE = dt.timedelta(days=30)
 """``DELIVERY_CLAIM_LEASE`` of the soak (see ``run_soak``)."""
 
@@ -408,6 +420,15 @@ async def sample_memory(result: SoakResult, began: float, stop: asyncio.Event) -
             await asyncio.wait_for(stop.wait(), 1.0)
 
 
+async def release_free_memory_each_minute(stop: asyncio.Event) -> None:
+    """What the running bot's minute tick does besides planning (``running_scheduler``): give
+    the heap's free pages back to the system (``bot.memory``), each real minute."""
+    while not stop.is_set():
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 60.0)
+        release_free_memory()
+
+
 class ErrorLog(logging.Handler):
     """Keeps the first lines of errors logged during the run."""
 
@@ -535,6 +556,245 @@ class Commands:
         self.latencies.append((f"discord /{name}", time.perf_counter() - started))
 
 
+# -- the fakes' process -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class World:
+    """What the fakes' process tells the bot's: where the fakes listen and the seeded chats."""
+
+    telegram_token: str
+    telegram_base_url: str
+    discord_token: str
+    discord_api_base: str
+    discord_gateway_url: str
+    telegram_chats: list[int]
+    discord_channels: list[int]
+
+
+@dataclass
+class FakesReport:
+    """What the fakes' process measured and counted, sent to the bot's at the end."""
+
+    commands_sent: int = 0
+    latencies: list[tuple[str, float]] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)
+    received: dict[tuple[str, str], array[int]] = field(default_factory=dict)
+    """The hash of each post's text received, by platform and chat."""
+    telegram_429s: dict[str, int] = field(default_factory=dict)
+    rate_limited: dict[str, int] = field(default_factory=dict)
+    server_errors: int = 0
+    errors_logged: list[str] = field(default_factory=list)
+
+
+def run_fakes(config: SoakConfig, channel: Connection) -> None:
+    """The fakes' process: both fake servers, the users sending commands and the counting of
+    what arrives, in an event loop of their own, driven by the bot's process through
+    ``channel`` (see ``Fakes``)."""
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        asyncio.run(_serve_fakes(config, channel))
+    except BaseException as error:
+        with suppress(OSError):
+            channel.send(("error", f"the fakes' process failed: {error!r}"))
+        raise
+
+
+async def _serve_fakes(config: SoakConfig, channel: Connection) -> None:
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        try:
+            inbox.put_nowait(channel.recv())
+        except EOFError:  # the bot's process is gone: stop
+            loop.remove_reader(channel.fileno())
+            inbox.put_nowait("exit")
+
+    loop.add_reader(channel.fileno(), read)
+    telegram_count = round(config.chats * (1 - config.discord_share))
+    discord_count = config.chats - telegram_count
+    flood = FloodLimits(enabled=True, global_per_second=30, paid_per_second=1000)
+    limits = RateLimits.discord(global_per_second=config.discord_ceiling)
+    try:
+        async with (
+            FakeTelegramServer(flood_control=flood, calls_kept=1000) as tg,
+            FakeDiscordServer(rate_limits=limits, request_log_size=1000) as dc,
+        ):
+            tg_chats = [
+                tg.private_chat(tg.add_user(f"Reader {n}")).id for n in range(telegram_count)
+            ]
+            dc_channels: list[int] = []
+            for server in range((discord_count + DISCORD_CHANNELS_PER_SERVER - 1) // 20):
+                size = min(DISCORD_CHANNELS_PER_SERVER, discord_count - len(dc_channels))
+                guild = dc.add_guild(f"Server {server}", channels=[f"c{n}" for n in range(size)])
+                dc_channels += [channel.id for channel in guild.text_channels]
+            commands = Commands(tg, dc, config.rate, config.command_users)
+            received: dict[tuple[str, str], array[int]] = {}
+
+            def note(platform: str, chat_id: int, text: str) -> None:
+                key = (platform, str(chat_id))
+                texts = received.get(key)
+                if texts is None:
+                    texts = received[key] = array("q")
+                texts.append(hash(text))
+
+            def on_telegram(message: TelegramMessage) -> None:
+                if message.params.get("allow_paid_broadcast"):
+                    note("telegram", message.chat_id, f"{message.kind} {message.text}")
+
+            def on_discord(message: DiscordMessage) -> None:
+                if message.source == "channel":
+                    embeds = " ".join(
+                        f"{e.get('title')} {e.get('description')}" for e in message.embeds
+                    )
+                    note("discord", message.channel_id, f"{message.content} {embeds}")
+
+            tg.observers.append(on_telegram)
+            dc.observers.append(on_discord)
+            channel.send(
+                (
+                    "world",
+                    World(
+                        tg.token,
+                        tg.base_url,
+                        dc.token,
+                        dc.api_base,
+                        dc.gateway_url,
+                        tg_chats,
+                        dc_channels,
+                    ),
+                )
+            )
+            stop = asyncio.Event()
+            running: asyncio.Task[None] | None = None
+            while True:
+                order = await inbox.get()
+                if order == "connected":
+                    await dc.wait_until_connected(1, timeout=60)
+                elif order == "commands":
+                    running = asyncio.create_task(commands.run(stop))
+                elif order == "forget":
+                    # between two ticks, nothing in flight: what the next ticks do not need
+                    idle = [chat for chat in commands.tg_chats if chat not in commands.waiting]
+                    tg.forget([*tg_chats, *idle])
+                    dc.forget(dc_channels)
+                    dc.forget(commands.dc_channels, older_than=60.0)
+                elif order == "report":
+                    stop.set()
+                    if running is not None:
+                        await running
+                    channel.send(("report", _report(commands, tg, dc, received, errors.lines)))
+                    continue
+                elif order == "exit":  # the bot has stopped
+                    break
+                channel.send(("done", order))
+            tg.internal_errors.clear()  # reported; the server would raise them on exit
+    finally:
+        with suppress(OSError, ValueError):
+            loop.remove_reader(channel.fileno())
+        logging.getLogger().removeHandler(errors)
+
+
+def _report(
+    commands: Commands,
+    tg: FakeTelegramServer,
+    dc: FakeDiscordServer,
+    received: dict[tuple[str, str], array[int]],
+    errors: list[str],
+) -> FakesReport:
+    server_errors = sum(count for status, count in tg.stats.errors.items() if status >= 500)
+    server_errors += sum(count for status, count in dc.stats.by_status.items() if status >= 500)
+    return FakesReport(
+        commands_sent=commands.sent,
+        latencies=commands.latencies,
+        unanswered=commands.unanswered,
+        received=received,
+        telegram_429s=dict(tg.stats.flood_by_method),
+        rate_limited={"telegram": tg.stats.flood_rejections, "discord": dc.stats.rate_limited},
+        server_errors=server_errors + len(tg.internal_errors),
+        errors_logged=list(errors),
+    )
+
+
+class Fakes:
+    """The fakes' process seen from the bot's: ``world`` once started, then ``order`` what the
+    fakes do (wait for the bot's gateway connection, start the commands, forget between
+    ticks) and ``stop`` for their report.
+
+    The platforms are not in the bot's process in production; here they would take a share of
+    its event loop (parsing and answering a thousand requests a second) and of its memory."""
+
+    def __init__(self, config: SoakConfig) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._channel, theirs = context.Pipe()
+        self._process = context.Process(
+            target=run_fakes, args=(config, theirs), name="soak-fakes", daemon=True
+        )
+        self.world: World | None = None
+
+    async def __aenter__(self) -> World:
+        self._process.start()
+        world = await self._expect("world", timeout=120)
+        assert isinstance(world, World)
+        self.world = world
+        return world
+
+    async def __aexit__(self, *_: object) -> None:
+        with suppress(OSError):
+            self._channel.send("exit")
+        await asyncio.to_thread(self._process.join, 30)
+        if self._process.is_alive():
+            self._process.terminate()
+            await asyncio.to_thread(self._process.join, 10)
+        self._channel.close()
+
+    async def order(self, what: str, timeout: float = 120) -> None:  # noqa: ASYNC109
+        """Have the fakes do ``what`` and wait until they did."""
+        self._channel.send(what)
+        await self._expect("done", timeout)
+
+    async def report(self) -> FakesReport:
+        """Stop the commands (those awaiting an answer are waited for) and report; the fake
+        servers keep answering until the bot has stopped (``__aexit__``)."""
+        self._channel.send("report")
+        report = await self._expect("report", timeout=120)
+        assert isinstance(report, FakesReport)
+        return report
+
+    async def _expect(self, kind: str, timeout: float) -> object:  # noqa: ASYNC109
+        loop = asyncio.get_running_loop()
+        readable: asyncio.Future[None] = loop.create_future()
+        fd = self._channel.fileno()
+
+        def ready() -> None:
+            if not readable.done():
+                readable.set_result(None)
+
+        loop.add_reader(fd, ready)
+        try:
+            await asyncio.wait_for(readable, timeout)
+        except TimeoutError:
+            raise RuntimeError(
+                f"the fakes' process did not answer {kind!r} in {timeout} s"
+            ) from None
+        finally:
+            loop.remove_reader(fd)
+        try:
+            got, value = self._channel.recv()
+        except EOFError:
+            raise RuntimeError("the fakes' process ended") from None
+        if got == "error":
+            raise RuntimeError(str(value))
+        if got != kind:
+            raise RuntimeError(f"the fakes' process answered {got!r}, expected {kind!r}")
+        return value
+
+
 # -- the run ----------------------------------------------------------------------------------
 
 
@@ -639,56 +899,19 @@ async def run_soak(
     logging.getLogger().addHandler(errors)
     clock = SoakClock(START - dt.timedelta(hours=1))
     end = START + dt.timedelta(days=config.days)
-    telegram_count = round(config.chats * (1 - config.discord_share))
-    discord_count = config.chats - telegram_count
-    flood = FloodLimits(enabled=True, global_per_second=30, paid_per_second=1000)
-    limits = RateLimits.discord(global_per_second=config.discord_ceiling)
+    fakes = Fakes(config)
     try:
-        async with (
-            FakeTelegramServer(flood_control=flood, calls_kept=1000) as tg,
-            FakeDiscordServer(rate_limits=limits, request_log_size=1000) as dc,
-            AsyncExitStack() as stack,
-        ):
-            tg_chats = [
-                tg.private_chat(tg.add_user(f"Reader {n}")).id for n in range(telegram_count)
-            ]
-            dc_channels: list[int] = []
-            for server in range((discord_count + DISCORD_CHANNELS_PER_SERVER - 1) // 20):
-                size = min(DISCORD_CHANNELS_PER_SERVER, discord_count - len(dc_channels))
-                guild = dc.add_guild(f"Server {server}", channels=[f"c{n}" for n in range(size)])
-                dc_channels += [channel.id for channel in guild.text_channels]
-            commands = Commands(tg, dc, config.rate, config.command_users)
-            received: dict[tuple[str, str], array[int]] = {}
-
-            def note(platform: str, chat_id: int, text: str) -> None:
-                key = (platform, str(chat_id))
-                texts = received.get(key)
-                if texts is None:
-                    texts = received[key] = array("q")
-                texts.append(hash(text))
-
-            def on_telegram(message: TelegramMessage) -> None:
-                if message.params.get("allow_paid_broadcast"):
-                    note("telegram", message.chat_id, f"{message.kind} {message.text}")
-
-            def on_discord(message: DiscordMessage) -> None:
-                if message.source == "channel":
-                    embeds = " ".join(
-                        f"{e.get('title')} {e.get('description')}" for e in message.embeds
-                    )
-                    note("discord", message.channel_id, f"{message.content} {embeds}")
-
-            tg.observers.append(on_telegram)
-            dc.observers.append(on_discord)
+        async with fakes as world, AsyncExitStack() as stack:
+            tg_chats, dc_channels = world.telegram_chats, world.discord_channels
             settings = replace(
                 Settings(database_url=database_url),
-                telegram_token=tg.token,
-                telegram_api_base_url=tg.base_url,
+                telegram_token=world.telegram_token,
+                telegram_api_base_url=world.telegram_base_url,
                 telegram_rate_limit=config.telegram_rate,
                 telegram_paid_broadcast=True,
-                discord_token=dc.token,
-                discord_api_base_url=dc.api_base,
-                discord_gateway_url=dc.gateway_url,
+                discord_token=world.discord_token,
+                discord_api_base_url=world.discord_api_base,
+                discord_gateway_url=world.discord_gateway_url,
                 discord_rate_limit=config.discord_rate,
             )
             say("opening the app")
@@ -709,7 +932,7 @@ async def run_soak(
             )
             await discord.start()
             stack.push_async_callback(discord.stop)
-            await dc.wait_until_connected(1, timeout=60)
+            await fakes.order("connected")
             ledger = SqlDeliveryLedger(app.sessions)
             delivery = DeliverySettings(
                 telegram_rate_limit=config.telegram_rate,
@@ -745,56 +968,50 @@ async def run_soak(
             background = [
                 asyncio.create_task(sample_lag(lags, stop)),
                 asyncio.create_task(sample_memory(result, began, stop)),
-                asyncio.create_task(commands.run(stop)),
+                asyncio.create_task(release_free_memory_each_minute(stop)),
             ]
-            forget_tg = [int(c) for c in tg_chats]
+            await fakes.order("commands")
             last_report = began
             try:
                 for n, instant in enumerate(instants):
                     clock.advance_to(instant)
                     await service.plan_pass()
-                    await wait_drained(ledger, delivery.claim_lease, 0.05)
-                    idle = [chat for chat in commands.tg_chats if chat not in commands.waiting]
-                    tg.forget([*forget_tg, *idle])
-                    dc.forget(dc_channels)
-                    dc.forget(commands.dc_channels, older_than=60.0)
+                    await wait_drained(ledger, delivery.claim_lease, DRAINED_POLL)
+                    await fakes.order("forget")
                     if time.monotonic() - last_report > 15:
                         last_report = time.monotonic()
                         say(
                             f"  {instant:%a %d %H:%M} UTC, tick {n + 1:,}/{len(instants):,}, "
-                            f"{sum(map(len, received.values())):,} messages, "
-                            f"{len(commands.latencies):,} commands, "
                             f"RSS {rss_mb():.0f} MB"
                         )
             finally:
                 stop.set()
                 await asyncio.gather(*background, return_exceptions=True)
             result.elapsed = time.monotonic() - began
+            # before the fakes' report: its records (what each chat received, the latencies)
+            # are the soak's accounting, not the bot's memory
             result.rss_mb.append((result.elapsed, rss_mb()))
+            fakes_report = await fakes.report()
             result.ticks = len(instants)
             result.simulated_days = config.days
             result.load = load_average()
+            received = fakes_report.received
             await account(result, app, by_subscription, events, received, end)
-            result.commands_sent = commands.sent
-            result.commands_answered = len(commands.latencies)
-            result.commands_unanswered = len(commands.unanswered)
-            result.errors_logged += commands.unanswered[:10]
-            result.latency = Quantiles.of([s for _, s in commands.latencies])
-            names = sorted({name for name, _ in commands.latencies})
+            latencies = fakes_report.latencies
+            result.commands_sent = fakes_report.commands_sent
+            result.commands_answered = len(latencies)
+            result.commands_unanswered = len(fakes_report.unanswered)
+            result.errors_logged += fakes_report.unanswered[:10]
+            result.errors_logged += fakes_report.errors_logged
+            result.latency = Quantiles.of([s for _, s in latencies])
+            names = sorted({name for name, _ in latencies})
             result.latency_by_command = {
-                name: Quantiles.of([s for n, s in commands.latencies if n == name])
-                for name in names
+                name: Quantiles.of([s for n, s in latencies if n == name]) for name in names
             }
             result.lag = Quantiles.of(lags)
-            result.telegram_429s = dict(tg.stats.flood_by_method)
-            result.rate_limited = {
-                "telegram": tg.stats.flood_rejections,
-                "discord": dc.stats.rate_limited,
-            }
-            result.server_errors = sum(
-                count for status, count in tg.stats.errors.items() if status >= 500
-            ) + sum(count for status, count in dc.stats.by_status.items() if status >= 500)
-            result.server_errors += len(tg.internal_errors)
+            result.telegram_429s = fakes_report.telegram_429s
+            result.rate_limited = fakes_report.rate_limited
+            result.server_errors = fakes_report.server_errors
     finally:
         logging.getLogger().removeHandler(errors)
     result.errors_logged += errors.lines

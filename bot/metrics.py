@@ -115,7 +115,12 @@ def delivery_outcome(platform: str, status: str) -> None:
     DELIVERIES.labels(platform=platform, status=status).inc()
     if status == "sent":
         times = _sent.setdefault(platform, deque(maxlen=100_000))
-        times.append(time.monotonic())
+        now = time.monotonic()
+        times.append(now)
+        # only the window counts: kept as it goes, not only at a scrape (a bot nobody scrapes
+        # kept the last 100,000)
+        while now - times[0] > SEND_RATE_WINDOW:
+            times.popleft()
 
 
 def rate_limited(platform: str, scope: str) -> None:

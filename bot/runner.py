@@ -32,6 +32,7 @@ from bot.core.services import Core
 from bot.core.timeutil import FixedClock, SystemClock, zone
 from bot.http.server import serving_http
 from bot.logformat import TEXT_FORMAT, formatter_for
+from bot.memory import release_free_memory
 from bot.scheduling.console import ConsoleSender
 from bot.scheduling.limiter import RateLimiter
 from bot.scheduling.planner import DAILY_ITEM, parse_event_key, split_kind
@@ -129,13 +130,15 @@ async def running_scheduler(
     app: App, senders: Mapping[str, Sender]
 ) -> AsyncIterator[DeliveryService]:
     """Deliveries running with the bot: drainers, then the minute tick; stopped in reverse.
-    Each tick is recorded in ``app.live`` (its age is part of the health)."""
+    Each tick is recorded in ``app.live`` (its age is part of the health), and gives the
+    heap's free pages back to the system (``bot.memory``)."""
     service = delivery_service(app, senders)
     await service.start()
 
     def on_tick() -> None:
         app.live.ticked()
         service.request_plan()
+        release_free_memory()  # the heap's free pages, once a minute (see bot.memory)
 
     ticker = MinuteTicker(on_tick)
     app.live.expect_ticks()

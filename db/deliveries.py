@@ -229,6 +229,37 @@ def _instant_of(value: Any) -> dt.datetime:
     return _utc(value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC))
 
 
+FINISH_CHUNK = 500
+"""Rows one UPDATE of ``finish`` records at most (far under SQLite's 32,766 parameters)."""
+
+
+def _finished_values(
+    status: DeliveryStatus,
+    reason: str | None,
+    not_before: dt.datetime | None,
+    attempted: bool,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The columns ``finish`` sets for an outcome."""
+    values: dict[str, Any] = {"status": status.value, "reason": reason}
+    if status is DeliveryStatus.SENT:
+        values["sent_at"] = now
+        values["not_before"] = None
+    elif status is DeliveryStatus.QUEUED:
+        values.update(not_before=not_before, claimed_by=None, claimed_at=None)
+    if not attempted:
+        values["attempts"] = D.attempts - 1
+    return values
+
+
+def _taken_over(delivery_id: int, status: DeliveryStatus) -> None:
+    log.warning(
+        "delivery %s was taken over by another worker; %s not recorded",
+        delivery_id,
+        status.value,
+    )
+
+
 class SqlDeliveryLedger:
     """The delivery ledger over an async SQLAlchemy session factory."""
 
@@ -604,51 +635,74 @@ class SqlDeliveryLedger:
         return rows
 
     async def finish(self, worker: str, outcomes: Sequence[Outcome], now: dt.datetime) -> int:
-        """Record outcomes of rows this worker still holds, in one transaction."""
-        recorded = 0
+        """Record outcomes of rows this worker still holds, in one transaction.
+
+        Rows with the same outcome (at a thousand sends a second, nearly all "sent") are
+        written by one UPDATE per ``FINISH_CHUNK`` rows rather than one per row: the
+        transaction (on SQLite the database's single write lock, which a command's write
+        waits for) lasts a few round trips, not one per row. A deactivating outcome comes
+        last, so that it also skips a row of its subscription re-queued in the same batch."""
         if not outcomes:
             return 0
+        groups: dict[tuple[DeliveryStatus, str | None, dt.datetime | None, bool], list[int]]
+        groups = {}
+        deactivating: list[Outcome] = []
+        for outcome in outcomes:
+            if outcome.deactivate:
+                deactivating.append(outcome)
+            else:
+                key = (outcome.status, outcome.reason, outcome.not_before, outcome.attempted)
+                groups.setdefault(key, []).append(outcome.delivery_id)
+        recorded = 0
         async with self.sessions.begin() as session:
-            for outcome in outcomes:
-                values: dict[str, Any] = {"status": outcome.status.value, "reason": outcome.reason}
-                if outcome.status is DeliveryStatus.SENT:
-                    values["sent_at"] = now
-                    values["not_before"] = None
-                elif outcome.status is DeliveryStatus.QUEUED:
-                    values.update(not_before=outcome.not_before, claimed_by=None, claimed_at=None)
-                if not outcome.attempted:
-                    values["attempts"] = D.attempts - 1
+            for (status, reason, not_before, attempted), ids in groups.items():
+                values = _finished_values(status, reason, not_before, attempted, now)
+                for start in range(0, len(ids), FINISH_CHUNK):
+                    chunk = ids[start : start + FINISH_CHUNK]
+                    changed = set(
+                        (
+                            await session.execute(
+                                update(D)
+                                .where(D.id.in_(chunk), D.claimed_by == worker, D.status == SENDING)
+                                .values(**values)
+                                .returning(D.id)
+                                .execution_options(synchronize_session=False)
+                            )
+                        ).scalars()
+                    )
+                    recorded += len(changed)
+                    for delivery_id in chunk:
+                        if delivery_id not in changed:
+                            _taken_over(delivery_id, status)
+            for outcome in deactivating:
+                values = _finished_values(
+                    outcome.status, outcome.reason, outcome.not_before, outcome.attempted, now
+                )
                 result = await session.execute(
                     update(D)
                     .where(D.id == outcome.delivery_id, D.claimed_by == worker, D.status == SENDING)
                     .values(**values)
                     .execution_options(synchronize_session=False)
                 )
-                changed = int(getattr(result, "rowcount", 0) or 0)
-                if not changed:
-                    log.warning(
-                        "delivery %s was taken over by another worker; %s not recorded",
-                        outcome.delivery_id,
-                        outcome.status.value,
-                    )
+                if not int(getattr(result, "rowcount", 0) or 0):
+                    _taken_over(outcome.delivery_id, outcome.status)
                     continue
                 recorded += 1
-                if outcome.deactivate:
-                    await session.execute(
-                        update(S)
-                        .where(S.id == outcome.subscription_id)
-                        .values(active=False, updated_at=now)
-                        .execution_options(synchronize_session=False)
+                await session.execute(
+                    update(S)
+                    .where(S.id == outcome.subscription_id)
+                    .values(active=False, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                await session.execute(
+                    update(D)
+                    .where(D.subscription_id == outcome.subscription_id, D.status == QUEUED)
+                    .values(
+                        status=DeliveryStatus.SKIPPED.value,
+                        reason=f"subscription deactivated: {outcome.reason}",
                     )
-                    await session.execute(
-                        update(D)
-                        .where(D.subscription_id == outcome.subscription_id, D.status == QUEUED)
-                        .values(
-                            status=DeliveryStatus.SKIPPED.value,
-                            reason=f"subscription deactivated: {outcome.reason}",
-                        )
-                        .execution_options(synchronize_session=False)
-                    )
+                    .execution_options(synchronize_session=False)
+                )
         return recorded
 
     async def pending(

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot import metrics
 from bot.app import App, open_app
 from bot.config import Settings
 from bot.core.context import ChatRef, Incoming, UserRef
@@ -232,3 +233,22 @@ async def test_healthz_is_503_while_postgresql_refuses_the_database() -> None:
                 assert (await get(server, "/healthz"))[0] == 200
         finally:
             await application.close()
+
+
+def test_the_send_times_behind_the_send_rate_keep_only_its_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The send rate is computed at scrape time from the last minute's send times; they were
+    # pruned only then, so a bot nobody scrapes kept up to 100,000 of them per platform
+    # (3 MB, growing through the soak's whole run).
+    now = [1000.0]
+    monkeypatch.setattr("bot.metrics.time.monotonic", lambda: now[0])
+    try:
+        for _ in range(500):
+            metrics.delivery_outcome("soak-test", "sent")
+            now[0] += 1.0
+        assert len(metrics._sent["soak-test"]) <= metrics.SEND_RATE_WINDOW + 1
+        metrics._update_send_rate(now[0])
+        assert metrics.SEND_RATE.labels(platform="soak-test")._value.get() == pytest.approx(1.0)
+    finally:
+        metrics._sent.pop("soak-test", None)

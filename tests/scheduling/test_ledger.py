@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from bot.app import App
 from bot.core.domain import DeliveryStatus, Event, EventStatus
@@ -236,6 +236,56 @@ async def test_an_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(
     assert await ledger.finish("a", sent, AT) == 0  # fenced: "b" holds them now
     assert await ledger.finish("b", sent, AT) == 3
     assert (await ledger.status_counts()) == {"sent": 3}
+
+
+async def test_a_batch_of_outcomes_is_written_in_a_few_statements(empty_app: App) -> None:
+    # The drainers' writer records what finished meanwhile in one transaction; one UPDATE per
+    # row held the transaction (on SQLite the database's only write lock, which a command's
+    # write then waited for) through as many round trips as rows: at ~1,000 sends a second
+    # the soak's /subscribe waited behind them (p95 560 ms). Rows with the same outcome are
+    # written together; a row another worker took over is still not recorded.
+    await _queued_rows(empty_app, 60)
+    ledger = SqlDeliveryLedger(empty_app.sessions)
+    held = await ledger.claim("a", ["console"], AT, LEASE, 60)
+    assert len(held) == 60
+    taken = await ledger.claim("b", ["console"], AT + LEASE + dt.timedelta(seconds=1), LEASE, 1)
+    retry_at = AT + dt.timedelta(seconds=30)
+    outcomes = [Outcome(r.id, r.subscription_id, DeliveryStatus.SENT) for r in held[:50]]
+    outcomes += [
+        Outcome(r.id, r.subscription_id, DeliveryStatus.QUEUED, "429", retry_at, attempted=False)
+        for r in held[50:55]
+    ]
+    outcomes += [
+        Outcome(r.id, r.subscription_id, DeliveryStatus.QUEUED, "5xx", retry_at) for r in held[55:]
+    ]
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    engine = empty_app.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        recorded = await ledger.finish("a", outcomes, AT)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert recorded == 59  # the row "b" took over is fenced
+    assert len([s for s in statements if s.lstrip().upper().startswith("UPDATE")]) <= 3
+    rows = {r.id: r for r in await deliveries(empty_app)}
+    assert [rows[r.id].status for r in taken] == ["sending"]
+    assert taken[0].id == held[0].id
+    assert all(rows[r.id].status == "sent" and rows[r.id].sent_at for r in held[1:50])
+    assert all(
+        rows[r.id].status == "queued"
+        and rows[r.id].reason == "429"
+        and rows[r.id].attempts == 0
+        and rows[r.id].claimed_by is None
+        for r in held[50:55]
+    )
+    assert all(
+        rows[r.id].status == "queued" and rows[r.id].reason == "5xx" and rows[r.id].attempts == 1
+        for r in held[55:]
+    )
 
 
 async def _age_heartbeat(app: App, worker: str, seconds: float) -> None:

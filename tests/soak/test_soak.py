@@ -5,8 +5,8 @@ as its schedule says, every command answered. Latency and loop lag only against 
 bounds (a shared machine).
 
 The full run (10,000 chats, 50 zones, seven days: ``bench/soak.py``) runs here with ``SOAK=1``
-(17 to 19 minutes per database on the shared machine) and is held to the goals as well (which
-it misses today on latency and memory: see BENCHMARKS.md, "A week of load"):
+(8 to 9 minutes per database on the shared machine) and is held to the goals as well (see
+BENCHMARKS.md, "A week of load", for where it stands):
 ``SOAK=1 .venv/bin/python -m pytest tests/soak -k full -s``.
 """
 
