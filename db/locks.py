@@ -89,7 +89,10 @@ class AdvisoryLock:
         if connection is None:
             return False
         try:
-            await asyncio.wait_for(connection.scalar(text("SELECT 1")), CHECK_TIMEOUT)
+            # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` can swallow a
+            # cancellation that arrives as its awaitable completes (the heartbeat's stop hung)
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                await connection.scalar(text("SELECT 1"))
         except Exception as error:
             log.debug("the %s lock's connection is gone: %s", self.name, error)
             self._connection = None

@@ -76,6 +76,7 @@ class Liveness:
         """Live processes sending to each platform, this one included (at the last beat)."""
         self.last_beat = float("-inf")
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._users = 0
         self._starting = asyncio.Lock()
 
@@ -106,6 +107,7 @@ class Liveness:
             if self._task is not None:
                 return
             await self.beat()
+            self._stopping = False
             self._task = asyncio.create_task(self._loop(), name=f"heartbeat:{self.worker}")
             await self._join()
 
@@ -133,6 +135,7 @@ class Liveness:
         if self._users or self._task is None:
             return
         task, self._task = self._task, None
+        self._stopping = True  # a cancellation swallowed inside a beat still ends the loop
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -142,8 +145,10 @@ class Liveness:
             log.warning("could not retire delivery worker %s: %s", self.worker, _first_line(error))
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.interval)
+            if self._stopping:
+                return
             try:
                 await self.beat()
             except Exception as error:
