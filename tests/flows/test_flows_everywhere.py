@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 
@@ -180,9 +181,10 @@ async def test_on_telegram(app: App, clock: FixedClock, tg: FakeTelegramServer, 
     assert tg.stats.errors == {}, "the fake refused nothing"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("flow", sorted(SCRIPTS))
-async def test_on_discord(app: App, clock: FixedClock, dc: FakeDiscordServer, flow: str) -> None:
+async def _play_on_discord(
+    app: App, clock: FixedClock, dc: FakeDiscordServer, flow: str, start: Any
+) -> DiscordChat:
+    """Play ``flow`` as a server owner in #general, the bot started by ``start``."""
     owner = dc.add_user("owner", locale="en-US")
     guild = dc.add_guild("Memory", preferred_locale="en-US", owner=owner, channels=["general"])
     settings = replace(
@@ -191,13 +193,20 @@ async def test_on_discord(app: App, clock: FixedClock, dc: FakeDiscordServer, fl
         discord_api_base_url=dc.api_base,
         discord_gateway_url=dc.gateway_url,
     )
-    running = Bot(app, settings, clock, start_discord)
+    running = Bot(app, settings, clock, start)
     await running.open()
     try:
         chat = DiscordChat(running, dc, guild, guild.channel("general"), owner)
         await play(chat, SCRIPTS[flow])
     finally:
         await running.close()
+    return chat
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flow", sorted(SCRIPTS))
+async def test_on_discord(app: App, clock: FixedClock, dc: FakeDiscordServer, flow: str) -> None:
+    chat = await _play_on_discord(app, clock, dc, flow, start_discord)
     assert chat.ephemeral and all(chat.ephemeral), "a server sees no one's questions but theirs"
 
 
@@ -208,21 +217,7 @@ async def test_on_discord_with_every_answer_deferred(
 ) -> None:
     """On a loaded machine a handler may take longer than the deferral threshold: the user
     sees the "thinking" message, then the answer; the flow must read the same."""
-    owner = dc.add_user("owner", locale="en-US")
-    guild = dc.add_guild("Memory", preferred_locale="en-US", owner=owner, channels=["general"])
-    settings = replace(
-        app.settings,
-        discord_token=dc.token,
-        discord_api_base_url=dc.api_base,
-        discord_gateway_url=dc.gateway_url,
-    )
-    running = Bot(app, settings, clock, start_discord_deferring)
-    await running.open()
-    try:
-        chat = DiscordChat(running, dc, guild, guild.channel("general"), owner)
-        await play(chat, SCRIPTS[flow])
-    finally:
-        await running.close()
+    chat = await _play_on_discord(app, clock, dc, flow, start_discord_deferring)
     deferred = [h for h in dc.interactions if h.callbacks and h.callbacks[0].deferred]
     assert len(deferred) >= 3, "the answers were deferred, as the test means"
     assert chat.ephemeral and all(chat.ephemeral)
