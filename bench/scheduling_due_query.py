@@ -11,6 +11,11 @@ then measures, and prints, without asserting on wall-clock time:
   on ``subscriptions (active, next_run_at)``, median and 95th percentile of many runs;
 - a hot minute: ``queue_daily`` when 100,000 subscriptions fall due at once (their local time in
   400 zones is 07:00 UTC), which inserts 100,000 ledger rows and advances 100,000 next runs;
+- the same hot minute planned a minute ahead, as the running bot does
+  (``DELIVERY_PLAN_AHEAD``, default 60 s): the database is put back (the hot rows deleted, their
+  next runs rewound), then the tick a minute before plans it (its duration), and the tick at
+  the minute itself and the first claim of its rows are timed: how long after the minute
+  starts its rows can be sent, against planning at the minute (the first measurement);
 - optionally (``--fanout``) an event item fanned out to every subscriber;
 - the peak resident memory of this process.
 """
@@ -32,6 +37,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import psycopg
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -49,6 +55,9 @@ from db.engine import (  # noqa: E402
 
 HOT = dt.datetime(2026, 5, 9, 7, 0, tzinfo=dt.UTC)
 WINDOW = dt.timedelta(hours=6)
+LEASE = dt.timedelta(seconds=120)
+CLAIMED = 1000
+"""Rows of the first claim timed at the hot minute (a drainer claims at most its free slots)."""
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -150,7 +159,25 @@ async def fill(url: str, total: int, hot: int, zone_count: int) -> float:
     return time.perf_counter() - started
 
 
-async def measure(url: str, runs: int, fanout: bool) -> dict[str, float]:
+async def rewind_hot_minute(engine: AsyncEngine) -> None:
+    """Put the hot minute back: its rows deleted, its subscriptions due at ``HOT`` again."""
+    is_postgres = engine.dialect.name == "postgresql"
+    hot: object = HOT if is_postgres else HOT.strftime("%Y-%m-%d %H:%M:%S.000000")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE subscriptions SET next_run_at = :hot"
+                " WHERE id IN (SELECT subscription_id FROM deliveries)"
+            ),
+            {"hot": hot},
+        )
+        await connection.execute(text("DELETE FROM deliveries"))
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("VACUUM ANALYZE" if is_postgres else "VACUUM"))
+
+
+async def measure(url: str, runs: int, fanout: bool, ahead: dt.timedelta) -> dict[str, float]:
     """Run the measurements on a filled database."""
     engine = create_engine_for(parse_database_url(url))
     ledger = SqlDeliveryLedger(sessionmaker_for(engine))
@@ -166,10 +193,20 @@ async def measure(url: str, runs: int, fanout: bool) -> dict[str, float]:
         plan = (await connection.execute(text(explain + due_sql), {"now": quiet})).all()
         print("  due-query plan:", " | ".join(str(row[-1]) for row in plan))
 
-    async def timed_queue(now: dt.datetime) -> tuple[float, int]:
+    async def timed_queue(
+        now: dt.datetime, ahead: dt.timedelta = dt.timedelta(0)
+    ) -> tuple[float, int]:
+        horizon = now + ahead
         started = time.perf_counter()
-        counts = await ledger.queue_daily(now, lambda due: plan_daily(due, now, WINDOW))
+        counts = await ledger.queue_daily(
+            now, lambda due: plan_daily(due, now, WINDOW, horizon), horizon=horizon
+        )
         return time.perf_counter() - started, counts.queued
+
+    async def timed_claim(now: dt.datetime) -> tuple[float, int]:
+        started = time.perf_counter()
+        claimed = await ledger.claim("bench", ["telegram"], now, LEASE, CLAIMED)
+        return time.perf_counter() - started, len(claimed)
 
     await timed_queue(quiet)  # warm up the pool and caches
     samples = []
@@ -184,6 +221,8 @@ async def measure(url: str, runs: int, fanout: bool) -> dict[str, float]:
     seconds, queued = await timed_queue(HOT)
     figures["hot_minute_s"] = seconds
     figures["hot_minute_rows"] = queued
+    claim_seconds, _ = await timed_claim(HOT)
+    figures["hot_minute_claimable_s"] = seconds + claim_seconds
 
     samples = []
     for _ in range(runs):
@@ -191,6 +230,22 @@ async def measure(url: str, runs: int, fanout: bool) -> dict[str, float]:
         samples.append(seconds * 1000)
     samples.sort()
     figures["after_hot_tick_median_ms"] = statistics.median(samples)
+
+    if ahead:
+        await rewind_hot_minute(engine)
+        seconds, queued = await timed_queue(HOT - ahead, ahead)
+        figures["ahead_s"] = seconds
+        figures["ahead_rows"] = queued
+        figures["ahead_margin_s"] = ahead.total_seconds() - seconds
+        tick_seconds, queued_at_hot = await timed_queue(HOT, ahead)
+        assert queued_at_hot == 0, queued_at_hot
+        claim_seconds, claimed = await timed_claim(HOT)
+        assert claimed == min(CLAIMED, int(figures["ahead_rows"])), claimed
+        figures["ahead_tick_at_hot_ms"] = tick_seconds * 1000
+        figures["ahead_first_claim_ms"] = claim_seconds * 1000
+        # the running bot's drainer wakes at the minute (its rows' ``not_before``) and claims,
+        # while the tick at the minute plans the next one
+        figures["ahead_claimable_s"] = claim_seconds
 
     if fanout:
         started = time.perf_counter()
@@ -217,6 +272,12 @@ async def main() -> None:
     parser.add_argument("--zones", type=int, default=400)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--fanout", action="store_true", help="also fan an event out to all")
+    parser.add_argument(
+        "--ahead",
+        type=float,
+        default=60.0,
+        help="seconds the hot minute is also planned ahead (DELIVERY_PLAN_AHEAD); 0: not",
+    )
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="bench-scheduling-")
@@ -236,7 +297,7 @@ async def main() -> None:
         )
         filled = await fill(url, args.subscriptions, args.hot, args.zones)
         print(f"  filled in {filled:.1f} s")
-        figures = await measure(url, args.runs, args.fanout)
+        figures = await measure(url, args.runs, args.fanout, dt.timedelta(seconds=args.ahead))
     finally:
         if args.db == "postgres":
             with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
@@ -250,6 +311,18 @@ async def main() -> None:
         f"{figures['hot_minute_s']:.2f} s"
     )
     print(f"  tick right after the hot minute: median {figures['after_hot_tick_median_ms']:.2f} ms")
+    print(
+        f"  planned at the minute: its first {CLAIMED:,} rows claimable "
+        f"{figures['hot_minute_claimable_s']:.2f} s after it starts"
+    )
+    if "ahead_s" in figures:
+        print(
+            f"  planned {args.ahead:.0f} s ahead: {int(figures['ahead_rows']):,} rows queued in "
+            f"{figures['ahead_s']:.2f} s, {figures['ahead_margin_s']:.1f} s before the minute; "
+            f"at the minute, its tick {figures['ahead_tick_at_hot_ms']:.1f} ms and the first "
+            f"claim of {CLAIMED:,} rows {figures['ahead_first_claim_ms']:.1f} ms: claimable "
+            f"{figures['ahead_claimable_s']:.2f} s after it starts"
+        )
     if "fanout_s" in figures:
         print(
             f"  event fan-out: {int(figures['fanout_rows']):,} rows in {figures['fanout_s']:.2f} s"

@@ -17,7 +17,8 @@ pipe: they forget what they recorded after each tick and report at the end.
 Only the clock is simulated: ``SoakClock`` is the app's clock and the service's, and instead
 of APScheduler's minute job the soak moves it to each minute at which something falls due
 (every minute with ``--every-minute``) and runs that minute's planning pass
-(``DeliveryService.plan_pass``), then waits until the queue is empty; what else the running
+(``DeliveryService.plan_pass``, which also queues the next minute's daily posts ahead), then
+waits until the queue is empty but for those; what else the running
 bot's tick does, giving the heap's free pages back (``bot.memory``), runs each real minute.
 Sending, pacing, retries and the commands run in real time.
 
@@ -79,7 +80,7 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 import psycopg  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import and_, func, insert, select  # noqa: E402
 
 from bot.adapters.discord import DiscordAdapter, DiscordOptions  # noqa: E402
 from bot.adapters.telegram import TelegramAdapter  # noqa: E402
@@ -234,6 +235,8 @@ class SoakResult:
     duplicates: int = 0
     """Sends received beyond the ledger's rows for a chat (a post received twice)."""
     left_pending: int = 0
+    queued_ahead: int = 0
+    """Daily posts of the minute after the end, queued ahead by the last tick (not counted)."""
     rate_limited: dict[str, int] = field(default_factory=dict)
     telegram_429s: dict[str, int] = field(default_factory=dict)
     """Telegram's 429s by method and whether the send was a paid broadcast (a post)."""
@@ -876,10 +879,12 @@ async def seed(app: App, chats: list[Chat], events: list[PlannedEvent]) -> dict[
         return {str(sid): by_key[(p, cid)] for sid, p, cid in result if (p, cid) in by_key}
 
 
-async def wait_drained(ledger: SqlDeliveryLedger, lease: dt.timedelta, poll: float) -> None:
-    """Until no row is queued or being sent."""
+async def wait_drained(
+    ledger: SqlDeliveryLedger, lease: dt.timedelta, poll: float, clock: SoakClock
+) -> None:
+    """Until no row is queued or being sent, but those queued ahead for a later minute."""
     while True:
-        pending = await ledger.pending(None, lease)
+        pending = await ledger.pending(None, lease, clock.now())
         if pending.total == 0:
             return
         await asyncio.sleep(poll)
@@ -976,7 +981,7 @@ async def run_soak(
                 for n, instant in enumerate(instants):
                     clock.advance_to(instant)
                     await service.plan_pass()
-                    await wait_drained(ledger, delivery.claim_lease, DRAINED_POLL)
+                    await wait_drained(ledger, delivery.claim_lease, DRAINED_POLL, clock)
                     await fakes.order("forget")
                     if time.monotonic() - last_report > 15:
                         last_report = time.monotonic()
@@ -1028,14 +1033,20 @@ async def account(  # noqa: PLR0917
 ) -> None:
     """Every ledger row against the schedule and against what the fakes received."""
     D, S, E = models.Delivery, models.Subscription, models.Event  # noqa: N806
+    # the last tick queued the daily posts of the minute after the end ahead of time
+    # (``DELIVERY_PLAN_AHEAD``): outside the week, counted apart
+    ahead = and_(D.status == "queued", D.due_at > end)
     async with app.sessions() as session:
-        statuses = await session.execute(select(D.status, func.count()).group_by(D.status))
+        result.queued_ahead = int(await session.scalar(select(func.count()).where(ahead)) or 0)
+        statuses = await session.execute(
+            select(D.status, func.count()).where(~ahead).group_by(D.status)
+        )
         result.ledger = {str(status): int(count) for status, count in statuses}
         rows = (
             await session.execute(
-                select(D.subscription_id, D.item_key, D.status, S.platform, S.chat_id).join(
-                    S, S.id == D.subscription_id
-                )
+                select(D.subscription_id, D.item_key, D.status, S.platform, S.chat_id)
+                .join(S, S.id == D.subscription_id)
+                .where(~ahead)
             )
         ).all()
         slugs = dict((await session.execute(select(E.id, E.slug))).all())
@@ -1131,6 +1142,8 @@ def report(result: SoakResult) -> str:
         f"{delivered['telegram', 'other']:,} / {delivered['discord', 'other']:,} | |",
         f"| ledger rows by status | {dict(sorted(result.ledger.items()))} | all sent |",
         f"| rows the schedule calls for (seeded chats) | {result.expected_rows:,} | |",
+        f"| daily posts queued ahead for the minute after the end (not counted) | "
+        f"{result.queued_ahead:,} | |",
         f"| missing / unexpected / duplicates / left queued or claimed | {result.missing} / "
         f"{result.unexpected} / {result.duplicates} / {result.left_pending} | 0 / 0 / 0 / 0: "
         f"{goal(not (result.missing or result.unexpected or result.duplicates))} |",

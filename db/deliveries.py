@@ -109,7 +109,7 @@ DAILY_TOPICS = ("today",)
 ROWS_PER_STATEMENT = 50_000
 """At most this many subscriptions planned by one statement (their rows and next runs)."""
 
-_DUE = ("s.next_run_at <= :now", "s.next_run_at IS NULL")
+_DUE = ("s.next_run_at <= :horizon", "s.next_run_at IS NULL")
 _SAME_RUN = ("s.next_run_at = keys.old", "true")
 
 _PG_KEYS = tuple(
@@ -145,9 +145,10 @@ _PG_PLAN = tuple(
     f" WHERE s.active AND {due} LIMIT :limit FOR UPDATE OF s SKIP LOCKED"
     "), inserted AS ("
     " INSERT INTO deliveries (subscription_id, item_key, occurrence_date, due_at, status,"
-    " reason, attempts, created_at)"
+    " reason, attempts, created_at, not_before)"
     " SELECT batch.id, planned.item_key, planned.day, planned.due, planned.status,"
-    " planned.reason, 0, :now FROM batch JOIN planned ON planned.n = batch.n"
+    " planned.reason, 0, :now, CASE WHEN planned.due > :now THEN planned.due END"
+    " FROM batch JOIN planned ON planned.n = batch.n"
     " ON CONFLICT (subscription_id, item_key, occurrence_date) DO NOTHING RETURNING status"
     "), advanced AS ("
     " UPDATE subscriptions AS s SET next_run_at = batch.new FROM batch WHERE s.id = batch.id"
@@ -185,14 +186,15 @@ _SQLITE_BATCH = tuple(
 )
 _SQLITE_INSERT = tuple(
     "INSERT INTO deliveries (subscription_id, item_key, occurrence_date, due_at, status,"
-    " reason, attempts, created_at)"
+    " reason, attempts, created_at, not_before)"
     f" WITH {_SQLITE_KEY_TABLE}, planned AS MATERIALIZED ("
     " SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS n,"
     " json_extract(value, '$[1]') AS item_key, json_extract(value, '$[2]') AS day,"
     " json_extract(value, '$[3]') AS due, json_extract(value, '$[4]') AS reason"
     f" FROM json_each(:rows)), {batch}"
     " SELECT batch.id, planned.item_key, planned.day, planned.due, :status, planned.reason, 0,"
-    " :now FROM batch JOIN planned ON planned.n = batch.n WHERE true"
+    " :now, CASE WHEN planned.due > :now THEN planned.due END"
+    " FROM batch JOIN planned ON planned.n = batch.n WHERE true"
     " ON CONFLICT (subscription_id, item_key, occurrence_date) DO NOTHING"
     for batch in _SQLITE_BATCH
 )
@@ -280,12 +282,20 @@ class SqlDeliveryLedger:
     # -- daily posts ------------------------------------------------------------------------
 
     async def queue_daily(
-        self, now: dt.datetime, planner: DailyPlanner, batch_size: int = 5000
+        self,
+        now: dt.datetime,
+        planner: DailyPlanner,
+        batch_size: int = 5000,
+        *,
+        horizon: dt.datetime | None = None,
     ) -> QueueCounts:
-        """Plan every active subscription whose next run is unknown or due, in batches: the
-        keys of ``batch_size`` due subscriptions at a time, and every due subscription with
-        one of those keys, up to ``ROWS_PER_STATEMENT`` (or ``batch_size``, if larger)."""
+        """Plan every active subscription whose next run is unknown or due by ``horizon``
+        (``now`` unless given), in batches: the keys of ``batch_size`` due subscriptions at a
+        time, and every due subscription with one of those keys, up to ``ROWS_PER_STATEMENT``
+        (or ``batch_size``, if larger). A row due after ``now`` is queued ahead: its
+        ``not_before`` is its due time."""
         total = QueueCounts()
+        horizon = max(now, horizon or now)
         conditions = (True, False)  # recompute NULL next runs first, then the due ones
         async with self.sessions() as session:
             # PostgreSQL: two batches at once (SKIP LOCKED keeps them apart), so two server
@@ -294,14 +304,14 @@ class SqlDeliveryLedger:
 
         async def lane(recompute: bool) -> None:
             while True:
-                counts = await self._queue_batch(now, planner, recompute, batch_size)
+                counts = await self._queue_batch(now, horizon, planner, recompute, batch_size)
                 if counts is None:
                     return
                 total.add(counts)
 
         for recompute in conditions:
             # one batch first: a quiet minute (nothing due) costs one query, not one per lane
-            first = await self._queue_batch(now, planner, recompute, batch_size)
+            first = await self._queue_batch(now, horizon, planner, recompute, batch_size)
             if first is None:
                 continue
             total.add(first)
@@ -312,7 +322,7 @@ class SqlDeliveryLedger:
             # its rows are committed, so that a ``tick`` does not find the queue empty and
             # leave all the sending to the other one.
             for _ in range(OTHER_PLANNER_WAITS):
-                if not await self._due_left(now):
+                if not await self._due_left(horizon):
                     break
                 await asyncio.sleep(0.1)
                 for recompute in conditions:
@@ -335,7 +345,12 @@ class SqlDeliveryLedger:
             return False
 
     async def _queue_batch(
-        self, now: dt.datetime, planner: DailyPlanner, recompute: bool, batch_size: int
+        self,
+        now: dt.datetime,
+        horizon: dt.datetime,
+        planner: DailyPlanner,
+        recompute: bool,
+        batch_size: int,
     ) -> QueueCounts | None:
         """Plan one batch in the database: the planner runs once per distinct key (zone,
         delivery time, next run, daily topic) among the first ``batch_size`` due
@@ -354,7 +369,7 @@ class SqlDeliveryLedger:
                     text(keys_sql[recompute]),
                     {
                         "limit": batch_size,
-                        "now": _bound_now(now, is_postgres),
+                        "horizon": _bound_now(horizon, is_postgres),
                         "daily_pattern": DAILY_TOPIC_PATTERN,
                     },
                 )
@@ -391,6 +406,7 @@ class SqlDeliveryLedger:
                 "keys": json.dumps(keys),
                 "limit": max(batch_size, ROWS_PER_STATEMENT),
                 "now": _bound_now(now, is_postgres),
+                "horizon": _bound_now(horizon, is_postgres),
                 "daily_pattern": DAILY_TOPIC_PATTERN,
             }
             counts = QueueCounts()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from bot.core import domain
 from bot.core.records import Dataset, ImportReport, KindCounts
 from bot.core.search import SearchDocument, is_search_text, memorial_search_text, search_text
+from bot.scheduling.planner import DAILY_ITEM
 from db import models
 from db.unit_of_work import Sessions, reading, writing
 
@@ -149,6 +150,36 @@ def to_subscription(row: models.Subscription) -> domain.Subscription:
         active=row.active,
         follow=row.follow or "all",
     )
+
+
+async def _plan_again(session: AsyncSession, rows: Sequence[models.Subscription]) -> None:
+    """Subscriptions whose settings changed are planned again by the next tick.
+
+    Their daily posts queued ahead of time (``DELIVERY_PLAN_AHEAD``: still queued, never
+    claimed, so ``not_before`` is still their due time) are withdrawn, and the next run of
+    each is set to the earliest of them: the planner then plans that day again under the new
+    settings (a new time, zone or topics), and a post whose time has come is still sent. A
+    subscription with nothing queued ahead gets a NULL next run ("recompute")."""
+    ids = [row.id for row in rows if row.id is not None]
+    earliest: dict[int, dt.datetime] = {}
+    if ids:
+        D = models.Delivery  # noqa: N806
+        withdrawn = await session.execute(
+            delete(D)
+            .where(
+                D.subscription_id.in_(ids),
+                D.item_key == DAILY_ITEM,
+                D.status == domain.DeliveryStatus.QUEUED.value,
+                D.not_before == D.due_at,
+            )
+            .returning(D.subscription_id, D.due_at)
+            .execution_options(synchronize_session=False)
+        )
+        for subscription_id, due_at in withdrawn:
+            if subscription_id not in earliest or due_at < earliest[subscription_id]:
+                earliest[subscription_id] = due_at
+    for row in rows:
+        row.next_run_at = earliest.get(row.id) if row.id is not None else None
 
 
 class SqlMemorialRepository:
@@ -387,13 +418,14 @@ class SqlChatRepository:
                     models.Subscription.chat_id == settings.chat_id,
                 )
             )
-            for subscription in subscriptions:
+            changed = list(subscriptions)
+            for subscription in changed:
                 if settings.language:
                     subscription.language = settings.language
                 if settings.timezone:
                     subscription.timezone = settings.timezone
-                subscription.next_run_at = None
                 subscription.updated_at = dt.datetime.now(dt.UTC)
+            await _plan_again(session, changed)
 
     async def get_subscription(
         self, platform: str, chat_id: str, thread_id: str = ""
@@ -432,9 +464,9 @@ class SqlChatRepository:
             row.topics = list(subscription.topics)
             row.active = subscription.active
             row.follow = subscription.follow
-            row.next_run_at = None
             row.updated_at = dt.datetime.now(dt.UTC)
             await session.flush()
+            await _plan_again(session, [row])
             return to_subscription(row)
 
     async def migrate_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:

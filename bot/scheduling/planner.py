@@ -121,13 +121,19 @@ def too_late_reason(due_at: dt.datetime, now: dt.datetime, window: dt.timedelta)
 
 
 def plan_daily(
-    subscriptions: Sequence[DueSubscription], now: dt.datetime, window: dt.timedelta
+    subscriptions: Sequence[DueSubscription],
+    now: dt.datetime,
+    window: dt.timedelta,
+    horizon: dt.datetime | None = None,
 ) -> DailyPlan:
     """Ledger rows for due subscriptions and the next run of each.
 
+    With ``horizon`` (after ``now``), the occurrences up to it are planned too, ahead of
+    their time, and the next run is the first one after it; lateness is judged at ``now``.
     Subscriptions sharing a zone, a time and a next run (most of a hot minute) are computed
     once.
     """
+    horizon = now if horizon is None else max(now, horizon)
     rows: list[PlannedRow] = []
     next_runs: dict[int, dt.datetime] = {}
     dropped = 0
@@ -139,7 +145,7 @@ def plan_daily(
         key = (subscription.timezone, subscription.delivery_time, subscription.next_run_at)
         known = computed.get(key)
         if known is None:
-            known = computed[key] = _occurrences(subscription, now, window)
+            known = computed[key] = _occurrences(subscription, now, window, horizon)
         occurrences, next_run, too_old = known
         dropped += too_old
         if DAILY_TOPIC in subscription.topics:
@@ -166,10 +172,10 @@ def plan_daily(
 
 
 def _occurrences(
-    subscription: DueSubscription, now: dt.datetime, window: dt.timedelta
+    subscription: DueSubscription, now: dt.datetime, window: dt.timedelta, horizon: dt.datetime
 ) -> tuple[list[tuple[dt.date, dt.datetime, str | None]], dt.datetime, bool]:
-    """The occurrences to record (date, due, skip reason), the next run, and whether some
-    were older than ``MAX_CATCHUP``."""
+    """The occurrences to record up to ``horizon`` (date, due, skip reason), the next run
+    after it, and whether some were older than ``MAX_CATCHUP``."""
     try:
         tz = zone_of(subscription.timezone)
     except ValueError:
@@ -189,9 +195,9 @@ def _occurrences(
         start = now - MAX_CATCHUP
     found = [
         (o.local_date, o.due_at, too_late_reason(o.due_at, now, window))
-        for o in occurrences_between(start, now, at, tz)
+        for o in occurrences_between(start, horizon, at, tz)
     ]
-    return found, next_occurrence(now, at, tz).due_at, too_old
+    return found, next_occurrence(horizon, at, tz).due_at, too_old
 
 
 def first_post(now: dt.datetime, at: dt.time, timezone: str) -> dt.date:

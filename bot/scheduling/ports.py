@@ -175,9 +175,16 @@ class DeliveryLedger(Protocol):
     """The delivery ledger and the due-queries behind it."""
 
     async def queue_daily(
-        self, now: dt.datetime, planner: DailyPlanner, batch_size: int = 5000
+        self,
+        now: dt.datetime,
+        planner: DailyPlanner,
+        batch_size: int = 5000,
+        *,
+        horizon: dt.datetime | None = None,
     ) -> QueueCounts:
-        """Plan every active subscription whose next run is due or unknown, in batches.
+        """Plan every active subscription whose next run is unknown or due by ``horizon``
+        (``now`` unless given), in batches; a row due after ``now`` is queued ahead, with its
+        due time as ``not_before``.
 
         Each batch is one transaction: rows inserted with ON CONFLICT DO NOTHING, next runs
         advanced; on PostgreSQL the subscriptions are locked with SKIP LOCKED so two processes

@@ -8,6 +8,7 @@ and ``request_plan()`` (called by the APScheduler job every minute) plans and wa
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import os
 import socket
@@ -115,12 +116,20 @@ class DeliveryService:
 
     # -- planning -------------------------------------------------------------------------
 
-    async def plan(self) -> QueueCounts:
-        """Queue everything due at the clock's instant: daily posts, then event items."""
+    async def plan(self, ahead: dt.timedelta = dt.timedelta(0)) -> QueueCounts:
+        """Queue everything due at the clock's instant: daily posts, then event items.
+
+        With ``ahead``, the daily posts due within that much more are queued too, each to be
+        claimed at its due time (``not_before``): the running bot plans a minute ahead, so a
+        hot minute's rows are in the ledger when it starts, not some seconds into it."""
         now = self.clock.now()
+        horizon = now + ahead
         window = self.settings.lateness_window
         counts = await self.ledger.queue_daily(
-            now, lambda due: plan_daily(due, now, window), self.settings.batch_size
+            now,
+            lambda due: plan_daily(due, now, window, horizon),
+            self.settings.batch_size,
+            horizon=horizon,
         )
         events = await self.ledger.events_since(now - MAX_CATCHUP)
         counts.add(await self.ledger.fan_out(event_items(events, now, window), now))
@@ -240,13 +249,14 @@ class DeliveryService:
             await self.plan_pass()
 
     async def plan_pass(self) -> None:
-        """One minute tick of the running bot, awaited: plan at the clock's instant, undo what
-        has expired, and wake the drainers; a failure is logged and the next tick tries again.
-        The planner loop runs it on ``request_plan``; a soak driving a simulated clock calls it
-        itself (``bench/soak.py``). Passes never overlap."""
+        """One minute tick of the running bot, awaited: plan at the clock's instant (and the
+        daily posts of the next ``plan_ahead``), undo what has expired, and wake the drainers;
+        a failure is logged and the next tick tries again. The planner loop runs it on
+        ``request_plan``; a soak driving a simulated clock calls it itself (``bench/soak.py``).
+        Passes never overlap."""
         async with self._planning:
             try:
-                await self.plan()
+                await self.plan(self.settings.plan_ahead)
                 await self.expire()
             except Exception:
                 log.exception("planning deliveries failed; the next tick tries again")

@@ -7,6 +7,12 @@
   above the longest send (``send_timeout`` plus ``max_hold``). A process with a heartbeat
   (``bot.scheduling.liveness``) loses its rows ``worker_timeout`` (3 s) after its last beat.
 
+- ``DELIVERY_PLAN_AHEAD`` (default ``60s``): the running bot queues the daily posts due
+  within this long at each minute's tick, each held until its due time (``not_before``), so a
+  minute's posts are already in the ledger when it starts (100,000 take the database 1–2 s to
+  plan). ``0`` plans each minute when it comes. A subscription changed meanwhile withdraws
+  the rows queued ahead for it (``db.repositories``) and is planned again.
+
 Durations are written ``6h``, ``90m``, ``45s`` or combined (``1h30m``); a bare number counts
 seconds.
 """
@@ -22,6 +28,7 @@ from bot.config import ConfigError, Settings
 
 DEFAULT_LATENESS_WINDOW = dt.timedelta(hours=6)
 DEFAULT_CLAIM_LEASE = dt.timedelta(seconds=120)
+DEFAULT_PLAN_AHEAD = dt.timedelta(seconds=60)
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
@@ -50,6 +57,8 @@ class DeliverySettings:
     """A ``sending`` row whose holder has not beaten for this long is claimed again; None:
     only the lease frees rows (no heartbeat)."""
     heartbeat_interval: float = 1.0
+    plan_ahead: dt.timedelta = DEFAULT_PLAN_AHEAD
+    """The running bot's minute tick also queues the daily posts due within this long."""
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -94,4 +103,5 @@ def delivery_settings(settings: Settings, env: Mapping[str, str]) -> DeliverySet
         ),
         telegram_rate_limit=settings.telegram_rate_limit,
         discord_rate_limit=settings.discord_rate_limit,
+        plan_ahead=_duration(env, "DELIVERY_PLAN_AHEAD", DEFAULT_PLAN_AHEAD, dt.timedelta(0)),
     )

@@ -598,19 +598,31 @@ async def _due_state(
             if s.next_run_at is None or s.next_run_at <= now
         ]
     rows: set[tuple[object, ...]] = {
-        (r.subscription_id, r.item_key, r.occurrence_date, r.due_at, r.status, r.reason)
+        (
+            r.subscription_id,
+            r.item_key,
+            r.occurrence_date,
+            r.due_at,
+            r.status,
+            r.reason,
+            r.not_before,
+        )
         for r in await deliveries(app)
     }
     return due, rows
 
 
+@pytest.mark.parametrize(
+    "ahead", [dt.timedelta(0), dt.timedelta(minutes=50)], ids=["at-now", "planned-ahead"]
+)
 async def test_the_plan_in_sql_is_the_planner_applied_to_each_subscription(
-    empty_app: App,
+    empty_app: App, ahead: dt.timedelta
 ) -> None:
     """The ledger plans once per key (zone, time, next run, daily topic) and lets the database
     copy that plan to every due subscription with the key. Property: over zones with every
     kind of DST rule and ticks around their transitions, the rows and next runs it writes
-    are exactly what the planner computes for each subscription alone."""
+    are exactly what the planner computes for each subscription alone; planned ahead (up to
+    ``now + ahead``), a row due after ``now`` waits for its due time (``not_before``)."""
     chooser = random.Random(15)
     times = [dt.time(h, m) for h in (0, 1, 2, 3, 23) for m in (0, 15, 30, 45)]
     times += [dt.time(9), dt.time(12, 30), dt.time(23, 59), dt.time(7, 10)]
@@ -636,17 +648,29 @@ async def test_the_plan_in_sql_is_the_planner_applied_to_each_subscription(
         )
     await add_subscriptions(empty_app, rows)
     ledger = SqlDeliveryLedger(empty_app.sessions)
-    checked = 0
+    checked = planned_ahead = 0
     for now in PROPERTY_TICKS:
-        due, before = await _due_state(empty_app, now)
-        expected = plan_daily(due, now, WINDOW)
-        counts = await ledger.queue_daily(now, partial(plan_daily, now=now, window=WINDOW), 7)
-        _, after = await _due_state(empty_app, now)
+        horizon = now + ahead
+        due, before = await _due_state(empty_app, horizon)
+        expected = plan_daily(due, now, WINDOW, horizon)
+        counts = await ledger.queue_daily(
+            now, partial(plan_daily, now=now, window=WINDOW, horizon=horizon), 7, horizon=horizon
+        )
+        _, after = await _due_state(empty_app, horizon)
         added = after - before
         assert added == {
-            (r.subscription_id, r.item_key, r.occurrence_date, r.due_at, r.status.value, r.reason)
+            (
+                r.subscription_id,
+                r.item_key,
+                r.occurrence_date,
+                r.due_at,
+                r.status.value,
+                r.reason,
+                r.due_at if r.due_at > now else None,
+            )
             for r in expected.rows
         }, now
+        planned_ahead += sum(1 for row in added if row[-1] is not None)
         assert (counts.subscriptions, counts.queued + counts.skipped) == (len(due), len(added))
         async with empty_app.sessions() as session:
             next_runs = dict(
@@ -659,6 +683,7 @@ async def test_the_plan_in_sql_is_the_planner_applied_to_each_subscription(
         assert {s.id: next_runs[s.id] for s in due} == expected.next_run_at, now
         checked += len(due)
     assert checked > 1000
+    assert (planned_ahead > 20) == bool(ahead), planned_ahead
 
 
 async def test_a_subscription_changed_while_its_key_is_planned_is_recomputed(
