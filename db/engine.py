@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 log = logging.getLogger(__name__)
@@ -149,11 +151,47 @@ def create_engine_for(urls: DatabaseUrls) -> AsyncEngine:
     """The async engine of the bot."""
     if not urls.read_only:
         prepare_sqlite_file(urls)
-    engine = create_async_engine(urls.async_url, pool_pre_ping=not urls.is_sqlite)
+    engine = create_async_engine(urls.async_url)
     if urls.is_sqlite:
         pragmas = _sqlite_reading_pragmas if urls.read_only else _sqlite_pragmas
         event.listen(engine.sync_engine, "connect", pragmas)
+    else:
+        event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+        event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
     return engine
+
+
+IDLE_PING_SECONDS = 1.0
+"""A pooled PostgreSQL connection idle for longer than this is pinged before it is used."""
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, but only for a connection that sat idle: the ping is a
+    round trip, and under load a command's three reads each paid one on a connection used a
+    millisecond before. A server that restarts while a connection is in use fails that one
+    statement; SQLAlchemy then marks the whole pool stale and each connection is replaced at
+    its next checkout. Raising ``DisconnectionError`` makes the pool take another connection."""
+    del proxy
+    checked_in = record.info.get(_CHECKED_IN)
+    if checked_in is not None and time.monotonic() - checked_in < IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()  # the ping opened a transaction; a read sets autocommit
+    except Exception as error:
+        raise DisconnectionError(f"the pooled connection failed its ping: {error}") from error
+
+
+_CHECKED_IN = "commemoration_checked_in"
+
+
+def _note_checkin(dbapi_connection: Any, record: Any) -> None:
+    del dbapi_connection
+    record.info[_CHECKED_IN] = time.monotonic()
 
 
 def sessionmaker_for(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

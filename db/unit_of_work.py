@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from weakref import WeakKeyDictionary
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -45,14 +46,33 @@ def in_unit_of_work() -> bool:
     return _current.get() is not None
 
 
+_readers: WeakKeyDictionary[AsyncEngine, AsyncEngine] = WeakKeyDictionary()
+
+
+def _reader(sessions: Sessions) -> AsyncEngine | None:
+    """The engine reads go through: on PostgreSQL the same pool in autocommit, so a read is
+    one round trip, not four (BEGIN, the query, and the ROLLBACK that returns the connection
+    to the pool). Under READ COMMITTED each statement already reads its own snapshot, so a
+    read transaction guarded nothing. SQLite's reads stay as they are (in-process)."""
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
+        return None
+    reader = _readers.get(engine)
+    if reader is None:
+        reader = _readers[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return reader
+
+
 @asynccontextmanager
 async def reading(sessions: Sessions) -> AsyncIterator[AsyncSession]:
-    """A session to read with: the unit of work's, else a new one."""
+    """A session to read with: the unit of work's, else a new one (in autocommit on
+    PostgreSQL: nothing read through it may be written back)."""
     session = _current.get()
     if session is not None:
         yield session
         return
-    async with sessions() as fresh:
+    reader = _reader(sessions)
+    async with sessions() if reader is None else sessions(bind=reader) as fresh:
         yield fresh
 
 

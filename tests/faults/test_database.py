@@ -157,3 +157,48 @@ async def test_postgresql_restarted_mid_broadcast(caplog: pytest.LogCaptureFixtu
             await _broadcast_through(application, restart)
         finally:
             await application.close()
+
+
+async def test_an_idle_pooled_connection_killed_by_a_restart_is_replaced_before_use() -> None:
+    """Pooled connections are pinged only after sitting idle (``db.engine._ping_if_idle``):
+    after a restart while the bot was quiet, the next command reads without an error."""
+    with fresh_postgres_database("cbping") as url:
+        name = url.rsplit("/", 1)[1]
+        upgrade(parse_database_url(url))
+        application = await open_app(Settings(database_url=url), clock=FixedClock(AT), seed=False)
+        try:
+            assert await application.chats.get_settings("telegram", "1") is None
+            await asyncio.sleep(1.2)  # idle for longer than IDLE_PING_SECONDS
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = %s",
+                    (name,),
+                ).fetchone()
+            assert killed is not None and killed[0] >= 1
+            assert await application.chats.get_settings("telegram", "1") is None
+        finally:
+            await application.close()
+
+
+async def test_postgresql_reads_are_autocommit_and_writes_are_transactions() -> None:
+    """A read is one round trip (no BEGIN, no ROLLBACK); a write is still a transaction."""
+    from db.unit_of_work import reading, writing
+
+    with fresh_postgres_database("cbread") as url:
+        upgrade(parse_database_url(url))
+        application = await open_app(Settings(database_url=url), clock=FixedClock(AT), seed=False)
+        try:
+            for _ in range(2):  # each way twice: the pool's connections are shared
+                async with reading(application.sessions) as session:
+                    connection = await session.connection()
+                    raw = await connection.get_raw_connection()
+                    assert raw.driver_connection is not None
+                    assert raw.driver_connection.autocommit is True
+                async with writing(application.sessions) as session:
+                    connection = await session.connection()
+                    raw = await connection.get_raw_connection()
+                    assert raw.driver_connection is not None
+                    assert raw.driver_connection.autocommit is False
+        finally:
+            await application.close()
