@@ -42,6 +42,7 @@ from bot.scheduling.limiter import RateLimiter
 from bot.scheduling.liveness import Liveness
 from bot.scheduling.planner import too_late_reason
 from bot.scheduling.ports import ClaimedRow, DeliveryLedger, Outcome, Pending
+from bot.scheduling.pressure import LoopPressure
 from bot.scheduling.render import Renderer
 from bot.scheduling.settings import DeliverySettings
 from bot.scheduling.timing import TimeSource
@@ -49,6 +50,9 @@ from bot.scheduling.timing import TimeSource
 log = logging.getLogger(__name__)
 
 MIN_WAIT = 0.05
+CLAIM_GATHER = 0.05
+"""While rows are waiting, how long a drainer lets its free slots add up to a batch (a
+quarter of ``concurrency``) before it claims again."""
 DATABASE_RETRY_CAP = 30.0
 """The longest pause between two attempts to reach the ledger while the database is down."""
 
@@ -170,9 +174,11 @@ class Drainer:
         rng: random.Random | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
         liveness: Liveness | None = None,
+        pressure: LoopPressure | None = None,
     ) -> None:
         self.platform = platform
         self.liveness = liveness
+        self.pressure = pressure
         self.sender = sender
         self.ledger = ledger
         self.renderer = renderer
@@ -203,7 +209,7 @@ class Drainer:
         retry_in = 0.0  # the pause before the next attempt while the database is down
         try:
             while not self._stopping.is_set():
-                free = self.settings.concurrency - len(inflight)
+                free = self._capacity() - len(inflight)
                 claimed: list[ClaimedRow] = []
                 self.wake.clear()  # a wake-up from now on is seen by ``_idle``
                 if free > 0:
@@ -230,8 +236,10 @@ class Drainer:
                         self._rows[task] = row
                         inflight.add(task)
                 if inflight:
-                    timeout = None if len(claimed) == free else self.settings.poll_interval
-                    await self._wait_any(inflight, timeout)
+                    more = len(claimed) == free  # the queue may hold more rows
+                    await self._wait_any(inflight, None if more else self.settings.poll_interval)
+                    if more:
+                        await self._gather_slots(inflight)
                     continue
                 try:
                     pending = await self.ledger.pending(
@@ -302,6 +310,27 @@ class Drainer:
             # rows another process holds: free a moment after its heartbeat stops
             delay = min(delay, self.liveness.interval)
         return max(MIN_WAIT, delay)
+
+    def _capacity(self) -> int:
+        """Sends this drainer may have in flight: ``concurrency``, or the share of it the event
+        loop's lag leaves (``bot.scheduling.pressure``)."""
+        concurrency = self.settings.concurrency
+        return concurrency if self.pressure is None else self.pressure.allowed(concurrency)
+
+    async def _gather_slots(self, inflight: set[asyncio.Task[None]]) -> None:
+        """Let the free slots add up to a batch before the next claim, for ``CLAIM_GATHER`` at
+        most. Claiming as each send finishes made a claim transaction per row or two: at a few
+        hundred sends a second the database round trips took a quarter of the event loop, and
+        commands waited behind them. The sends still in flight keep the rate limiter busy
+        meanwhile."""
+        batch = max(1, self.settings.concurrency // 4)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLAIM_GATHER
+        while inflight and self._capacity() - len(inflight) < batch:
+            left = deadline - loop.time()
+            if left <= 0 or self._stopping.is_set():
+                return
+            await self._wait_any(inflight, left)
 
     async def _wait_any(self, inflight: set[asyncio.Task[None]], limit: float | None) -> None:
         stop: asyncio.Future[Any] = asyncio.ensure_future(self._stopping.wait())

@@ -23,6 +23,7 @@ from bot.scheduling.limiter import RateLimiter, policy_for
 from bot.scheduling.liveness import Liveness
 from bot.scheduling.planner import MAX_CATCHUP, event_items, plan_daily, too_late_reason
 from bot.scheduling.ports import DeliveryLedger, Outcome, PreviewRow, QueueCounts
+from bot.scheduling.pressure import LoopPressure
 from bot.scheduling.render import AnniversariesOf, ItemRenderer, Renderer, RsvpCountOf
 from bot.scheduling.settings import DeliverySettings
 from bot.scheduling.timing import SystemTime, TimeSource
@@ -98,6 +99,9 @@ class DeliveryService:
             if settings.worker_timeout is not None
             else None
         )
+        self.pressure: LoopPressure | None = None
+        """While the bot runs (``start``): the drainers give way to commands when the event
+        loop falls behind."""
         self._drainers: dict[str, Drainer] = {}
         self._tasks: list[asyncio.Task[DrainStats]] = []
         self._plan_requested = asyncio.Event()
@@ -185,6 +189,7 @@ class DeliveryService:
             worker=self.worker,
             on_outcome=on_outcome,
             liveness=self.liveness,
+            pressure=self.pressure,
         )
 
     async def drain(self, on_outcome: Callable[[Outcome], None] | None = None) -> DrainStats:
@@ -227,7 +232,11 @@ class DeliveryService:
 
     async def start(self) -> None:
         """Start a long-running drainer per platform and the planner loop (each drainer starts
-        the heartbeat before its first claim)."""
+        the heartbeat before its first claim); the drainers share the event loop with the
+        commands, and give way to them when it falls behind (``LoopPressure``)."""
+        if self.settings.loop_lag_target > 0:
+            self.pressure = LoopPressure(self.settings.loop_lag_target)
+            self.pressure.start()
         for platform in self.senders:
             drainer = self.drainer(platform)
             self._drainers[platform] = drainer
@@ -282,3 +291,6 @@ class DeliveryService:
                 log.error("drainer failed", exc_info=result)
         self._tasks.clear()
         self._drainers.clear()
+        if self.pressure is not None:
+            await self.pressure.stop()
+            self.pressure = None

@@ -59,6 +59,9 @@ class DeliverySettings:
     heartbeat_interval: float = 1.0
     plan_ahead: dt.timedelta = DEFAULT_PLAN_AHEAD
     """The running bot's minute tick also queues the daily posts due within this long."""
+    loop_lag_target: float = 0.010
+    """Seconds of event-loop lag above which the running bot's drainers send fewer at once,
+    so commands are answered first (``bot.scheduling.pressure``); 0: never."""
 
 
 def parse_duration(text: str) -> dt.timedelta:
