@@ -51,6 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.delivery import first_line
 from bot.core.domain import DeliveryStatus, Event, EventStatus
 from bot.scheduling.ports import (
     ClaimedRow,
@@ -955,8 +956,7 @@ class SqlDeliveryLedger:
         try:
             return await lock.try_acquire()
         except Exception as error:
-            first = (str(error).splitlines() or [type(error).__name__])[0][:200]
-            log.warning("cannot take the liveness lock of %s: %s", worker, first)
+            log.warning("cannot take the liveness lock of %s: %s", worker, first_line(error))
             return False
 
     async def _bury(self, session: AsyncSession, worker: str, alive: dt.timedelta) -> None:
@@ -982,7 +982,7 @@ class SqlDeliveryLedger:
         await session.execute(
             update(W)
             .where(W.worker.in_(gone))
-            .values(seen_at=_db_epoch(is_postgres) - alive.total_seconds() - 1.0)
+            .values(seen_at=recent - 1.0)
             .execution_options(synchronize_session=False)
         )
         log.info("delivery workers gone (their liveness lock is free): %s", ", ".join(gone))

@@ -85,3 +85,9 @@ def chat_kind_for(platform: str, chat_id: str) -> ChatKind:
 def target_for(platform: str, chat_id: str, thread_id: str = "") -> DeliveryTarget:
     """A delivery target with its chat kind inferred from the id."""
     return DeliveryTarget(platform, chat_id, thread_id, chat_kind_for(platform, chat_id))
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error, for a log line (SQLAlchemy appends the statement on later
+    lines), at most 200 characters; the error's type when it says nothing."""
+    return (str(error).splitlines() or [type(error).__name__])[0][:200]

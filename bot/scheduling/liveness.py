@@ -37,6 +37,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from bot.core.delivery import first_line
 from bot.scheduling.ports import DeliveryLedger
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class Liveness:
         try:
             await self.ledger.retire(self.worker)
         except Exception as error:  # its row simply expires
-            log.warning("could not retire delivery worker %s: %s", self.worker, _first_line(error))
+            log.warning("could not retire delivery worker %s: %s", self.worker, first_line(error))
 
     async def _loop(self) -> None:
         while not self._stopping:
@@ -154,10 +155,5 @@ class Liveness:
             except Exception as error:
                 log.warning(
                     "delivery heartbeat failed (%s); no new sends until one succeeds",
-                    _first_line(error),
+                    first_line(error),
                 )
-
-
-def _first_line(error: BaseException) -> str:
-    """The first line of an error (SQLAlchemy appends the statement on later lines)."""
-    return (str(error).splitlines() or [type(error).__name__])[0][:200]
